@@ -1,0 +1,46 @@
+# A thin front end over meson.  `make check` is what CI runs.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+MESON_OPTS ?=
+
+.PHONY: all deps build check check-unit check-asan demo bench clean install
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -De2e=false $(MESON_OPTS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# Every test, then the unit and fuzz-replay tests again under ASan/UBSan;
+# the last line counts both runs.
+check: deps $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
+	ninja -C $(BUILD)
+	ninja -C $(ASAN_BUILD)
+	-meson test -C $(BUILD) --print-errorlogs --num-processes 2
+	-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite e2e --no-suite qemu
+	@./scripts/test-summary.py $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
+
+check-unit: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	meson test -C $(BUILD) --print-errorlogs --suite unit --suite fuzz --suite golden
+
+demo: build
+	./scripts/demo.sh $(BUILD)
+
+bench: build
+	./scripts/bench.sh $(BUILD)
+
+install: build
+	meson install -C $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
