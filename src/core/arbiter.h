@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMRD_ARBITER_H
+#define VMRD_ARBITER_H
+
+/*
+ * The host arbiter: decides, for every VM under one host budget, which
+ * guest requests to grant (maybe in part), which to deny, which VMs to ask
+ * to give memory back, and what size the host should apply.  Pure and
+ * deterministic: plain structs in, plain structs out, time passed in as
+ * now_usec; no I/O, clock, allocation or logging.  The broker (vmrd-host)
+ * runs it after every guest request, after every reconciliation with QEMU
+ * and periodically (about once a second).
+ *
+ * Sizes are a VM's TOTAL memory in bytes as the host accounts it (boot
+ * memory + virtio-mem plugged - balloon).  "Target" is the size the host
+ * asks QEMU for; "current" the size QEMU reports.
+ *
+ * One evaluation, in order (docs/protocol.md, "Host side behaviour"):
+ *  1. Limits.  min/max (and the budget) are read afresh; a VM whose min or
+ *     max changed gets send_limits, and its target is clamped into
+ *     [min, max] (apply, reason "limits").
+ *  2. Convergence.  A VM whose current does not get closer to its target
+ *     for converge_timeout_usec is marked non-converging: a stuck grow has
+ *     its target cut back to current (apply, reason "not_converging"); a
+ *     stuck shrink keeps its target.  Either way the VM is accounted at
+ *     max(target, current) while stuck.  After reissue_after_usec the mark
+ *     is dropped and the saved target is re-issued if the budget allows.
+ *  3. Requests.  A request with a seq not yet answered is clamped to
+ *     [min, max] (and rounded to align_bytes) first, then rate-limited by
+ *     a per-VM token bucket ("rate_limited"), then checked against an
+ *     older seq ("stale_seq"), a stuck VM ("not_converging"), host pressure
+ *     for growth ("host_pressure") and the anti-oscillation hold: no resize
+ *     opposite to the previous one within oscillation_hold_usec
+ *     ("oscillation_hold"), except growth at urgency critical.  Shrinks
+ *     that pass are granted in full.
+ *  4. Budget.  If the accounted sizes exceed the budget (it was lowered),
+ *     targets above their weighted fair share are cut to it (apply +
+ *     reclaim, reason "budget"), most over-share first.
+ *  5. Growth.  The free budget is shared among the growing requests by
+ *     weighted max-min fairness (water-filling on min + weight x level,
+ *     capped at the ask, floored at the VM's holding): VMs under pressure
+ *     (urgency high/critical, or reported PSI some avg10 at or above
+ *     guest_psi_pressure_centi) are served first, the rest from what is
+ *     left.  A grant smaller than the ask says "contention"; no free
+ *     memory at all is a deny "budget".  When growth fell short, VMs
+ *     holding more than their fair share are asked to reclaim to it
+ *     ("fair_share").
+ *  6. Host pressure (host PSI some avg10 at or above host_psi_centi, or
+ *     host MemAvailable below host reserve): growth is denied and the VMs
+ *     with the most surplus (reported available above healthy_headroom)
+ *     and the least pressure are asked to reclaim, until their surplus
+ *     covers the host's shortfall ("host_pressure").
+ * Invariant: after every evaluation the sum of targets is <= budget
+ * whenever the sum of mins is (summary.budget_below_min otherwise).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/proto.h"
+
+/* Upper bound on VMs per evaluation; keeps the pure core free of allocation. */
+#define ARBITER_MAX_VMS 256
+/* Weights are 1..ARBITER_WEIGHT_MAX. */
+#define ARBITER_WEIGHT_MAX 10000
+
+struct arbiter_config {
+	/* Host pressure. */
+	uint32_t host_psi_centi;            /* host PSI some avg10 at/above: pressure */
+	/* A guest is "under pressure" at or above this reported PSI some avg10. */
+	uint32_t guest_psi_pressure_centi;
+	/* Reported MemAvailable above this is surplus the guest could give back. */
+	uint64_t healthy_headroom_bytes;
+
+	/* Granularity of every target the arbiter sets (0: none). */
+	uint64_t align_bytes;
+
+	uint64_t oscillation_hold_usec;
+	/* Current must get closer to target within this, or the VM is stuck. */
+	uint64_t converge_timeout_usec;
+	/* |current - target| at or below this counts as converged. */
+	uint64_t converge_slack_bytes;
+	/* How long a stuck VM stays marked before its target is re-issued. */
+	uint64_t reissue_after_usec;
+
+	/* Request rate limit: a bucket of rate_burst tokens, one back every rate_refill_usec. */
+	uint32_t rate_burst;
+	uint64_t rate_refill_usec;
+
+	/* The same VM is asked to reclaim at most once per this interval. */
+	uint64_t reclaim_interval_usec;
+};
+
+/* Sensible defaults, documented in docs/protocol.md. */
+void arbiter_config_defaults(struct arbiter_config *ret);
+
+struct arbiter_host {
+	uint64_t now_usec;
+	uint64_t budget_bytes;          /* all VMs' targets together may not exceed it */
+	uint32_t psi_some_avg10_centi;  /* the host's /proc/pressure/memory */
+	uint64_t mem_available_bytes;   /* the host's MemAvailable */
+	uint64_t reserve_bytes;         /* keep at least this available on the host */
+};
+
+/* The guest's latest `request` (kept by the broker; the arbiter answers each seq once). */
+struct arbiter_request {
+	bool valid;
+	uint64_t seq;
+	uint64_t target_bytes;
+	enum proto_urgency urgency;
+	uint64_t usec;                  /* when it arrived */
+};
+
+/* The guest's latest `report`. */
+struct arbiter_report {
+	bool valid;
+	uint64_t usec;
+	uint64_t mem_total_bytes;
+	uint64_t mem_available_bytes;
+	uint32_t psi_some_avg10_centi;
+	uint32_t psi_full_avg10_centi;
+};
+
+/* Arbiter-owned memory of one VM; zero it once, then leave it to the arbiter. */
+struct arbiter_vm_state {
+	bool initialized;
+	uint64_t target_bytes;          /* what the host asks QEMU for */
+
+	/* Previous evaluation's limits, to notice run-time changes. */
+	uint64_t prev_min_bytes;
+	uint64_t prev_max_bytes;
+
+	/* Anti-oscillation: +1 grow, -1 shrink, 0 none yet. */
+	int last_dir;
+	uint64_t last_resize_usec;
+
+	/* Convergence tracking. */
+	uint64_t best_gap_bytes;        /* closest |current - target| since target was set */
+	uint64_t progress_usec;         /* when best_gap_bytes last shrank */
+	bool non_converging;
+	uint64_t non_converging_usec;   /* since when */
+	uint64_t reissue_bytes;         /* the target given up on, re-issued later (0: none) */
+
+	/* Requests. */
+	bool answered;
+	uint64_t answered_seq;
+	uint32_t tokens;
+	uint64_t refill_usec;
+
+	uint64_t last_reclaim_usec;
+	bool reclaimed;                 /* last_reclaim_usec is meaningful */
+};
+
+struct arbiter_vm {
+	/* Host-side limits; may change between evaluations. */
+	uint64_t min_bytes;
+	uint64_t max_bytes;
+	uint32_t weight;                /* 1..ARBITER_WEIGHT_MAX */
+	/* Reconciled from QEMU. */
+	uint64_t current_bytes;
+	/* A guest agent is connected (reclaim asks and limits are only sent then). */
+	bool connected;
+
+	struct arbiter_request request;
+	struct arbiter_report report;
+
+	struct arbiter_vm_state state;
+};
+
+enum arbiter_action {
+	ARBITER_NONE = 0,
+	ARBITER_GRANT,      /* send `grant seq target current`; apply target */
+	ARBITER_DENY,       /* send `deny seq reason` */
+	ARBITER_RECLAIM,    /* send `reclaim target urgency` */
+};
+
+enum arbiter_reason {
+	ARBITER_R_NONE = 0,
+	ARBITER_R_GRANTED,          /* grant: in full */
+	ARBITER_R_CLAMPED,          /* grant: in full after clamping to [min, max] */
+	ARBITER_R_CONTENTION,       /* grant: less than asked, by fair share */
+	ARBITER_R_NO_CHANGE,        /* grant: the ask equals the target already set */
+	ARBITER_R_BUDGET,           /* deny: no free budget; or target cut (budget lowered) */
+	ARBITER_R_HOST_PRESSURE,    /* deny growth; or reclaim ask */
+	ARBITER_R_OSCILLATION_HOLD, /* deny */
+	ARBITER_R_NOT_CONVERGING,   /* deny; or target cut back to current */
+	ARBITER_R_RATE_LIMITED,     /* deny */
+	ARBITER_R_STALE_SEQ,        /* deny: seq below one already answered */
+	ARBITER_R_LIMITS,           /* apply: target clamped into new [min, max] */
+	ARBITER_R_REISSUE,          /* apply: target given up on is re-issued */
+	ARBITER_R_FAIR_SHARE,       /* reclaim: holds more than its share under contention */
+	ARBITER_R__MAX,
+};
+
+/* The word for the wire and the log ("oscillation_hold"); "unknown" if out of range. */
+const char *arbiter_reason_word(enum arbiter_reason reason);
+const char *arbiter_action_name(enum arbiter_action action);
+
+struct arbiter_decision {
+	enum arbiter_action action;
+	enum arbiter_reason reason;
+	uint64_t seq;                   /* GRANT/DENY: the request answered */
+	uint64_t target_bytes;          /* GRANT/RECLAIM: the size granted or asked for */
+	enum proto_urgency urgency;     /* RECLAIM */
+
+	/* Set the target in QEMU (virtio-mem requested-size / balloon). */
+	bool apply;
+	enum arbiter_reason apply_reason;
+	uint64_t apply_bytes;           /* == state.target_bytes */
+
+	/* min or max changed: send `limits min max`. */
+	bool send_limits;
+
+	/* The numbers behind the decision, for the log. */
+	uint64_t current_bytes;
+	uint64_t asked_bytes;           /* the request after clamping (0: none) */
+	uint64_t fair_bytes;            /* weighted fair share this round (0: not computed) */
+	uint64_t surplus_bytes;         /* reported available above healthy headroom */
+	bool pressured;                 /* counted as under pressure */
+	bool non_converging;
+};
+
+struct arbiter_summary {
+	uint64_t budget_bytes;
+	uint64_t sum_min_bytes;
+	uint64_t sum_target_bytes;      /* after this evaluation */
+	uint64_t sum_accounted_bytes;   /* stuck VMs at max(target, current) */
+	uint64_t free_bytes;            /* budget - accounted (0 if over) */
+	bool budget_below_min;          /* sum of mins exceeds the budget: misconfiguration */
+	bool host_pressure;
+	uint64_t host_shortfall_bytes;  /* reserve - host available (0 if none) */
+};
+
+/*
+ * Evaluate all VMs.  vms[i].state is read and updated; ret_decisions gets
+ * n_vms entries.  Returns 0, or -EINVAL (nothing written, no state changed)
+ * for n_vms > ARBITER_MAX_VMS, min > max or a weight out of range.
+ */
+int arbiter_evaluate(const struct arbiter_config *cfg, const struct arbiter_host *host,
+		     struct arbiter_vm *vms, size_t n_vms,
+		     struct arbiter_decision *ret_decisions, struct arbiter_summary *ret_summary);
+
+#endif
