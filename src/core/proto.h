@@ -178,7 +178,7 @@ void proto_reader_init(struct proto_reader *r, char *buf, size_t size);
 size_t proto_reader_feed(struct proto_reader *r, const char *data, size_t n);
 
 /*
- * The next complete line: returns 1 and points *ret_line/*ret_len at it
+ * The next complete line: returns 1 and points *ret_line and *ret_len at it
  * (without its "\n"; valid until the next feed), 0 if no complete line is
  * held, or -EMSGSIZE once per over-long line (reason "too_long").
  */
