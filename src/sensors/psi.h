@@ -51,7 +51,21 @@ int psi_trigger_open(int rootfd, const char *path, enum psi_kind kind, uint64_t 
 /* After POLLPRI: acknowledge the event (nothing to read; kept for symmetry). */
 void psi_trigger_close(struct psi_trigger *t);
 
-/* Format the trigger line the kernel expects ("some 150000 1000000"). Pure. */
+/*
+ * The fallback psi_trigger_open() uses, pure: the window rounded up to the
+ * next multiple of 2 s and the stall scaled in proportion, kept at least
+ * 1 us below the new window.  -EINVAL when the window is already a multiple
+ * of 2 s (rounding cannot help) or the pair is invalid.
+ */
+int psi_trigger_adjust(uint64_t stall_usec, uint64_t window_usec, uint64_t *ret_stall_usec,
+		       uint64_t *ret_window_usec);
+
+/*
+ * Format the trigger line the kernel expects ("some 150000 1000000"). Pure.
+ * Returns the length without the NUL; -EINVAL for a zero stall or a stall
+ * longer than the window, -ERANGE for values the kernel cannot take (it
+ * reads them as 32-bit), -ENOSPC when buf is too small.
+ */
 int psi_trigger_format(enum psi_kind kind, uint64_t stall_usec, uint64_t window_usec, char *buf,
 		       size_t len);
 

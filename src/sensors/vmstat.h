@@ -16,7 +16,11 @@ struct vmstat {
 	uint64_t pswpout;
 };
 
-/* Missing counters stay 0 (old kernels lack some); malformed lines are -EINVAL. */
+/*
+ * Missing counters stay 0 (old kernels lack some); malformed lines are
+ * -EINVAL, counters too large for 64 bits -ERANGE, and a text with none of
+ * these counters at all (it is not /proc/vmstat) -ENODATA.
+ */
 int vmstat_parse(const char *buf, size_t len, struct vmstat *ret);
 int vmstat_read(int rootfd, struct vmstat *ret); /* proc/vmstat */
 

@@ -15,8 +15,19 @@ struct zoneinfo {
 	uint64_t dma32_managed_bytes;
 };
 
-/* page_size_bytes converts the page counts of /proc/zoneinfo. */
+/*
+ * page_size_bytes converts the page counts of /proc/zoneinfo.  -EINVAL for
+ * malformed text, -ERANGE for counts that overflow bytes, -ENODATA when
+ * there is no zone at all or a DMA32/Normal/Movable zone lacks "pages free"
+ * or "managed".
+ */
 int zoneinfo_parse(const char *buf, size_t len, uint64_t page_size_bytes, struct zoneinfo *ret);
-int zoneinfo_read(int rootfd, struct zoneinfo *ret); /* proc/zoneinfo */
+/*
+ * proc/zoneinfo, through a static buffer of ZONEINFO_READ_MAX bytes (the
+ * file grows with CPUs and nodes); -EFBIG when it does not fit.
+ */
+int zoneinfo_read(int rootfd, struct zoneinfo *ret);
+
+#define ZONEINFO_READ_MAX (256 * 1024)
 
 #endif
