@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMRD_HOST_CONFIG_H
+#define VMRD_HOST_CONFIG_H
+
+/*
+ * vmrd-host.conf: INI parsed by inih against one key table (config.c) that
+ * also documents every key and its default.  A global section, then one
+ * [vm NAME] section per VM.  The same VM keys are accepted on the command
+ * line (--vm name=NAME,qmp=PATH,...), so a broker can run without a file.
+ *
+ * Every problem is written to an error stream as one "file:line: message"
+ * line; SIGHUP parses into a new struct and swaps only when it is valid.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_MAX_VMS 64
+#define CONFIG_NAME_MAX 32
+#define CONFIG_PATH_MAX 108 /* sun_path: every path here may be a unix socket */
+#define CONFIG_ID_MAX 64
+
+struct config_vm {
+	char name[CONFIG_NAME_MAX];
+	char qmp_path[CONFIG_PATH_MAX];
+	char channel_path[CONFIG_PATH_MAX];
+	char vmem_id[CONFIG_ID_MAX];    /* virtio-mem device id, "" if none */
+	char balloon_id[CONFIG_ID_MAX]; /* virtio-balloon device id, "" if none */
+	uint64_t min_bytes;
+	uint64_t max_bytes;
+	uint32_t weight;
+	/* Where it was defined, for messages: "file:line" or "--vm". */
+	char origin[CONFIG_PATH_MAX + 16];
+	bool has_min;
+	bool has_max;
+};
+
+struct config {
+	/* 0 with budget_auto: host MemTotal - reserve, resolved at load. */
+	uint64_t budget_bytes;
+	bool budget_auto;
+	uint64_t reserve_bytes;
+	/* Host memory PSI (avg10) at or above which growth is only granted to critical requests. */
+	uint32_t host_psi_some_centi;
+	uint32_t host_psi_full_centi;
+	char state_path[CONFIG_PATH_MAX];
+	char control_path[CONFIG_PATH_MAX];
+	/* A guest sending more than error_limit bad lines within error_window is disconnected. */
+	uint32_t error_limit;
+	uint64_t error_window_usec;
+	/* How long a disconnected (misbehaving) guest channel stays closed. */
+	uint64_t penalty_usec;
+	/* Maximum lines handled per VM per loop iteration: one guest cannot starve the rest. */
+	uint32_t lines_per_wakeup;
+
+	struct config_vm vms[CONFIG_MAX_VMS];
+	size_t n_vms;
+};
+
+void config_defaults(struct config *cfg);
+
+/*
+ * Parse a file over cfg.  Returns 0, -EINVAL (problems were written to
+ * err) or another negative errno (the file could not be read).
+ */
+int config_load(const char *path, struct config *cfg, FILE *err);
+
+/* Add a VM from "name=NAME,qmp=PATH,..." as given to --vm. */
+int config_add_vm_arg(struct config *cfg, const char *arg, FILE *err);
+
+/*
+ * Cross-key checks (min <= max, a device per VM, unique names and
+ * sockets) and resolution of budget=auto from mem_total_bytes.  label
+ * names the source in messages (the file, or "command line").
+ */
+int config_finish(struct config *cfg, const char *label, uint64_t mem_total_bytes, FILE *err);
+
+/* Print an example config: every key, its default and what it means. */
+void config_print_defaults(FILE *out);
+
+#endif
