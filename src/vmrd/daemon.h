@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMRD_DAEMON_H
+#define VMRD_DAEMON_H
+
+/*
+ * The vmrd daemon's state and its single event loop.  main.c builds a
+ * struct daemon from the command line and the config; everything the
+ * daemon does happens in daemon_run() on one epoll loop: signals, the
+ * sampling timer, PSI trigger fds, the backend's fd, the page-cache
+ * trimmer's eventfd and the control socket.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/ctlsrv.h"
+#include "core/policy.h"
+#include "sensors/meminfo.h"
+#include "sensors/psi.h"
+#include "sensors/vmstat.h"
+#include "vmrd/backend.h"
+#include "vmrd/config.h"
+#include "vmrd/reclaim.h"
+
+#define DECISION_LOG 64
+
+/* Counters for `vmrctl metrics` (Prometheus) and status. */
+struct daemon_metrics {
+	uint64_t evaluations;
+	uint64_t psi_events;
+	uint64_t grows;
+	uint64_t shrinks;
+	uint64_t grown_bytes;
+	uint64_t shrunk_bytes;
+	uint64_t backend_failures;
+	uint64_t reclaims;
+	uint64_t reclaimed_bytes;
+	uint64_t reclaim_aborts;
+	uint64_t reclaim_usec;
+	uint64_t grow_latency_usec_last;
+	uint64_t grow_latency_usec_sum;
+	uint64_t grow_latency_count;
+};
+
+struct daemon {
+	struct vmrd_config cfg;
+	const char *config_path; /* NULL: built-in defaults */
+	const char *root_dir;
+	int rootfd;
+	bool dry_run;
+	bool once;
+
+	int epfd;
+	int sigfd;
+	int timerfd;
+	uint64_t timer_period_usec;
+	uint64_t started_usec;
+
+	bool psi_available;
+	struct psi_trigger trig_some;
+	struct psi_trigger trig_full;
+	uint32_t trigger_events;
+
+	/* The backend, reopened with backoff while it fails. */
+	const struct vmrd_backend_ops *ops;
+	void *bstate;
+	void *plugin_handle;
+	int backend_fd;
+	bool backend_up;
+	struct vmrd_backend_info binfo;
+	uint32_t open_failures;
+	uint64_t reopen_at_usec;
+	uint64_t seq;
+	bool request_pending;
+	struct vmrd_backend_request pending;
+	uint64_t request_sent_usec;
+	uint64_t host_reclaim_target_bytes;
+	uint64_t last_report_usec;
+
+	struct reclaim rc;
+	bool reclaim_available;
+
+	/* The latest sample and decision. */
+	struct meminfo mi;
+	struct vmstat vs;
+	struct psi_stats psi;
+	struct policy_input in;
+	struct policy_state pst;
+	struct policy_decision last;
+	enum policy_reason last_logged_hold;
+	bool fast;
+
+	/* The last decisions worth remembering, oldest first from log_head. */
+	struct policy_decision log[DECISION_LOG];
+	uint32_t log_head;
+	uint32_t log_len;
+
+	struct daemon_metrics m;
+	struct ctlsrv ctl;
+	bool quit;
+	uint64_t watchdog_usec;
+	uint64_t last_watchdog_usec;
+};
+
+uint64_t daemon_now_usec(void);
+
+/* Set up everything but the loop; logs and returns a sysexits code on failure. */
+int daemon_setup(struct daemon *d);
+/* Run until SIGTERM/SIGINT; returns the exit status. */
+int daemon_run(struct daemon *d);
+void daemon_teardown(struct daemon *d);
+
+/* --once: one sample, one decision, printed as JSON to stdout. */
+int daemon_once(struct daemon *d);
+
+/* Sampling: fill d->mi/vs/psi and d->in (sample.c). */
+int daemon_sample(struct daemon *d, uint64_t now_usec);
+
+/* Rendering for the control socket and --once (status.c). */
+int status_render(struct daemon *d, const char *cmd, char *out, size_t size);
+int status_decision_json(const struct daemon *d, char *out, size_t size);
+
+#endif
