@@ -122,6 +122,13 @@ struct vmrd_backend_ops {
 	/* Optional (may be NULL). */
 	void (*report)(void *state, const struct vmrd_backend_report *report);
 	void (*close)(void *state);
+	/*
+	 * Optional (may be NULL: unknown).  How many bytes of the current size
+	 * could be given back now, e.g. the sysfs backend's online blocks in
+	 * ZONE_MOVABLE above its minimum.  The policy does not plan a shrink
+	 * larger than this.  Must be cheap; it is called on the daemon's loop.
+	 */
+	int (*releasable)(void *state, uint64_t *ret_bytes);
 };
 
 /*

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+#include "backends/backend.h"
+
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define BACKEND_TABLE_ENTRY(name) &backend_##name##_ops,
+static const struct vmrd_backend_ops *const backend_table[] = {
+	BACKEND_BUILTINS(BACKEND_TABLE_ENTRY)
+};
+#undef BACKEND_TABLE_ENTRY
+
+const struct vmrd_backend_ops *backend_lookup(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < sizeof(backend_table) / sizeof(backend_table[0]); i++)
+		if (strcmp(backend_table[i]->name, name) == 0)
+			return backend_table[i];
+	return NULL;
+}
+
+const struct vmrd_backend_ops *backend_builtin(unsigned i)
+{
+	if (i >= sizeof(backend_table) / sizeof(backend_table[0]))
+		return NULL;
+	return backend_table[i];
+}
+
+static __thread char backend_errbuf[512];
+static __thread bool backend_err_set;
+
+const char *backend_last_error(void)
+{
+	return backend_err_set ? backend_errbuf : NULL;
+}
+
+void backend_set_last_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!fmt) {
+		backend_err_set = false;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(backend_errbuf, sizeof(backend_errbuf), fmt, ap);
+	va_end(ap);
+	backend_err_set = true;
+}
+
+int backend_plugin_load(const char *path, const struct vmrd_backend_ops **ret_ops,
+			void **ret_handle, const char **ret_errmsg)
+{
+	static __thread char msg[512];
+	const struct vmrd_backend_ops *ops;
+	vmrd_backend_plugin_init_fn init;
+	void *handle = NULL;
+	int r;
+
+	/* Check the file first, so the common mistake gets a plain errno. */
+	if (access(path, R_OK) < 0) {
+		r = -errno;
+		snprintf(msg, sizeof(msg), "plugin \"%s\": %s", path, strerror(errno));
+		goto out;
+	}
+	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!handle) {
+		r = -ELIBBAD;
+		snprintf(msg, sizeof(msg), "plugin \"%s\": cannot load: %s", path, dlerror());
+		goto out;
+	}
+	/* The POSIX-blessed way to turn a data pointer into a function pointer. */
+	*(void **)&init = dlsym(handle, VMRD_BACKEND_PLUGIN_SYMBOL);
+	if (!init) {
+		r = -ELIBBAD;
+		snprintf(msg, sizeof(msg), "plugin \"%s\": no %s symbol; not a vmrd backend plugin",
+			 path, VMRD_BACKEND_PLUGIN_SYMBOL);
+		goto out;
+	}
+	ops = init(VMRD_BACKEND_ABI_VERSION);
+	if (!ops) {
+		r = -EPROTONOSUPPORT;
+		snprintf(msg, sizeof(msg), "plugin \"%s\": refuses vmrd backend ABI version %u",
+			 path, VMRD_BACKEND_ABI_VERSION);
+		goto out;
+	}
+	if (ops->abi_version != VMRD_BACKEND_ABI_VERSION) {
+		r = -EPROTONOSUPPORT;
+		snprintf(msg, sizeof(msg),
+			 "plugin \"%s\": built for backend ABI version %u, vmrd speaks version %u; rebuild it against this vmrd",
+			 path, ops->abi_version, VMRD_BACKEND_ABI_VERSION);
+		goto out;
+	}
+	if (!ops->name || !ops->open || !ops->query || !ops->request || !ops->fd ||
+	    !ops->next_event || !ops->close) {
+		r = -EINVAL;
+		snprintf(msg, sizeof(msg), "plugin \"%s\": its operations table lacks a mandatory operation",
+			 path);
+		goto out;
+	}
+	*ret_ops = ops;
+	*ret_handle = handle;
+	handle = NULL;
+	r = 0;
+out:
+	if (handle)
+		dlclose(handle);
+	if (r < 0 && ret_errmsg)
+		*ret_errmsg = msg;
+	return r;
+}
+
+void backend_plugin_unload(void *handle)
+{
+	if (handle)
+		dlclose(handle);
+}
+
+void backend_errno_reason(int negative_errno, char *buf, unsigned size)
+{
+	const char *name = strerrorname_np(-negative_errno);
+	unsigned i;
+
+	if (size == 0)
+		return;
+	if (!name)
+		name = "error";
+	for (i = 0; name[i] && i + 1 < size; i++)
+		buf[i] = (char)tolower((unsigned char)name[i]);
+	buf[i] = '\0';
+}
+
+/* ---- worker ---- */
+
+#define BACKEND_WORKER_STACK_BYTES (256u * 1024u)
+
+struct backend_worker {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	void (*job)(void *arg);
+	void *arg;
+	int efd;
+	bool pending; /* started, not yet picked up by the thread */
+	bool busy;    /* started, not yet collected */
+	bool quit;
+};
+
+static void *backend_worker_main(void *p)
+{
+	struct backend_worker *w = p;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->pending && !w->quit)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->pending) {
+			w->pending = false;
+			pthread_mutex_unlock(&w->lock);
+			w->job(w->arg);
+			pthread_mutex_lock(&w->lock);
+			/* Signalled under the lock: collect() then sees the job's writes. */
+			while (write(w->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+				;
+			continue;
+		}
+		if (w->quit)
+			break;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+int backend_worker_new(void (*job)(void *arg), void *arg, struct backend_worker **ret)
+{
+	struct backend_worker *w;
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int r;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->job = job;
+	w->arg = arg;
+	w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->efd < 0) {
+		r = -errno;
+		free(w);
+		return r;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, BACKEND_WORKER_STACK_BYTES);
+	/* The thread inherits this mask: every signal stays with the daemon's loop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(&w->thread, &attr, backend_worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (r < 0) {
+		close(w->efd);
+		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->cond);
+		free(w);
+		return r;
+	}
+	*ret = w;
+	return 0;
+}
+
+int backend_worker_fd(const struct backend_worker *w)
+{
+	return w->efd;
+}
+
+int backend_worker_start(struct backend_worker *w)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->busy) {
+		r = -EBUSY;
+	} else {
+		w->busy = true;
+		w->pending = true;
+		pthread_cond_signal(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+int backend_worker_collect(struct backend_worker *w)
+{
+	uint64_t n;
+	int r;
+
+	pthread_mutex_lock(&w->lock);
+	if (read(w->efd, &n, sizeof(n)) == (ssize_t)sizeof(n)) {
+		w->busy = false;
+		r = 1;
+	} else {
+		r = 0;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+bool backend_worker_busy(const struct backend_worker *w)
+{
+	return w->busy;
+}
+
+void backend_worker_free(struct backend_worker *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->quit = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	close(w->efd);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}
