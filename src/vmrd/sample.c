@@ -38,6 +38,9 @@ static void backend_view(const struct daemon *d, struct policy_input *in)
 	if (in->block_bytes == 0)
 		in->block_bytes = 2 << 20;
 	in->releasable_bytes = UINT64_MAX;
+	if (d->backend_up && d->ops->releasable &&
+	    d->ops->releasable(d->bstate, &in->releasable_bytes) < 0)
+		in->releasable_bytes = UINT64_MAX;
 	in->backend_busy = d->request_pending;
 }
 
