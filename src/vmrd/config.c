@@ -91,6 +91,10 @@ static const struct key keys[] = {
 #undef V
 #undef P
 
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(N_KEYS <= sizeof(((struct vmrd_config *)0)->key_line) / sizeof(uint16_t),
+	       "key_line[] too small for the key table");
+
 void config_defaults(struct vmrd_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -183,6 +187,8 @@ static int key_set(const struct key *k, struct vmrd_config *cfg, const char *val
 		break;
 	case KT_INT:
 		r = parse_int(value, field);
+		if (r == 0 && (*(int *)field < -1000 || *(int *)field > 1000))
+			r = -ERANGE;
 		*ret_msg = "expected a whole number";
 		break;
 	case KT_STRING:
@@ -272,7 +278,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		return add_kv(ctx, ctx->cfg->backend_kv, &ctx->cfg->n_backend_kv, name, value);
 	if (strcmp(section, "plugin") == 0)
 		return add_kv(ctx, ctx->cfg->plugin_kv, &ctx->cfg->n_plugin_kv, name, value);
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+	for (size_t i = 0; i < N_KEYS; i++) {
 		const struct key *k = &keys[i];
 
 		if (strcmp(section, k->section) != 0)
@@ -281,7 +287,9 @@ static int handler(void *user, const char *section, const char *name, const char
 		if (strcmp(name, k->name) != 0)
 			continue;
 		if (key_set(k, ctx->cfg, value, &msg) < 0)
-			perr(ctx, "%s: %s", name, msg);
+			perr(ctx, "%s = '%s': %s", name, value, msg);
+		else
+			ctx->cfg->key_line[i] = (uint16_t)(ctx->line > UINT16_MAX ? UINT16_MAX : ctx->line);
 		return 1;
 	}
 	if (section[0] == '\0')
@@ -349,46 +357,66 @@ int config_load(const char *path, struct vmrd_config *cfg, FILE *err)
 	return ctx.errors ? -EINVAL : 0;
 }
 
+/* "file:line: message" when the key was set in the file, else "file: message". */
+__attribute__((format(printf, 5, 6))) static void verr(FILE *err, const char *path,
+						       const struct vmrd_config *cfg, const char *name,
+						       const char *fmt, ...)
+{
+	unsigned line = 0;
+	va_list ap;
+
+	for (size_t i = 0; name && i < N_KEYS; i++)
+		if (strcmp(keys[i].name, name) == 0 && cfg->key_line[i] > line)
+			line = cfg->key_line[i];
+	if (line)
+		fprintf(err, "%s:%u: ", path, line);
+	else
+		fprintf(err, "%s: ", path);
+	va_start(ap, fmt);
+	vfprintf(err, fmt, ap);
+	va_end(ap);
+	fputc('\n', err);
+}
+
 int config_validate(const struct vmrd_config *cfg, const char *path, FILE *err)
 {
 	const char *msg = NULL;
 	int r = 0;
 
 	if (policy_config_validate(&cfg->policy, &msg) < 0) {
-		fprintf(err, "%s: %s\n", path, msg);
+		verr(err, path, cfg, NULL, "%s", msg);
 		r = -EINVAL;
 	}
 	if (cfg->interval_usec == 0 || cfg->fast_interval_usec == 0) {
-		fprintf(err, "%s: interval and fast_interval must be more than 0\n", path);
+		verr(err, path, cfg, cfg->interval_usec ? "fast_interval" : "interval",
+		     "interval and fast_interval must be more than 0");
 		r = -EINVAL;
 	}
 	if (cfg->fast_interval_usec > cfg->interval_usec) {
-		fprintf(err, "%s: fast_interval must not be longer than interval\n", path);
+		verr(err, path, cfg, "fast_interval", "fast_interval must not be longer than interval");
 		r = -EINVAL;
 	}
 	if (cfg->max_bytes && cfg->min_bytes > cfg->max_bytes) {
-		fprintf(err, "%s: min is larger than max\n", path);
-		r = -EINVAL;
-	}
-	if (cfg->oom_score_adj < -1000 || cfg->oom_score_adj > 1000) {
-		fprintf(err, "%s: oom_score_adj must be within -1000..1000\n", path);
+		verr(err, path, cfg, "min", "min is larger than max");
 		r = -EINVAL;
 	}
 	if (cfg->psi_window_usec < 500000 || cfg->psi_window_usec > 10000000) {
-		fprintf(err, "%s: psi window must be within 500ms..10s (the kernel's limits)\n", path);
+		verr(err, path, cfg, "window", "psi window must be within 500ms..10s (the kernel's limits)");
 		r = -EINVAL;
 	}
 	if (cfg->psi_some_stall_usec >= cfg->psi_window_usec ||
 	    cfg->psi_full_stall_usec >= cfg->psi_window_usec) {
-		fprintf(err, "%s: psi stalls must be shorter than the window\n", path);
+		verr(err, path, cfg,
+		     cfg->psi_some_stall_usec >= cfg->psi_window_usec ? "some_stall" : "full_stall",
+		     "psi stalls must be shorter than the window");
 		r = -EINVAL;
 	}
 	if (strcmp(cfg->backend, "exec") == 0 && !config_backend_get((void *)cfg, "command")) {
-		fprintf(err, "%s: backend exec needs 'command' in [backend]\n", path);
+		verr(err, path, cfg, "backend", "backend exec needs 'command' in [backend]");
 		r = -EINVAL;
 	}
 	if (strcmp(cfg->backend, "plugin") == 0 && !config_backend_get((void *)cfg, "path")) {
-		fprintf(err, "%s: backend plugin needs 'path' in [backend]\n", path);
+		verr(err, path, cfg, "backend", "backend plugin needs 'path' in [backend]");
 		r = -EINVAL;
 	}
 	return r;
@@ -470,6 +498,26 @@ static void key_format(const struct key *k, const struct vmrd_config *cfg, char 
 	}
 }
 
+/* Comments wrapped at 78 columns, so the example reads well in an editor. */
+static void print_comment(FILE *out, const char *text)
+{
+	while (*text) {
+		size_t n = strlen(text);
+
+		if (n > 76) {
+			n = 76;
+			while (n > 0 && text[n] != ' ')
+				n--;
+			if (n == 0)
+				n = strcspn(text, " ");
+		}
+		fprintf(out, "# %.*s\n", (int)n, text);
+		text += n;
+		while (*text == ' ')
+			text++;
+	}
+}
+
 void config_print_defaults(FILE *out)
 {
 	struct vmrd_config cfg;
@@ -479,7 +527,7 @@ void config_print_defaults(FILE *out)
 	config_defaults(&cfg);
 	fprintf(out, "# vmrd.conf: every key with its default value.\n"
 		     "# Generated by `vmrd --print-defaults`; see vmrd.conf(5).\n");
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+	for (size_t i = 0; i < N_KEYS; i++) {
 		const struct key *k = &keys[i];
 
 		if (strcmp(section, k->section) != 0) {
@@ -487,7 +535,8 @@ void config_print_defaults(FILE *out)
 			fprintf(out, "\n[%s]\n", section);
 		}
 		key_format(k, &cfg, value, sizeof(value));
-		fprintf(out, "# %s\n#%s = %s\n", k->doc, k->name, value);
+		print_comment(out, k->doc);
+		fprintf(out, "#%s = %s\n", k->name, value);
 	}
 	fprintf(out, "\n[backend]\n"
 		     "# Keys of the chosen backend, passed to it as they are; see vmrd.conf(5).\n"

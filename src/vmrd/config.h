@@ -46,6 +46,9 @@ struct vmrd_config {
 	uint64_t psi_window_usec;
 	char cgroup_path[CONFIG_PATH_MAX]; /* cgroup v2 dir whose memory.reclaim is written */
 
+	/* The line each key of the key table was set on (0: default), for errors. */
+	uint16_t key_line[64];
+
 	struct config_kv backend_kv[CONFIG_KV_MAX];
 	size_t n_backend_kv;
 	struct config_kv plugin_kv[CONFIG_KV_MAX];
