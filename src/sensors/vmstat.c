@@ -16,6 +16,8 @@ static const struct {
 	{ "oom_kill", offsetof(struct vmstat, oom_kill) },
 	{ "workingset_refault_anon", offsetof(struct vmstat, workingset_refault_anon) },
 	{ "workingset_refault_file", offsetof(struct vmstat, workingset_refault_file) },
+	/* Before 5.9 only file pages had refaults, under this name. */
+	{ "workingset_refault", offsetof(struct vmstat, workingset_refault_file) },
 	{ "pgmajfault", offsetof(struct vmstat, pgmajfault) },
 	{ "pswpin", offsetof(struct vmstat, pswpin) },
 	{ "pswpout", offsetof(struct vmstat, pswpout) },
