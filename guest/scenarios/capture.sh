@@ -21,14 +21,15 @@ snapshot() {
 	# sysfs files report a size of 4096 whatever they hold, so each
 	# readable attribute is copied with cat rather than archived as is.
 	find /sys/devices/system/memory -type f | sort | while read -r f; do
-		case "$f" in */uevent) continue ;; esac
+		case "$f" in */uevent | */power/*) continue ;; esac
 		[ -r "$f" ] || continue
 		mkdir -p "$root$(dirname "$f")"
 		cat "$f" >"$root$f" 2>/dev/null || rm -f "$root$f"
 	done
-	# Memory block directories are symlinked from the node directories;
-	# the links themselves are what a parser walks, so keep them as links.
-	find /sys/devices/system/memory -maxdepth 2 -type l | sort | while read -r l; do
+	# Each block links to its NUMA node; keep those links (dangling in the
+	# fixture, but their names tell the node) and drop the generic
+	# subsystem/driver links.
+	find /sys/devices/system/memory -maxdepth 2 -type l -name 'node*' | sort | while read -r l; do
 		mkdir -p "$root$(dirname "$l")"
 		ln -s "$(readlink "$l")" "$root$l"
 	done
@@ -63,6 +64,7 @@ if [ -x /usr/bin/memhog ]; then
 	sleep 8
 	snapshot pressure
 	wait "$hog"
-	echo "VMRD-E2E: event=memhog-done $(tail -n 1 /tmp/memhog.log)"
+	# memhog's last line is itself a marker.
+	tail -n 1 /tmp/memhog.log
 fi
 echo "VMRD-E2E: event=capture-done"
