@@ -123,8 +123,13 @@ static int exec_spawn(const char *command, const char *arg1, char *const extra_e
 	pid_t pid;
 	int pidfd, r;
 
-	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
+	/* Only our end: the command's stdout must block like any other stdout. */
+	if (fcntl(pipefd[0], F_SETFL, O_NONBLOCK) < 0) {
+		r = -errno;
+		goto out;
+	}
 	env = exec_env(extra_env, n_extra);
 	if (!env) {
 		r = -ENOMEM;
