@@ -415,8 +415,8 @@ int config_validate(const struct vmrd_config *cfg, const char *path, FILE *err)
 		verr(err, path, cfg, "backend", "backend exec needs 'command' in [backend]");
 		r = -EINVAL;
 	}
-	if (strcmp(cfg->backend, "plugin") == 0 && !config_backend_get((void *)cfg, "path")) {
-		verr(err, path, cfg, "backend", "backend plugin needs 'path' in [backend]");
+	if (strcmp(cfg->backend, "plugin") == 0 && !config_plugin_get((void *)cfg, "path")) {
+		verr(err, path, cfg, "backend", "backend plugin needs 'path' in [plugin]");
 		r = -EINVAL;
 	}
 	return r;
@@ -542,7 +542,7 @@ void config_print_defaults(FILE *out)
 		     "# Keys of the chosen backend, passed to it as they are; see vmrd.conf(5).\n"
 		     "# host:   port_name = org.vmrd.0, device = (path), vsock_port = (number)\n"
 		     "# exec:   command = (shell command; gets the target in bytes), timeout = 30s\n"
-		     "# plugin: path = (shared object)\n"
 		     "\n[plugin]\n"
-		     "# Keys for the plugin, passed to it as they are.\n");
+		     "# With backend = plugin: path = (the shared object), and the plugin's own\n"
+		     "# keys, passed to it as they are.\n");
 }

@@ -143,7 +143,8 @@ static void backend_open(struct daemon *d, uint64_t now)
 	struct vmrd_backend_env env = {
 		.abi_version = VMRD_BACKEND_ABI_VERSION,
 		.rootfd = d->rootfd,
-		.config_get = config_backend_get,
+		/* A plugin's keys, its path among them, live in [plugin]. */
+		.config_get = strcmp(d->cfg.backend, "plugin") == 0 ? config_plugin_get : config_backend_get,
 		.config_ctx = &d->cfg,
 	};
 	uint64_t delay;
@@ -576,15 +577,46 @@ void daemon_teardown(struct daemon *d)
 	ctlsrv_close(&d->ctl, d->cfg.control_path);
 }
 
+/* Without --dry-run, --once also acts and waits (boundedly) for the backend's answer. */
+static int once_act(struct daemon *d, const struct policy_decision *dec)
+{
+	uint64_t deadline;
+
+	if (!d->backend_up) {
+		log_warnx("backend %s is not available; nothing done", d->cfg.backend);
+		return EX_UNAVAILABLE;
+	}
+	act(d, dec, daemon_now_usec());
+	deadline = daemon_now_usec() + 30000000;
+	while (d->request_pending && d->backend_up) {
+		struct epoll_event ev;
+		uint64_t now = daemon_now_usec();
+
+		if (now >= deadline) {
+			log_warnx("backend %s: no answer to request %" PRIu64 " within 30 s", d->cfg.backend,
+				  d->pending.seq);
+			return EX_TEMPFAIL;
+		}
+		if (epoll_wait(d->epfd, &ev, 1, (int)((deadline - now) / 1000) + 1) > 0)
+			backend_drain(d, daemon_now_usec());
+	}
+	return 0;
+}
+
 int daemon_once(struct daemon *d)
 {
 	static char out[8192];
 	struct policy_decision dec;
-	int r;
+	int r, status = 0;
 
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0)
+		fatal(EX_OSERR, "epoll_create1");
+	d->backend_fd = -1;
 	policy_init(&d->pst);
-	d->trig_some.fd = d->trig_full.fd = -1;
 	psi_open(d);
+	if (!d->dry_run)
+		backend_open(d, daemon_now_usec());
 	r = daemon_sample(d, daemon_now_usec());
 	if (r < 0) {
 		log_warnc(r, "cannot read meminfo under %s", d->root_dir ? d->root_dir : "/");
@@ -592,9 +624,12 @@ int daemon_once(struct daemon *d)
 	}
 	policy_evaluate(&d->pst, &d->cfg.policy, &d->in, &dec);
 	d->last = dec;
+	if (!d->dry_run)
+		status = once_act(d, &dec);
 	r = status_decision_json(d, out, sizeof(out));
 	if (r < 0)
 		return EX_SOFTWARE;
 	fputs(out, stdout);
-	return 0;
+	backend_close(d);
+	return status;
 }
