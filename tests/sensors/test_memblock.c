@@ -186,6 +186,37 @@ static void test_scan_of_host_capture(void **state)
 	close(rootfd);
 }
 
+/*
+ * A real QEMU guest after virtio-mem plugged 256 MiB with
+ * memhp_default_state=online_movable.  Its memoryN/node0 symlinks dangle in
+ * the fixture; the scan must not care.
+ */
+static void test_scan_of_qemu_capture_after_plug(void **state)
+{
+	static const struct memblock want[] = {
+		{ 0, MEMBLOCK_ONLINE, MEMBLOCK_ZONE_NONE, true },
+		{ 1, MEMBLOCK_ONLINE, MEMBLOCK_ZONE_DMA32, true },
+		{ 2, MEMBLOCK_ONLINE, MEMBLOCK_ZONE_DMA32, true },
+		{ 3, MEMBLOCK_ONLINE, MEMBLOCK_ZONE_DMA32, true },
+		{ 32, MEMBLOCK_ONLINE, MEMBLOCK_ZONE_MOVABLE, true },
+		{ 33, MEMBLOCK_ONLINE, MEMBLOCK_ZONE_MOVABLE, true },
+	};
+	struct memblock blocks[8];
+	struct memblock_set set = { .cap = N(blocks), .blocks = blocks };
+	int rootfd = open_tree("qemu/plugged");
+
+	assert_int_equal(memblock_scan(rootfd, &set), 0);
+	assert_true(set.block_size_bytes == 128 << 20);
+	assert_int_equal(set.n, N(want));
+	for (size_t i = 0; i < N(want); i++) {
+		assert_int_equal(blocks[i].id, want[i].id);
+		assert_int_equal(blocks[i].state, want[i].state);
+		assert_int_equal(blocks[i].valid_zones, want[i].valid_zones);
+		assert_int_equal(blocks[i].removable, want[i].removable);
+	}
+	close(rootfd);
+}
+
 static void test_scan_with_too_small_array_is_enospc(void **state)
 {
 	struct memblock blocks[4];
@@ -303,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_parse_zones),
 		cmocka_unit_test(test_scan_of_guest_tree_lists_blocks_in_id_order),
 		cmocka_unit_test(test_scan_of_host_capture),
+		cmocka_unit_test(test_scan_of_qemu_capture_after_plug),
 		cmocka_unit_test(test_scan_with_too_small_array_is_enospc),
 		cmocka_unit_test(test_scan_without_memory_dir_is_enoent),
 		cmocka_unit_test(test_scan_tolerates_missing_attributes_and_other_entries),

@@ -52,6 +52,25 @@ static void test_read_returns_the_values_of_captured_files(void **state)
 		    .inactive_file_bytes = KB(47548), .shmem_bytes = KB(764),
 		    .swap_total_bytes = 0, .swap_free_bytes = 0,
 		    .committed_as_bytes = KB(164988) } },
+		/* Real QEMU guest: boot, +256 MiB virtio-mem, then memhog with zram swap. */
+		{ "qemu/boot",
+		  { .mem_total_bytes = KB(399844), .mem_free_bytes = KB(360652),
+		    .mem_available_bytes = KB(362156), .buffers_bytes = KB(4),
+		    .cached_bytes = KB(6832), .active_file_bytes = 0, .inactive_file_bytes = 0,
+		    .shmem_bytes = KB(6836), .swap_total_bytes = KB(262140),
+		    .swap_free_bytes = KB(262140), .committed_as_bytes = KB(8180) } },
+		{ "qemu/plugged",
+		  { .mem_total_bytes = KB(661988), .mem_free_bytes = KB(618600),
+		    .mem_available_bytes = KB(617972), .buffers_bytes = KB(4),
+		    .cached_bytes = KB(6956), .active_file_bytes = 0, .inactive_file_bytes = KB(4),
+		    .shmem_bytes = KB(6956), .swap_total_bytes = KB(262140),
+		    .swap_free_bytes = KB(262140), .committed_as_bytes = KB(8636) } },
+		{ "qemu/pressure",
+		  { .mem_total_bytes = KB(661988), .mem_free_bytes = KB(9140),
+		    .mem_available_bytes = KB(6764), .buffers_bytes = 0,
+		    .cached_bytes = KB(6276), .active_file_bytes = 0, .inactive_file_bytes = 0,
+		    .shmem_bytes = KB(6276), .swap_total_bytes = KB(262140),
+		    .swap_free_bytes = KB(215804), .committed_as_bytes = KB(9452) } },
 	};
 
 	for (size_t i = 0; i < N(cases); i++) {

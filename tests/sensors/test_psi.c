@@ -42,6 +42,11 @@ static void test_read_returns_the_values_of_captured_files(void **state)
 		  { { 341, 107, 22, 1843312 }, { 120, 38, 8, 712090 }, true } },
 		{ "guest-tree", "proc/pressure/cpu",
 		  { { 1250, 402, 113, 9021337 }, { 0, 0, 0, 0 }, true } },
+		/* Real QEMU guest captures: idle after boot, and under memhog. */
+		{ "qemu/boot", "proc/pressure/memory",
+		  { { 0, 0, 0, 0 }, { 0, 0, 0, 0 }, true } },
+		{ "qemu/pressure", "proc/pressure/memory",
+		  { { 1231, 222, 46, 2713153 }, { 1231, 222, 46, 2565270 }, true } },
 	};
 
 	for (size_t i = 0; i < N(cases); i++) {

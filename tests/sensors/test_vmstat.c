@@ -40,6 +40,11 @@ static void test_read_returns_the_values_of_captured_files(void **state)
 		{ "guest-tree",
 		  { .oom_kill = 2, .workingset_refault_anon = 0, .workingset_refault_file = 8712,
 		    .pgmajfault = 1543, .allocstall = 22, .pswpin = 0, .pswpout = 0 } },
+		/* Real QEMU guest: nothing after boot; swapping under memhog (3 + 241 stalls). */
+		{ "qemu/boot", { 0 } },
+		{ "qemu/pressure",
+		  { .oom_kill = 0, .workingset_refault_anon = 33, .workingset_refault_file = 0,
+		    .pgmajfault = 37, .allocstall = 244, .pswpin = 44, .pswpout = 11919 } },
 	};
 
 	for (size_t i = 0; i < N(cases); i++) {

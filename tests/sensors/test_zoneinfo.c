@@ -40,6 +40,19 @@ static const struct {
 	  { .normal_free_bytes = 0, .normal_managed_bytes = 0,
 	    .movable_free_bytes = PG(141203), .movable_managed_bytes = PG(163840),
 	    .dma32_free_bytes = PG(52317), .dma32_managed_bytes = PG(110813) } },
+	/* Real QEMU guest: boot, then 256 MiB of virtio-mem in Movable, then memhog. */
+	{ "qemu/boot/proc/zoneinfo",
+	  { .normal_free_bytes = 0, .normal_managed_bytes = 0,
+	    .movable_free_bytes = 0, .movable_managed_bytes = 0,
+	    .dma32_free_bytes = PG(86355), .dma32_managed_bytes = PG(96121) } },
+	{ "qemu/plugged/proc/zoneinfo",
+	  { .normal_free_bytes = 0, .normal_managed_bytes = 0,
+	    .movable_free_bytes = PG(65491), .movable_managed_bytes = PG(65536),
+	    .dma32_free_bytes = PG(85296), .dma32_managed_bytes = PG(96121) } },
+	{ "qemu/pressure/proc/zoneinfo",
+	  { .normal_free_bytes = 0, .normal_managed_bytes = 0,
+	    .movable_free_bytes = PG(128), .movable_managed_bytes = PG(65536),
+	    .dma32_free_bytes = PG(1545), .dma32_managed_bytes = PG(96121) } },
 };
 
 static void test_parse_returns_the_values_of_captured_files(void **state)
