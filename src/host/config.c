@@ -50,6 +50,8 @@ static const struct key global_keys[] = {
 	  "How long a disconnected guest channel stays closed before reconnecting." },
 	{ "lines_per_wakeup", KT_U32, G(lines_per_wakeup), "16",
 	  "Lines handled per VM per loop iteration, so one guest cannot delay the others." },
+	{ "converge_timeout", KT_DURATION, G(converge_timeout_usec), "30s",
+	  "A VM that does not approach its target for this long gets its growth cut back to its size." },
 };
 
 static const struct key vm_keys[] = {
@@ -176,6 +178,7 @@ struct parse_ctx {
 	unsigned errors;
 	struct config_vm *vm; /* the [vm NAME] section being read, NULL in others */
 	char section[128];    /* last section seen, to notice a new one */
+	unsigned section_line; /* where its header is, for messages about the section */
 };
 
 __attribute__((format(printf, 2, 3))) static void perr(struct parse_ctx *ctx, const char *fmt, ...)
@@ -205,12 +208,16 @@ static struct config_vm *vm_new(struct config *cfg, const char *name)
 /* Called for the first key of every section; sections without keys need no checks. */
 static void enter_section(struct parse_ctx *ctx, const char *section)
 {
+	unsigned line = ctx->line;
+
 	snprintf(ctx->section, sizeof(ctx->section), "%s", section);
 	ctx->vm = NULL;
 	if (strncmp(section, "vm ", 3) != 0)
 		return;
 	if (!name_valid(section + 3)) {
+		ctx->line = ctx->section_line;
 		perr(ctx, "invalid VM name '%.31s' (1-31 of A-Z a-z 0-9 . _ -)", section + 3);
+		ctx->line = line;
 		return;
 	}
 	ctx->vm = vm_new(ctx->cfg, section + 3);
@@ -218,7 +225,7 @@ static void enter_section(struct parse_ctx *ctx, const char *section)
 		perr(ctx, "too many VMs (at most %d)", CONFIG_MAX_VMS);
 		return;
 	}
-	snprintf(ctx->vm->origin, sizeof(ctx->vm->origin), "%s:%u", ctx->path, ctx->line);
+	snprintf(ctx->vm->origin, sizeof(ctx->vm->origin), "%s:%u", ctx->path, ctx->section_line);
 }
 
 static void vm_key(struct parse_ctx *ctx, struct config_vm *vm, const char *name, const char *value)
@@ -289,6 +296,7 @@ static char *reader(char *str, int num, void *stream)
 	if (*p == '\0' || *p == '\n' || *p == '#' || *p == ';')
 		return str;
 	if (*p == '[') {
+		ctx->section_line = ctx->line;
 		if (!strchr(p, ']')) {
 			perr(ctx, "unterminated section header");
 			str[0] = '\0';

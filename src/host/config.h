@@ -54,6 +54,8 @@ struct config {
 	uint64_t penalty_usec;
 	/* Maximum lines handled per VM per loop iteration: one guest cannot starve the rest. */
 	uint32_t lines_per_wakeup;
+	/* A VM whose size does not move toward its target for this long is not converging. */
+	uint64_t converge_timeout_usec;
 
 	struct config_vm vms[CONFIG_MAX_VMS];
 	size_t n_vms;

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMRD_HOST_BROKER_H
+#define VMRD_HOST_BROKER_H
+
+/*
+ * The broker: the set of VMs, the arbiter run over them, and the actions
+ * its decisions call for (messages to guests, sizes to QEMU, the state
+ * file).  main.c owns the loop and hands events here.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/arbiter.h"
+#include "host/config.h"
+#include "host/state.h"
+#include "host/vm.h"
+
+struct broker {
+	int epfd;
+	bool dry_run;
+	struct config cfg;
+	struct arbiter_config acfg;
+	struct vm *vms[CONFIG_MAX_VMS];
+	size_t n_vms;
+
+	/* Something changed that the arbiter should look at. */
+	bool dirty;
+	/* A target changed: write the state file. */
+	bool state_dirty;
+	uint64_t last_eval_usec;
+	struct arbiter_summary summary;
+	bool summary_valid;
+
+	/* The host's memory, sampled by main.c. */
+	uint32_t host_psi_some_centi;
+	uint32_t host_psi_full_centi;
+	uint64_t host_available_bytes;
+
+	/* Targets from the state file, consumed as VMs are created. */
+	struct state saved;
+
+	uint64_t started_usec;
+	uint64_t evaluations_total;
+	uint64_t reloads_total;
+};
+
+void broker_init(struct broker *b, int epfd, const struct config *cfg, bool dry_run);
+
+/* Create VMs for the configuration; after broker_init and state loading. */
+int broker_start(struct broker *b, uint64_t now_usec);
+
+/*
+ * Swap in a new, already validated configuration: VMs that kept their name
+ * and sockets keep their connections and arbiter state; others are created
+ * or removed.
+ */
+void broker_reload(struct broker *b, const struct config *cfg, uint64_t now_usec);
+
+/* Periodic work: reconnects, QMP timeouts, arbiter at least once a second. */
+void broker_tick(struct broker *b, uint64_t now_usec);
+
+/* End of a loop iteration: evaluate if dirty, write state, free dead VMs. */
+void broker_flush(struct broker *b, uint64_t now_usec);
+
+/* True when some VM still has lines to handle (the loop must not sleep). */
+bool broker_has_backlog(const struct broker *b);
+
+/* Called by vm.c and driver.c. */
+void broker_vm_reconciled(struct broker *b, struct vm *vm);
+
+struct vm *broker_find(const struct broker *b, const char *name);
+
+void broker_save_state(struct broker *b);
+void broker_shutdown(struct broker *b);
+
+#endif

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmrd-host: wires configuration, the broker, the control socket and one
+ * epoll loop (signalfd, timerfd, QMP and guest channel sockets).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "common/ctlsrv.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "host/broker.h"
+#include "host/config.h"
+#include "host/ctl.h"
+#include "sensors/meminfo.h"
+#include "sensors/psi.h"
+
+#define TICK_USEC (100 * 1000ull)
+#define HOST_SAMPLE_USEC (1000 * 1000ull)
+#define CTL_TAG 1 /* epoll tags 1..1+CTLSRV_CLIENTS; every other entry is a loop_watch pointer */
+#define MAX_VM_ARGS CONFIG_MAX_VMS
+
+/* "/" opened once; the sensors read proc files relative to it. */
+static int host_rootfd = -1;
+
+struct options {
+	const char *config_path;
+	bool config_given;
+	bool check_only;
+	bool debug;
+	bool dry_run;
+	bool print_defaults;
+	const char *control_path;
+	const char *state_path;
+	const char *vm_args[MAX_VM_ARGS];
+	size_t n_vm_args;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vmrd-host [-dn] [-c file] [--dry-run] [--control path] [--state path]\n"
+		   "                 [--vm name=NAME,qmp=PATH,channel=PATH,virtio-mem=ID,min=SIZE,max=SIZE"
+		   "[,balloon=ID][,weight=N]] ...\n"
+		   "       vmrd-host --print-defaults\n");
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "dry-run", no_argument, NULL, 'D' },
+		{ "control", required_argument, NULL, 'C' },
+		{ "state", required_argument, NULL, 'S' },
+		{ "vm", required_argument, NULL, 'V' },
+		{ "print-defaults", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	o->config_path = VMRD_HOST_CONF;
+	while ((c = getopt_long(argc, argv, "c:dnh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config_path = optarg; o->config_given = true; break;
+		case 'd': o->debug = true; break;
+		case 'n': o->check_only = true; break;
+		case 'D': o->dry_run = true; break;
+		case 'C': o->control_path = optarg; break;
+		case 'S': o->state_path = optarg; break;
+		case 'P': o->print_defaults = true; break;
+		case 'V':
+			if (o->n_vm_args == MAX_VM_ARGS)
+				fatalx(EX_USAGE, "too many --vm");
+			o->vm_args[o->n_vm_args++] = optarg;
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(EX_USAGE);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		exit(EX_USAGE);
+	}
+}
+
+static int set_path(char *dst, const char *src, const char *what, FILE *err)
+{
+	if (src[0] != '/' || strlen(src) >= CONFIG_PATH_MAX) {
+		fprintf(err, "--%s: path must be absolute and shorter than %d bytes\n", what,
+			CONFIG_PATH_MAX);
+		return -EINVAL;
+	}
+	strcpy(dst, src);
+	return 0;
+}
+
+/*
+ * Build a configuration from the file (unless only --vm was given) and the
+ * command line.  Used at start and on SIGHUP, so both see the same sources.
+ */
+static int load_config(const struct options *o, struct config *cfg, FILE *err)
+{
+	struct meminfo mi = { 0 };
+	const char *label = "command line";
+	int r = 0, ok = 0;
+
+	config_defaults(cfg);
+	if (o->config_given || o->n_vm_args == 0) {
+		label = o->config_path;
+		r = config_load(o->config_path, cfg, err);
+		if (r < 0 && r != -EINVAL)
+			fprintf(err, "%s: %s\n", o->config_path, strerror(-r));
+		if (r < 0)
+			ok = r;
+	}
+	for (size_t i = 0; i < o->n_vm_args; i++)
+		if ((r = config_add_vm_arg(cfg, o->vm_args[i], err)) < 0)
+			ok = r;
+	if (o->control_path && (r = set_path(cfg->control_path, o->control_path, "control", err)) < 0)
+		ok = r;
+	if (o->state_path && (r = set_path(cfg->state_path, o->state_path, "state", err)) < 0)
+		ok = r;
+	if (ok < 0)
+		return ok;
+	if (cfg->budget_auto && (r = meminfo_read(host_rootfd, &mi)) < 0) {
+		fprintf(err, "/proc/meminfo: %s\n", strerror(-r));
+		return r;
+	}
+	return config_finish(cfg, label, mi.mem_total_bytes, err);
+}
+
+static void sample_host(struct broker *b)
+{
+	struct psi_stats ps;
+	struct meminfo mi;
+
+	if (psi_read(host_rootfd, "proc/pressure/memory", &ps) == 0) {
+		b->host_psi_some_centi = ps.some.avg10;
+		b->host_psi_full_centi = ps.has_full ? ps.full.avg10 : 0;
+	}
+	if (meminfo_read(host_rootfd, &mi) == 0)
+		b->host_available_bytes = mi.mem_available_bytes;
+}
+
+static void reload(const struct options *o, struct broker *b, uint64_t now_usec)
+{
+	struct config *cfg = malloc(sizeof(*cfg));
+
+	if (!cfg) {
+		log_warnx("reload: out of memory; keeping the old configuration");
+		return;
+	}
+	if (load_config(o, cfg, stderr) < 0) {
+		log_warnx("reload: configuration has errors; keeping the old one");
+	} else {
+		if (strcmp(cfg->control_path, b->cfg.control_path) != 0)
+			log_warnx("reload: a new control socket path takes a restart");
+		snprintf(cfg->control_path, sizeof(cfg->control_path), "%s", b->cfg.control_path);
+		log_info("reload: %zu VMs, budget %llu", cfg->n_vms,
+			 (unsigned long long)cfg->budget_bytes);
+		broker_reload(b, cfg, now_usec);
+	}
+	free(cfg);
+}
+
+static int open_fds(int *ret_epfd, int *ret_sfd, int *ret_tfd)
+{
+	struct itimerspec its = { .it_interval = { 0, TICK_USEC * 1000 }, .it_value = { 0, TICK_USEC * 1000 } };
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+	int epfd, sfd, tfd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (epfd < 0 || sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0)
+		return -errno;
+	/* The signal and timer fds are tagged with their own small numbers. */
+	ev.data.u64 = 100;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev) < 0)
+		return -errno;
+	ev.data.u64 = 101;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev) < 0)
+		return -errno;
+	*ret_epfd = epfd;
+	*ret_sfd = sfd;
+	*ret_tfd = tfd;
+	return 0;
+}
+
+/* Returns false when the daemon should stop. */
+static bool handle_signal(int sfd, const struct options *o, struct broker *b)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP: reloading configuration");
+			reload(o, b, loop_now_usec());
+		} else {
+			log_info("signal %u: exiting", si.ssi_signo);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void run(const struct options *o, struct broker *b, struct ctlsrv *ctl, int epfd, int sfd,
+		int tfd)
+{
+	struct epoll_event evs[64];
+	uint64_t last_sample = 0;
+	bool running = true;
+
+	while (running) {
+		int n = epoll_wait(epfd, evs, 64, broker_has_backlog(b) ? 0 : -1);
+		uint64_t now_usec;
+
+		if (n < 0 && errno != EINTR)
+			fatal(EX_OSERR, "epoll_wait");
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+			uint64_t ticks;
+
+			if (tag == 100) {
+				running = handle_signal(sfd, o, b);
+			} else if (tag == 101) {
+				if (read(tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+					log_warn("timerfd");
+				now_usec = loop_now_usec();
+				if (now_usec - last_sample >= HOST_SAMPLE_USEC) {
+					sample_host(b);
+					last_sample = now_usec;
+				}
+				broker_tick(b, now_usec);
+			} else if (ctlsrv_owns(ctl, tag)) {
+				ctlsrv_event(ctl, tag, evs[i].events);
+			} else {
+				struct loop_watch *w = evs[i].data.ptr;
+
+				w->fn(w, evs[i].events);
+			}
+		}
+		broker_flush(b, loop_now_usec());
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct options o;
+	static struct config cfg;
+	static struct broker b;
+	static struct ctlsrv ctl;
+	int epfd = -1, sfd = -1, tfd = -1, r;
+
+	parse_args(argc, argv, &o);
+	if (o.print_defaults) {
+		config_print_defaults(stdout);
+		return 0;
+	}
+	log_init("vmrd-host", o.debug);
+	host_rootfd = fileio_open_root("/");
+	if (host_rootfd < 0)
+		fatalx(EX_OSFILE, "cannot open /: %s", strerror(-host_rootfd));
+	if (load_config(&o, &cfg, stderr) < 0)
+		return EX_CONFIG;
+	if (o.check_only) {
+		printf("configuration OK: %zu VMs, budget %llu bytes\n", cfg.n_vms,
+		       (unsigned long long)cfg.budget_bytes);
+		return 0;
+	}
+	/* The broker must keep working when the host is short of memory. */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+		log_debug("mlockall failed (%s); continuing unlocked", strerror(errno));
+	r = open_fds(&epfd, &sfd, &tfd);
+	if (r < 0)
+		fatalx(EX_OSERR, "cannot set up the event loop: %s", strerror(-r));
+	broker_init(&b, epfd, &cfg, o.dry_run);
+	r = state_load(cfg.state_path, &b.saved);
+	if (r < 0)
+		log_warnc(r, "cannot read state file %s; starting without it", cfg.state_path);
+	r = ctlsrv_open(&ctl, cfg.control_path, epfd, CTL_TAG, ctl_handle, &b);
+	if (r < 0)
+		fatalx(EX_CANTCREAT, "control socket %s: %s", cfg.control_path, strerror(-r));
+	sample_host(&b);
+	r = broker_start(&b, loop_now_usec());
+	if (r < 0)
+		fatalx(EX_OSERR, "cannot start: %s", strerror(-r));
+	log_info("started: %zu VMs, budget %llu bytes%s", cfg.n_vms,
+		 (unsigned long long)cfg.budget_bytes, o.dry_run ? ", dry run" : "");
+	run(&o, &b, &ctl, epfd, sfd, tfd);
+	broker_shutdown(&b);
+	ctlsrv_close(&ctl, cfg.control_path);
+	return 0;
+}

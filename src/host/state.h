@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMRD_HOST_STATE_H
+#define VMRD_HOST_STATE_H
+
+/*
+ * The broker's state file: the last target it set for every VM, so a
+ * restarted broker accounts each VM at what it really holds even before
+ * QEMU answers (and for balloon-only VMs, whose target QEMU cannot report).
+ * Text, one line per VM:
+ *
+ *	# vmrd-host state v1
+ *	vm NAME target=BYTES
+ *
+ * Written atomically (temporary file, fsync, rename, fsync of the
+ * directory).  state_parse/state_format are pure; only state_load and
+ * state_save touch the file system.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "host/config.h"
+
+struct state_entry {
+	char name[CONFIG_NAME_MAX];
+	uint64_t target_bytes;
+};
+
+struct state {
+	struct state_entry entries[CONFIG_MAX_VMS];
+	size_t n;
+};
+
+/* Lines that do not parse are skipped: a damaged file costs only those VMs. */
+int state_parse(const char *buf, size_t len, struct state *ret);
+/* Returns the length written, or -ENOSPC. */
+int state_format(const struct state *st, char *buf, size_t size);
+
+/* A missing file is an empty state. */
+int state_load(const char *path, struct state *ret);
+int state_save(const char *path, const struct state *st);
+
+const struct state_entry *state_find(const struct state *st, const char *name);
+
+#endif
