@@ -3,7 +3,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 
-.PHONY: all deps build check check-unit check-asan demo bench clean install
+.PHONY: all deps build check check-unit check-asan demo bench clean install guest-image
 
 all: build
 
@@ -38,6 +38,10 @@ demo: build
 
 bench: build
 	./scripts/bench.sh $(BUILD)
+
+# Kernel, modules, busybox, workloads and static vmrd for the QEMU e2e guests.
+guest-image: deps
+	./scripts/guest/build-image.sh -o $(BUILD)/guest --vmrd
 
 install: build
 	meson install -C $(BUILD)
