@@ -1,0 +1,706 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/arbiter.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define MIB (UINT64_C(1) << 20)
+
+static const char *const reason_words[ARBITER_R__MAX] = {
+	[ARBITER_R_NONE] = "none",
+	[ARBITER_R_GRANTED] = "granted",
+	[ARBITER_R_CLAMPED] = "clamped",
+	[ARBITER_R_CONTENTION] = "contention",
+	[ARBITER_R_NO_CHANGE] = "no_change",
+	[ARBITER_R_BUDGET] = "budget",
+	[ARBITER_R_HOST_PRESSURE] = "host_pressure",
+	[ARBITER_R_OSCILLATION_HOLD] = "oscillation_hold",
+	[ARBITER_R_NOT_CONVERGING] = "not_converging",
+	[ARBITER_R_RATE_LIMITED] = "rate_limited",
+	[ARBITER_R_STALE_SEQ] = "stale_seq",
+	[ARBITER_R_LIMITS] = "limits",
+	[ARBITER_R_REISSUE] = "reissue",
+	[ARBITER_R_FAIR_SHARE] = "fair_share",
+};
+
+const char *arbiter_reason_word(enum arbiter_reason reason)
+{
+	if ((unsigned)reason >= ARBITER_R__MAX)
+		return "unknown";
+	return reason_words[reason];
+}
+
+const char *arbiter_action_name(enum arbiter_action action)
+{
+	static const char *const names[] = { "none", "grant", "deny", "reclaim" };
+
+	if ((unsigned)action >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[action];
+}
+
+void arbiter_config_defaults(struct arbiter_config *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->host_psi_centi = 1000;             /* 10 % of the last 10 s stalled */
+	ret->guest_psi_pressure_centi = 500;
+	ret->healthy_headroom_bytes = 512 * MIB;
+	ret->align_bytes = 2 * MIB;             /* the virtio-mem block size QEMU uses by default */
+	ret->oscillation_hold_usec = 30 * UINT64_C(1000000);
+	ret->converge_timeout_usec = 30 * UINT64_C(1000000);
+	ret->converge_slack_bytes = 2 * MIB;
+	ret->reissue_after_usec = 120 * UINT64_C(1000000);
+	ret->rate_burst = 5;
+	ret->rate_refill_usec = 2 * UINT64_C(1000000);
+	ret->reclaim_interval_usec = 10 * UINT64_C(1000000);
+}
+
+static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+static uint64_t gap_bytes(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : b - a;
+}
+
+static uint64_t align_down(const struct arbiter_config *cfg, uint64_t v)
+{
+	return cfg->align_bytes ? v - v % cfg->align_bytes : v;
+}
+
+static uint64_t align_up(const struct arbiter_config *cfg, uint64_t v)
+{
+	uint64_t d = align_down(cfg, v);
+
+	if (d == v || d > UINT64_MAX - cfg->align_bytes)
+		return d;
+	return d + cfg->align_bytes;
+}
+
+static uint64_t accounted_bytes(const struct arbiter_vm *vm)
+{
+	const struct arbiter_vm_state *s = &vm->state;
+
+	if (s->non_converging && vm->current_bytes > s->target_bytes)
+		return vm->current_bytes;
+	return s->target_bytes;
+}
+
+/* A new target: convergence is measured afresh from here. */
+static void set_target(struct arbiter_vm *vm, struct arbiter_decision *d, uint64_t t,
+		       enum arbiter_reason why, uint64_t now)
+{
+	struct arbiter_vm_state *s = &vm->state;
+
+	s->target_bytes = t;
+	s->best_gap_bytes = gap_bytes(vm->current_bytes, t);
+	s->progress_usec = now;
+	d->apply = true;
+	d->apply_reason = why;
+	d->apply_bytes = t;
+}
+
+static void answer(struct arbiter_decision *d, enum arbiter_action action, enum arbiter_reason why,
+		   uint64_t target)
+{
+	d->action = action;
+	d->reason = why;
+	d->target_bytes = target;
+}
+
+/* Step 1: first sight, and limits changed at run time. */
+static void vm_limits(struct arbiter_vm *vm, struct arbiter_decision *d, uint64_t now)
+{
+	struct arbiter_vm_state *s = &vm->state;
+	uint64_t t;
+
+	if (!s->initialized) {
+		s->initialized = true;
+		s->target_bytes = vm->current_bytes;
+		s->best_gap_bytes = 0;
+		s->progress_usec = now;
+		s->prev_min_bytes = vm->min_bytes;
+		s->prev_max_bytes = vm->max_bytes;
+		s->refill_usec = now;
+		s->tokens = UINT32_MAX; /* capped at rate_burst below */
+	} else if (vm->min_bytes != s->prev_min_bytes || vm->max_bytes != s->prev_max_bytes) {
+		d->send_limits = true;
+		s->prev_min_bytes = vm->min_bytes;
+		s->prev_max_bytes = vm->max_bytes;
+	}
+	t = clamp_u64(s->target_bytes, vm->min_bytes, vm->max_bytes);
+	if (t != s->target_bytes)
+		set_target(vm, d, t, ARBITER_R_LIMITS, now);
+	if (s->reissue_bytes)
+		s->reissue_bytes = clamp_u64(s->reissue_bytes, vm->min_bytes, vm->max_bytes);
+}
+
+/*
+ * Step 2: is the VM getting closer to its target?  Returns true when a
+ * target given up on is due to be re-issued.
+ */
+static bool vm_convergence(const struct arbiter_config *cfg, struct arbiter_vm *vm,
+			   struct arbiter_decision *d, uint64_t now)
+{
+	struct arbiter_vm_state *s = &vm->state;
+	uint64_t gap = gap_bytes(vm->current_bytes, s->target_bytes);
+
+	if (s->non_converging) {
+		/* A stuck shrink that finally happened needs no more waiting. */
+		bool done = !s->reissue_bytes && gap <= cfg->converge_slack_bytes;
+
+		if (!done && now - s->non_converging_usec < cfg->reissue_after_usec)
+			return false;
+		s->non_converging = false;
+		s->best_gap_bytes = gap;
+		s->progress_usec = now;
+		return s->reissue_bytes > s->target_bytes;
+	}
+	if (gap <= cfg->converge_slack_bytes || gap < s->best_gap_bytes) {
+		s->best_gap_bytes = gap;
+		s->progress_usec = now;
+		return false;
+	}
+	if (now - s->progress_usec < cfg->converge_timeout_usec)
+		return false;
+	s->non_converging = true;
+	s->non_converging_usec = now;
+	if (vm->current_bytes < s->target_bytes) {
+		/* Stop promising memory the guest does not take; it counts at current. */
+		s->reissue_bytes = s->target_bytes;
+		set_target(vm, d, clamp_u64(vm->current_bytes, vm->min_bytes, vm->max_bytes),
+			   ARBITER_R_NOT_CONVERGING, now);
+		s->non_converging = true; /* set_target resets progress only */
+	}
+	return false;
+}
+
+static void refill_tokens(const struct arbiter_config *cfg, struct arbiter_vm_state *s,
+			  uint64_t now)
+{
+	if (cfg->rate_refill_usec && now > s->refill_usec) {
+		uint64_t add = (now - s->refill_usec) / cfg->rate_refill_usec;
+
+		if (add >= cfg->rate_burst || s->tokens + add >= cfg->rate_burst) {
+			s->tokens = cfg->rate_burst;
+			s->refill_usec = now;
+		} else {
+			s->tokens += (uint32_t)add;
+			s->refill_usec += add * cfg->rate_refill_usec;
+		}
+	}
+	if (s->tokens > cfg->rate_burst)
+		s->tokens = cfg->rate_burst;
+}
+
+static bool vm_pressured(const struct arbiter_config *cfg, const struct arbiter_vm *vm,
+			 bool fresh_request)
+{
+	if (fresh_request && vm->request.urgency >= PROTO_URGENCY_HIGH)
+		return true;
+	return vm->report.valid && vm->report.psi_some_avg10_centi >= cfg->guest_psi_pressure_centi;
+}
+
+/*
+ * Step 3: answer a new request, or leave a grow ask in *ret_ask for the
+ * budget steps (0: none).
+ */
+static void vm_request(const struct arbiter_config *cfg, bool host_pressure, struct arbiter_vm *vm,
+		       struct arbiter_decision *d, uint64_t now, uint64_t *ret_ask)
+{
+	struct arbiter_vm_state *s = &vm->state;
+	const struct arbiter_request *r = &vm->request;
+	uint64_t asked;
+	int dir;
+
+	*ret_ask = 0;
+	if (!r->valid || (s->answered && r->seq == s->answered_seq))
+		return;
+	/* Clamped to the host's limits before anything else looks at it. */
+	asked = clamp_u64(r->target_bytes > s->target_bytes ? align_down(cfg, r->target_bytes)
+							    : align_up(cfg, r->target_bytes),
+			  vm->min_bytes, vm->max_bytes);
+	d->seq = r->seq;
+	d->asked_bytes = asked;
+	refill_tokens(cfg, s, now);
+	if (s->tokens == 0) {
+		answer(d, ARBITER_DENY, ARBITER_R_RATE_LIMITED, 0);
+		return;
+	}
+	s->tokens--;
+	if (s->answered && r->seq < s->answered_seq) {
+		answer(d, ARBITER_DENY, ARBITER_R_STALE_SEQ, 0);
+		return;
+	}
+	s->answered = true;
+	s->answered_seq = r->seq;
+	dir = asked > s->target_bytes ? 1 : asked < s->target_bytes ? -1 : 0;
+	if (dir == 0) {
+		answer(d, ARBITER_GRANT, ARBITER_R_NO_CHANGE, s->target_bytes);
+		return;
+	}
+	if (dir > 0 && s->non_converging) {
+		answer(d, ARBITER_DENY, ARBITER_R_NOT_CONVERGING, 0);
+		return;
+	}
+	if (dir > 0 && host_pressure) {
+		answer(d, ARBITER_DENY, ARBITER_R_HOST_PRESSURE, 0);
+		return;
+	}
+	if (s->last_dir == -dir && now - s->last_resize_usec < cfg->oscillation_hold_usec &&
+	    !(dir > 0 && r->urgency == PROTO_URGENCY_CRITICAL)) {
+		answer(d, ARBITER_DENY, ARBITER_R_OSCILLATION_HOLD, 0);
+		return;
+	}
+	/* A newer ask replaces a target given up on. */
+	s->reissue_bytes = 0;
+	if (dir > 0) {
+		*ret_ask = asked;
+		return;
+	}
+	s->last_dir = -1;
+	s->last_resize_usec = now;
+	set_target(vm, d, asked, ARBITER_R_GRANTED, now);
+	answer(d, ARBITER_GRANT, asked == r->target_bytes ? ARBITER_R_GRANTED : ARBITER_R_CLAMPED,
+	       asked);
+}
+
+/*
+ * Weighted max-min fairness by water-filling.  The pool x (bytes above the
+ * mins) is spread as min + x * weight / sum_of_weights, each VM never below
+ * lo (what it must keep) nor above hi (what it wants); x rises until the sum
+ * reaches cap.  Spreading x itself, rather than a per-weight level, keeps
+ * shares exact (3G over weights 2:1 is 2G and 1G, to the byte).
+ */
+struct fill {
+	size_t vm;
+	uint64_t min_bytes;
+	uint64_t lo_bytes;
+	uint64_t hi_bytes;
+	uint32_t weight;
+	uint64_t alloc_bytes;
+};
+
+/* min + x * w / wsum, saturating, without 128-bit arithmetic. */
+static uint64_t fill_at(const struct fill *f, uint64_t wsum, uint64_t x)
+{
+	uint64_t q = x / wsum, rem = x % wsum, v = UINT64_MAX;
+	uint64_t share;
+
+	if (q <= UINT64_MAX / f->weight) {
+		share = q * f->weight + rem * f->weight / wsum;
+		if (share <= UINT64_MAX - f->min_bytes)
+			v = f->min_bytes + share;
+	}
+	return clamp_u64(v, f->lo_bytes, f->hi_bytes);
+}
+
+static uint64_t fill_sum(const struct fill *f, size_t n, uint64_t wsum, uint64_t x)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = fill_at(&f[i], wsum, x);
+
+		sum = sum > UINT64_MAX - v ? UINT64_MAX : sum + v;
+	}
+	return sum;
+}
+
+/*
+ * Round the shares down to align_bytes (a share at lo or hi stays as it is),
+ * then hand what rounding freed back out in whole blocks, heaviest VM first.
+ */
+static void fill_align(const struct arbiter_config *cfg, struct fill *f, size_t n, uint64_t cap)
+{
+	uint64_t used = 0;
+	bool more = true;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t a = f[i].alloc_bytes;
+
+		if (a > f[i].lo_bytes && a < f[i].hi_bytes)
+			f[i].alloc_bytes = align_down(cfg, a) > f[i].lo_bytes ? align_down(cfg, a)
+									: f[i].lo_bytes;
+		used += f[i].alloc_bytes;
+	}
+	while (cfg->align_bytes && more) {
+		size_t best = n;
+
+		more = false;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t next = align_down(cfg, f[i].alloc_bytes) + cfg->align_bytes;
+
+			if (next > f[i].hi_bytes)
+				next = f[i].hi_bytes;
+			if (next <= f[i].alloc_bytes || used + (next - f[i].alloc_bytes) > cap)
+				continue;
+			if (best == n || f[i].weight > f[best].weight)
+				best = i;
+		}
+		if (best < n) {
+			uint64_t next = align_down(cfg, f[best].alloc_bytes) + cfg->align_bytes;
+
+			if (next > f[best].hi_bytes)
+				next = f[best].hi_bytes;
+			used += next - f[best].alloc_bytes;
+			f[best].alloc_bytes = next;
+			more = true;
+		}
+	}
+}
+
+/* If even the floors exceed cap, everyone gets its floor: callers check. */
+static void waterfill(const struct arbiter_config *cfg, struct fill *f, size_t n, uint64_t cap)
+{
+	uint64_t lo = 0, hi = 0, wsum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		wsum += f[i].weight;
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		/* The pool at which this VM reaches hi. */
+		uint64_t span = f[i].hi_bytes - f[i].min_bytes;
+		uint64_t top = span / f[i].weight > UINT64_MAX / wsum ? UINT64_MAX
+				: (span / f[i].weight + 1) * wsum;
+
+		if (top > hi)
+			hi = top;
+	}
+	/* The largest pool whose sum still fits. */
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2 + (hi - lo) % 2;
+
+		if (fill_sum(f, n, wsum, mid) <= cap)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		f[i].alloc_bytes = fill_at(&f[i], wsum, lo);
+	fill_align(cfg, f, n, cap);
+}
+
+static void fill_add(struct fill *f, size_t *n, size_t vm, const struct arbiter_vm *v,
+		     uint64_t lo, uint64_t hi)
+{
+	f[*n] = (struct fill){ .vm = vm, .min_bytes = v->min_bytes, .lo_bytes = lo,
+			       .hi_bytes = hi, .weight = v->weight };
+	(*n)++;
+}
+
+static uint64_t sum_accounted(const struct arbiter_vm *vms, size_t n)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += accounted_bytes(&vms[i]);
+	return sum;
+}
+
+/* May this VM be sent a reclaim ask now? */
+static bool may_ask(const struct arbiter_config *cfg, const struct arbiter_vm *vm,
+		    const struct arbiter_decision *d, uint64_t now)
+{
+	const struct arbiter_vm_state *s = &vm->state;
+
+	if (!vm->connected || d->action != ARBITER_NONE || s->non_converging)
+		return false;
+	if (s->reclaimed && now - s->last_reclaim_usec < cfg->reclaim_interval_usec)
+		return false;
+	/* Do not ask back what was just given: the guest could not shrink anyway. */
+	return !(s->last_dir > 0 && now - s->last_resize_usec < cfg->oscillation_hold_usec);
+}
+
+static void ask_reclaim(struct arbiter_vm *vm, struct arbiter_decision *d, enum arbiter_reason why,
+			uint64_t target, enum proto_urgency urgency, uint64_t now)
+{
+	answer(d, ARBITER_RECLAIM, why, target);
+	d->urgency = urgency;
+	vm->state.reclaimed = true;
+	vm->state.last_reclaim_usec = now;
+}
+
+/*
+ * Step 4: the budget was lowered (or the VMs start above it): cut the
+ * biggest shares.  A stuck VM holds what it holds and lowering its target
+ * frees nothing, so it is left alone, unless the budget cannot be met
+ * otherwise: the sum of targets stays within the budget in every case.
+ */
+static void budget_cut(const struct arbiter_config *cfg, uint64_t budget, struct arbiter_vm *vms,
+		       size_t n, struct arbiter_decision *dec, uint64_t now)
+{
+	struct fill f[ARBITER_MAX_VMS];
+	uint64_t floors = 0;
+	bool spare_stuck = true;
+	size_t nf = 0;
+
+	if (sum_accounted(vms, n) <= budget)
+		return;
+	for (size_t i = 0; i < n; i++)
+		floors += vms[i].state.non_converging ? accounted_bytes(&vms[i]) : vms[i].min_bytes;
+	if (floors > budget)
+		spare_stuck = false;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t acc = accounted_bytes(&vms[i]);
+
+		if (vms[i].state.non_converging && spare_stuck)
+			fill_add(f, &nf, i, &vms[i], acc, acc);
+		else
+			fill_add(f, &nf, i, &vms[i], vms[i].min_bytes,
+				 spare_stuck ? acc : vms[i].state.target_bytes);
+	}
+	if (!spare_stuck && sum_accounted(vms, n) > budget) {
+		uint64_t t = 0;
+
+		for (size_t i = 0; i < n; i++)
+			t += vms[i].state.target_bytes;
+		if (t <= budget)
+			return; /* the targets fit; only stuck guests are over */
+	}
+	waterfill(cfg, f, nf, budget);
+	for (size_t k = 0; k < nf; k++) {
+		struct arbiter_vm *vm = &vms[f[k].vm];
+		struct arbiter_decision *d = &dec[f[k].vm];
+		uint64_t t = clamp_u64(f[k].alloc_bytes, vm->min_bytes, vm->max_bytes);
+
+		if (t >= vm->state.target_bytes)
+			continue;
+		set_target(vm, d, t, ARBITER_R_BUDGET, now);
+		d->fair_bytes = f[k].alloc_bytes;
+		if (d->action == ARBITER_GRANT)
+			d->target_bytes = t;
+		else if (d->action == ARBITER_NONE && vm->connected && !vm->state.non_converging)
+			ask_reclaim(vm, d, ARBITER_R_BUDGET, t, PROTO_URGENCY_HIGH, now);
+	}
+}
+
+/* Per-VM scratch of one evaluation. */
+struct work {
+	uint64_t ask[ARBITER_MAX_VMS];    /* growth wanted (0: none) */
+	bool request[ARBITER_MAX_VMS];    /* ...by a guest request, not a re-issue */
+	bool pressured[ARBITER_MAX_VMS];
+};
+
+/*
+ * Step 5, one priority class: share free among the growers of the class.
+ * Returns what is left of free; sets *short_of when a request got less.
+ */
+static uint64_t grow_pass(const struct arbiter_config *cfg, struct arbiter_vm *vms, size_t n,
+			  struct arbiter_decision *dec, const struct work *w, bool want_pressured,
+			  uint64_t free, uint64_t now, bool *short_of)
+{
+	struct fill f[ARBITER_MAX_VMS];
+	size_t nf = 0;
+	uint64_t cap = free;
+
+	for (size_t i = 0; i < n; i++)
+		if (w->ask[i] && w->pressured[i] == want_pressured) {
+			fill_add(f, &nf, i, &vms[i], vms[i].state.target_bytes, w->ask[i]);
+			cap += vms[i].state.target_bytes;
+		}
+	if (nf == 0)
+		return free;
+	waterfill(cfg, f, nf, cap);
+	for (size_t k = 0; k < nf; k++) {
+		struct arbiter_vm *vm = &vms[f[k].vm];
+		struct arbiter_decision *d = &dec[f[k].vm];
+		uint64_t lo = f[k].lo_bytes, g = f[k].alloc_bytes;
+		bool request = w->request[f[k].vm];
+
+		d->fair_bytes = f[k].alloc_bytes;
+		vm->state.reissue_bytes = 0;
+		if (request && g < f[k].hi_bytes)
+			*short_of = true;
+		if (g <= lo) {
+			if (request)
+				answer(d, ARBITER_DENY, ARBITER_R_BUDGET, 0);
+			continue;
+		}
+		free -= g - lo;
+		set_target(vm, d, g, request ? ARBITER_R_GRANTED : ARBITER_R_REISSUE, now);
+		vm->state.last_dir = 1;
+		vm->state.last_resize_usec = now;
+		if (request)
+			answer(d, ARBITER_GRANT,
+			       g < f[k].hi_bytes ? ARBITER_R_CONTENTION
+			       : g == vm->request.target_bytes ? ARBITER_R_GRANTED : ARBITER_R_CLAMPED,
+			       g);
+	}
+	return free;
+}
+
+/* Step 5, after growth fell short: ask VMs above their weighted fair share to give back. */
+static void fair_share_reclaim(const struct arbiter_config *cfg, uint64_t budget,
+			       struct arbiter_vm *vms, size_t n, struct arbiter_decision *dec,
+			       const struct work *w, uint64_t now)
+{
+	struct fill f[ARBITER_MAX_VMS];
+	enum proto_urgency urgency = PROTO_URGENCY_NORMAL;
+	size_t nf = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t acc = accounted_bytes(&vms[i]);
+
+		if (w->request[i] && w->pressured[i] && dec[i].target_bytes < w->ask[i])
+			urgency = PROTO_URGENCY_HIGH;
+		if (vms[i].state.non_converging)
+			fill_add(f, &nf, i, &vms[i], acc, acc);
+		else
+			fill_add(f, &nf, i, &vms[i], vms[i].min_bytes, w->ask[i] > acc ? w->ask[i] : acc);
+	}
+	waterfill(cfg, f, nf, budget);
+	for (size_t k = 0; k < nf; k++) {
+		struct arbiter_vm *vm = &vms[f[k].vm];
+		struct arbiter_decision *d = &dec[f[k].vm];
+		uint64_t fair = f[k].alloc_bytes;
+		uint64_t t = clamp_u64(fair, vm->min_bytes, vm->max_bytes);
+
+		if (w->ask[f[k].vm] || !may_ask(cfg, vm, d, now))
+			continue;
+		if (t + cfg->converge_slack_bytes >= accounted_bytes(vm))
+			continue;
+		d->fair_bytes = fair;
+		ask_reclaim(vm, d, ARBITER_R_FAIR_SHARE, t, urgency, now);
+	}
+}
+
+static uint64_t surplus_bytes(const struct arbiter_config *cfg, const struct arbiter_vm *vm)
+{
+	const struct arbiter_report *r = &vm->report;
+
+	if (!r->valid || r->mem_available_bytes <= cfg->healthy_headroom_bytes)
+		return 0;
+	return r->mem_available_bytes - cfg->healthy_headroom_bytes;
+}
+
+/* Is a better reclaim candidate than b: more surplus, then less pressure, then lower index. */
+static bool better_candidate(const struct arbiter_vm *vms, const struct arbiter_decision *dec,
+			     size_t a, size_t b)
+{
+	if (dec[a].surplus_bytes != dec[b].surplus_bytes)
+		return dec[a].surplus_bytes > dec[b].surplus_bytes;
+	if (vms[a].report.psi_some_avg10_centi != vms[b].report.psi_some_avg10_centi)
+		return vms[a].report.psi_some_avg10_centi < vms[b].report.psi_some_avg10_centi;
+	return a < b;
+}
+
+/*
+ * Step 6: the host is under pressure.  Ask the VMs with the most surplus and
+ * the least pressure, best first, until their surplus covers the shortfall
+ * (at least one VM when the pressure is PSI only).
+ */
+static void host_reclaim(const struct arbiter_config *cfg, uint64_t shortfall,
+			 struct arbiter_vm *vms, size_t n, struct arbiter_decision *dec,
+			 const struct work *w, uint64_t now)
+{
+	bool cand[ARBITER_MAX_VMS];
+	uint64_t covered = 0, need = shortfall ? shortfall : 1;
+	enum proto_urgency urgency = shortfall ? PROTO_URGENCY_HIGH : PROTO_URGENCY_NORMAL;
+
+	for (size_t i = 0; i < n; i++) {
+		dec[i].surplus_bytes = surplus_bytes(cfg, &vms[i]);
+		cand[i] = !w->pressured[i] && may_ask(cfg, &vms[i], &dec[i], now) &&
+			  align_down(cfg, dec[i].surplus_bytes) > 0 &&
+			  vms[i].current_bytes > vms[i].min_bytes;
+	}
+	while (covered < need) {
+		size_t best = n;
+		uint64_t base, t;
+
+		for (size_t i = 0; i < n; i++)
+			if (cand[i] && (best == n || better_candidate(vms, dec, i, best)))
+				best = i;
+		if (best == n)
+			break;
+		cand[best] = false;
+		base = vms[best].current_bytes;
+		t = base > dec[best].surplus_bytes ? base - dec[best].surplus_bytes : 0;
+		t = clamp_u64(align_up(cfg, t), vms[best].min_bytes, vms[best].max_bytes);
+		if (t >= base)
+			continue;
+		covered += base - t;
+		ask_reclaim(&vms[best], &dec[best], ARBITER_R_HOST_PRESSURE, t, urgency, now);
+	}
+}
+
+static int validate(const struct arbiter_config *cfg, const struct arbiter_host *host,
+		    const struct arbiter_vm *vms, size_t n, const struct arbiter_decision *dec,
+		    const struct arbiter_summary *sum)
+{
+	if (!cfg || !host || !sum || n > ARBITER_MAX_VMS || (n && (!vms || !dec)))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (vms[i].min_bytes > vms[i].max_bytes || vms[i].weight == 0 ||
+		    vms[i].weight > ARBITER_WEIGHT_MAX)
+			return -EINVAL;
+	return 0;
+}
+
+int arbiter_evaluate(const struct arbiter_config *cfg, const struct arbiter_host *host,
+		     struct arbiter_vm *vms, size_t n_vms,
+		     struct arbiter_decision *ret_decisions, struct arbiter_summary *ret_summary)
+{
+	struct work w;
+	struct arbiter_summary sum;
+	uint64_t now, free, acc;
+	bool short_of = false;
+	int r;
+
+	r = validate(cfg, host, vms, n_vms, ret_decisions, ret_summary);
+	if (r < 0)
+		return r;
+	now = host->now_usec;
+	memset(&sum, 0, sizeof(sum));
+	sum.budget_bytes = host->budget_bytes;
+	sum.host_pressure = host->psi_some_avg10_centi >= cfg->host_psi_centi ||
+			    host->mem_available_bytes < host->reserve_bytes;
+	if (host->mem_available_bytes < host->reserve_bytes)
+		sum.host_shortfall_bytes = host->reserve_bytes - host->mem_available_bytes;
+
+	for (size_t i = 0; i < n_vms; i++) {
+		struct arbiter_vm *vm = &vms[i];
+		struct arbiter_decision *d = &ret_decisions[i];
+		bool reissue;
+
+		memset(d, 0, sizeof(*d));
+		d->current_bytes = vm->current_bytes;
+		sum.sum_min_bytes += vm->min_bytes;
+		vm_limits(vm, d, now);
+		reissue = vm_convergence(cfg, vm, d, now);
+		vm_request(cfg, sum.host_pressure, vm, d, now, &w.ask[i]);
+		w.request[i] = w.ask[i] != 0;
+		w.pressured[i] = vm_pressured(cfg, vm, w.request[i]);
+		d->pressured = w.pressured[i];
+		/* A target given up on comes back once, if nothing newer replaced it. */
+		if (reissue && !w.ask[i] && d->action == ARBITER_NONE && !sum.host_pressure)
+			w.ask[i] = vm->state.reissue_bytes;
+		else if (reissue)
+			vm->state.reissue_bytes = 0;
+	}
+	sum.budget_below_min = sum.sum_min_bytes > host->budget_bytes;
+
+	budget_cut(cfg, host->budget_bytes, vms, n_vms, ret_decisions, now);
+	acc = sum_accounted(vms, n_vms);
+	free = acc < host->budget_bytes ? host->budget_bytes - acc : 0;
+	free = grow_pass(cfg, vms, n_vms, ret_decisions, &w, true, free, now, &short_of);
+	grow_pass(cfg, vms, n_vms, ret_decisions, &w, false, free, now, &short_of);
+	if (short_of)
+		fair_share_reclaim(cfg, host->budget_bytes, vms, n_vms, ret_decisions, &w, now);
+	if (sum.host_pressure)
+		host_reclaim(cfg, sum.host_shortfall_bytes, vms, n_vms, ret_decisions, &w, now);
+
+	for (size_t i = 0; i < n_vms; i++) {
+		ret_decisions[i].non_converging = vms[i].state.non_converging;
+		ret_decisions[i].apply_bytes = vms[i].state.target_bytes;
+		sum.sum_target_bytes += vms[i].state.target_bytes;
+	}
+	sum.sum_accounted_bytes = sum_accounted(vms, n_vms);
+	if (sum.sum_accounted_bytes < host->budget_bytes)
+		sum.free_bytes = host->budget_bytes - sum.sum_accounted_bytes;
+	*ret_summary = sum;
+	return 0;
+}

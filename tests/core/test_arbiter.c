@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/arbiter.h"
+
+#define G (UINT64_C(1) << 30)
+#define M (UINT64_C(1) << 20)
+#define SEC UINT64_C(1000000)
+
+struct world {
+	struct arbiter_config cfg;
+	struct arbiter_host host;
+	struct arbiter_vm vm[8];
+	struct arbiter_decision d[8];
+	struct arbiter_summary sum;
+	size_t n;
+};
+
+static void world_init(struct world *w, size_t n, uint64_t budget)
+{
+	memset(w, 0, sizeof(*w));
+	arbiter_config_defaults(&w->cfg);
+	w->n = n;
+	w->host.now_usec = 1000 * SEC;
+	w->host.budget_bytes = budget;
+	w->host.mem_available_bytes = 64 * G;
+	w->host.reserve_bytes = 1 * G;
+	for (size_t i = 0; i < n; i++) {
+		w->vm[i].min_bytes = 1 * G;
+		w->vm[i].max_bytes = 8 * G;
+		w->vm[i].weight = 100;
+		w->vm[i].current_bytes = 1 * G;
+		w->vm[i].connected = true;
+	}
+}
+
+/* Evaluate and check what must always hold. */
+static void eval(struct world *w)
+{
+	uint64_t sum_min = 0, sum_target = 0;
+
+	assert_int_equal(arbiter_evaluate(&w->cfg, &w->host, w->vm, w->n, w->d, &w->sum), 0);
+	for (size_t i = 0; i < w->n; i++) {
+		uint64_t t = w->vm[i].state.target_bytes;
+
+		assert_true(t >= w->vm[i].min_bytes && t <= w->vm[i].max_bytes);
+		assert_true(w->d[i].apply_bytes == t);
+		sum_min += w->vm[i].min_bytes;
+		sum_target += t;
+	}
+	assert_true(w->sum.sum_target_bytes == sum_target);
+	if (sum_min <= w->host.budget_bytes && sum_target > w->host.budget_bytes) {
+		for (size_t i = 0; i < w->n; i++)
+			print_message("vm%zu min %llu max %llu cur %llu tgt %llu nc %d act %s/%s apply %s\n", i,
+				(unsigned long long)(w->vm[i].min_bytes >> 20), (unsigned long long)(w->vm[i].max_bytes >> 20),
+				(unsigned long long)(w->vm[i].current_bytes >> 20), (unsigned long long)(w->vm[i].state.target_bytes >> 20),
+				w->vm[i].state.non_converging, arbiter_action_name(w->d[i].action), arbiter_reason_word(w->d[i].reason),
+				w->d[i].apply ? arbiter_reason_word(w->d[i].apply_reason) : "-");
+		print_message("budget %llu\n", (unsigned long long)(w->host.budget_bytes >> 20));
+	}
+	if (sum_min <= w->host.budget_bytes)
+		assert_true(sum_target <= w->host.budget_bytes);
+	else
+		assert_true(w->sum.budget_below_min);
+}
+
+static void request(struct world *w, size_t i, uint64_t seq, uint64_t target, enum proto_urgency u)
+{
+	w->vm[i].request = (struct arbiter_request){ .valid = true, .seq = seq, .target_bytes = target,
+						     .urgency = u, .usec = w->host.now_usec };
+}
+
+static void report(struct world *w, size_t i, uint64_t available, uint32_t psi)
+{
+	w->vm[i].report = (struct arbiter_report){ .valid = true, .usec = w->host.now_usec,
+						   .mem_total_bytes = w->vm[i].current_bytes,
+						   .mem_available_bytes = available,
+						   .psi_some_avg10_centi = psi };
+}
+
+/* Let every VM reach its target and time pass. */
+static void settle(struct world *w, uint64_t usec)
+{
+	for (size_t i = 0; i < w->n; i++)
+		w->vm[i].current_bytes = w->vm[i].state.target_bytes;
+	w->host.now_usec += usec;
+}
+
+static void assert_decision(const struct arbiter_decision *d, enum arbiter_action action,
+			    enum arbiter_reason reason, uint64_t target)
+{
+	if (d->action != action || d->reason != reason || (target && d->target_bytes != target))
+		fail_msg("got %s/%s target %llu, want %s/%s target %llu", arbiter_action_name(d->action),
+			 arbiter_reason_word(d->reason), (unsigned long long)d->target_bytes,
+			 arbiter_action_name(action), arbiter_reason_word(reason),
+			 (unsigned long long)target);
+}
+
+static void test_one_vm_grows_then_shrinks(void **state)
+{
+	static const struct {
+		uint64_t ask;
+		enum arbiter_action action;
+		enum arbiter_reason reason;
+		uint64_t target;
+	} steps[] = {
+		{ 4 * G, ARBITER_GRANT, ARBITER_R_GRANTED, 4 * G },
+		{ 4 * G, ARBITER_GRANT, ARBITER_R_NO_CHANGE, 4 * G },
+		{ 100 * G, ARBITER_GRANT, ARBITER_R_CLAMPED, 8 * G },
+		{ 3 * G, ARBITER_GRANT, ARBITER_R_GRANTED, 3 * G },
+		{ 0, ARBITER_GRANT, ARBITER_R_CLAMPED, 1 * G },
+	};
+	struct world w;
+
+	world_init(&w, 1, 16 * G);
+	eval(&w);
+	assert_int_equal(w.d[0].action, ARBITER_NONE);
+	assert_false(w.d[0].apply);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		settle(&w, 60 * SEC); /* past the oscillation hold */
+		request(&w, 0, i + 1, steps[i].ask, PROTO_URGENCY_NORMAL);
+		eval(&w);
+		assert_decision(&w.d[0], steps[i].action, steps[i].reason, steps[i].target);
+		assert_true(w.d[0].seq == i + 1);
+		assert_true(w.vm[0].state.target_bytes == steps[i].target);
+		assert_int_equal(w.d[0].apply, steps[i].reason != ARBITER_R_NO_CHANGE);
+		/* The same seq again is not a new request. */
+		eval(&w);
+		assert_int_equal(w.d[0].action, ARBITER_NONE);
+	}
+}
+
+static void test_contention_shares_by_weight_two_to_one(void **state)
+{
+	struct world w;
+
+	world_init(&w, 2, 5 * G); /* 3G above the mins for 6G of asks */
+	w.vm[0].weight = 200;
+	w.vm[1].weight = 100;
+	eval(&w);
+	request(&w, 0, 1, 4 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 1, 1, 4 * G, PROTO_URGENCY_NORMAL);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_CONTENTION, 3 * G);
+	assert_decision(&w.d[1], ARBITER_GRANT, ARBITER_R_CONTENTION, 2 * G);
+	assert_true(w.sum.sum_target_bytes == 5 * G);
+}
+
+static void test_vm_under_pressure_is_served_first(void **state)
+{
+	struct world w;
+
+	world_init(&w, 2, 3 * G); /* 1G free */
+	w.vm[0].weight = 1;       /* low weight, but critical */
+	w.vm[1].weight = 10000;
+	eval(&w);
+	request(&w, 0, 1, 4 * G, PROTO_URGENCY_CRITICAL);
+	request(&w, 1, 1, 4 * G, PROTO_URGENCY_NORMAL);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_CONTENTION, 2 * G);
+	assert_true(w.d[0].pressured);
+	assert_decision(&w.d[1], ARBITER_DENY, ARBITER_R_BUDGET, 0);
+
+	/* Reported PSI counts as pressure too. */
+	world_init(&w, 2, 3 * G);
+	w.vm[1].weight = 10000;
+	eval(&w);
+	report(&w, 0, 100 * M, 2000);
+	request(&w, 0, 1, 4 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 1, 1, 4 * G, PROTO_URGENCY_NORMAL);
+	eval(&w);
+	assert_true(w.vm[0].state.target_bytes == 2 * G);
+	assert_true(w.vm[1].state.target_bytes == 1 * G);
+}
+
+static void test_contention_asks_the_biggest_holder_to_give_back(void **state)
+{
+	struct world w;
+
+	world_init(&w, 2, 6 * G);
+	eval(&w);
+	request(&w, 0, 1, 5 * G, PROTO_URGENCY_NORMAL);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 5 * G);
+	settle(&w, 60 * SEC);
+	request(&w, 1, 1, 4 * G, PROTO_URGENCY_HIGH);
+	eval(&w);
+	assert_decision(&w.d[1], ARBITER_DENY, ARBITER_R_BUDGET, 0);
+	/* Equal weights: fair is 3G each. */
+	assert_decision(&w.d[0], ARBITER_RECLAIM, ARBITER_R_FAIR_SHARE, 3 * G);
+	assert_int_equal(w.d[0].urgency, PROTO_URGENCY_HIGH);
+	/* Asked once per interval, not every evaluation. */
+	request(&w, 1, 2, 4 * G, PROTO_URGENCY_HIGH);
+	eval(&w);
+	assert_int_equal(w.d[0].action, ARBITER_NONE);
+}
+
+static void test_host_pressure_denies_growth_and_asks_most_surplus_first(void **state)
+{
+	struct world w;
+
+	world_init(&w, 4, 32 * G);
+	for (size_t i = 0; i < 4; i++)
+		w.vm[i].current_bytes = 8 * G;
+	w.vm[3].max_bytes = 16 * G;
+	eval(&w);
+	settle(&w, 60 * SEC);
+	report(&w, 0, 2 * G, 0);         /* surplus 1.5G */
+	report(&w, 1, 4 * G, 100);       /* surplus 3.5G: most */
+	report(&w, 2, 6 * G, 2000);      /* most available, but under pressure */
+	request(&w, 3, 1, 8 * G + 512 * M, PROTO_URGENCY_NORMAL);
+	w.host.psi_some_avg10_centi = 3000;
+	w.host.mem_available_bytes = 512 * M; /* 512M short of the 1G reserve */
+	eval(&w);
+	assert_true(w.sum.host_pressure);
+	assert_decision(&w.d[3], ARBITER_DENY, ARBITER_R_HOST_PRESSURE, 0);
+	assert_decision(&w.d[1], ARBITER_RECLAIM, ARBITER_R_HOST_PRESSURE, 8 * G - 3584 * M);
+	assert_int_equal(w.d[1].urgency, PROTO_URGENCY_HIGH);
+	assert_int_equal(w.d[0].action, ARBITER_NONE); /* the first one covered it */
+	assert_int_equal(w.d[2].action, ARBITER_NONE);
+
+	/* A bigger shortfall reaches the next one, never the pressured VM. */
+	w.host.now_usec += 60 * SEC;
+	w.host.mem_available_bytes = 0;
+	w.host.reserve_bytes = 20 * G;
+	eval(&w);
+	assert_decision(&w.d[1], ARBITER_RECLAIM, ARBITER_R_HOST_PRESSURE, 0);
+	assert_decision(&w.d[0], ARBITER_RECLAIM, ARBITER_R_HOST_PRESSURE, 8 * G - 1536 * M);
+	assert_int_equal(w.d[2].action, ARBITER_NONE);
+}
+
+static void test_opposite_resize_is_held_except_critical_growth(void **state)
+{
+	struct world w;
+
+	world_init(&w, 1, 16 * G);
+	eval(&w);
+	request(&w, 0, 1, 4 * G, PROTO_URGENCY_NORMAL);
+	eval(&w);
+	settle(&w, 5 * SEC);
+	request(&w, 0, 2, 2 * G, PROTO_URGENCY_NORMAL);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_OSCILLATION_HOLD, 0);
+	/* Same direction is fine. */
+	request(&w, 0, 3, 5 * G, PROTO_URGENCY_LOW);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 5 * G);
+	/* After the hold the shrink passes. */
+	settle(&w, w.cfg.oscillation_hold_usec);
+	request(&w, 0, 4, 2 * G, PROTO_URGENCY_NORMAL);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 2 * G);
+	/* Growing right after a shrink: held at high, let through at critical. */
+	settle(&w, SEC);
+	request(&w, 0, 5, 3 * G, PROTO_URGENCY_HIGH);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_OSCILLATION_HOLD, 0);
+	request(&w, 0, 6, 3 * G, PROTO_URGENCY_CRITICAL);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 3 * G);
+}
+
+static void test_stuck_guest_is_counted_at_current_and_reissued_later(void **state)
+{
+	struct world w;
+
+	world_init(&w, 2, 6 * G);
+	eval(&w);
+	request(&w, 0, 1, 5 * G, PROTO_URGENCY_NORMAL);
+	eval(&w);
+	assert_true(w.vm[0].state.target_bytes == 5 * G);
+	/* The guest only ever reaches 2G. */
+	w.vm[0].current_bytes = 2 * G;
+	eval(&w);
+	assert_false(w.d[0].non_converging);
+	w.host.now_usec += w.cfg.converge_timeout_usec - 1;
+	eval(&w);
+	assert_false(w.d[0].non_converging);
+	w.host.now_usec += 1;
+	eval(&w);
+	assert_true(w.d[0].non_converging);
+	assert_true(w.d[0].apply);
+	assert_int_equal(w.d[0].apply_reason, ARBITER_R_NOT_CONVERGING);
+	assert_true(w.vm[0].state.target_bytes == 2 * G);
+	/* What it did not take goes to the other VM. */
+	request(&w, 1, 1, 4 * G, PROTO_URGENCY_NORMAL);
+	eval(&w);
+	assert_decision(&w.d[1], ARBITER_GRANT, ARBITER_R_GRANTED, 4 * G);
+	/* It may not grow while stuck. */
+	request(&w, 0, 2, 3 * G, PROTO_URGENCY_NORMAL);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_NOT_CONVERGING, 0);
+	/* Later, the old target comes back as far as the budget allows. */
+	settle(&w, w.cfg.reissue_after_usec);
+	w.vm[0].request.valid = false;
+	request(&w, 1, 2, 2 * G, PROTO_URGENCY_NORMAL); /* frees 2G */
+	eval(&w);
+	assert_false(w.d[0].non_converging);
+	assert_true(w.d[0].apply);
+	assert_int_equal(w.d[0].apply_reason, ARBITER_R_REISSUE);
+	assert_true(w.vm[0].state.target_bytes == 4 * G);
+}
+
+static void test_stuck_shrink_counts_current_against_budget(void **state)
+{
+	struct world w;
+
+	world_init(&w, 2, 8 * G);
+	w.vm[0].current_bytes = 6 * G;
+	eval(&w);
+	settle(&w, 60 * SEC);
+	request(&w, 0, 1, 2 * G, PROTO_URGENCY_NORMAL);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 2 * G);
+	w.host.now_usec += w.cfg.converge_timeout_usec; /* still at 6G */
+	eval(&w);
+	assert_true(w.d[0].non_converging);
+	assert_true(w.vm[0].state.target_bytes == 2 * G); /* the shrink stays asked for */
+	request(&w, 1, 1, 8 * G, PROTO_URGENCY_NORMAL);
+	eval(&w);
+	assert_decision(&w.d[1], ARBITER_GRANT, ARBITER_R_CONTENTION, 2 * G);
+	assert_true(w.sum.sum_accounted_bytes == 8 * G);
+}
+
+static void test_limits_changed_at_run_time_apply_next_evaluation(void **state)
+{
+	struct world w;
+
+	world_init(&w, 2, 16 * G);
+	eval(&w);
+	request(&w, 0, 1, 6 * G, PROTO_URGENCY_NORMAL);
+	eval(&w);
+	settle(&w, SEC);
+	w.vm[0].max_bytes = 4 * G;
+	w.vm[1].min_bytes = 2 * G;
+	eval(&w);
+	assert_true(w.d[0].send_limits && w.d[1].send_limits);
+	assert_true(w.d[0].apply && w.d[0].apply_reason == ARBITER_R_LIMITS);
+	assert_true(w.vm[0].state.target_bytes == 4 * G);
+	assert_true(w.vm[1].state.target_bytes == 2 * G);
+	eval(&w);
+	assert_false(w.d[0].send_limits || w.d[0].apply);
+
+	/* A lowered budget cuts the biggest share and asks it to give back. */
+	settle(&w, 60 * SEC);
+	w.host.budget_bytes = 5 * G;
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_RECLAIM, ARBITER_R_BUDGET, 3 * G);
+	assert_true(w.d[0].apply && w.d[0].apply_reason == ARBITER_R_BUDGET);
+	assert_int_equal(w.d[1].action, ARBITER_NONE);
+	assert_true(w.sum.sum_target_bytes == 5 * G);
+
+	/* A budget below the mins is reported, every VM at its min. */
+	w.host.budget_bytes = 2 * G;
+	eval(&w);
+	assert_true(w.sum.budget_below_min);
+	assert_true(w.sum.sum_target_bytes == 3 * G);
+}
+
+static void test_requests_beyond_the_bucket_are_rate_limited(void **state)
+{
+	struct world w;
+	uint64_t seq = 0;
+
+	world_init(&w, 1, 16 * G);
+	w.cfg.rate_burst = 3;
+	w.cfg.rate_refill_usec = 10 * SEC;
+	eval(&w);
+	for (int i = 0; i < 3; i++) {
+		request(&w, 0, ++seq, (2 + (uint64_t)i) * G, PROTO_URGENCY_NORMAL);
+		eval(&w);
+		assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 0);
+	}
+	request(&w, 0, ++seq, 6 * G, PROTO_URGENCY_CRITICAL);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_RATE_LIMITED, 0);
+	assert_true(w.vm[0].state.target_bytes == 4 * G);
+	w.host.now_usec += 10 * SEC - 1;
+	request(&w, 0, ++seq, 6 * G, PROTO_URGENCY_CRITICAL);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_RATE_LIMITED, 0);
+	w.host.now_usec += 1;
+	request(&w, 0, ++seq, 6 * G, PROTO_URGENCY_CRITICAL);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 6 * G);
+	/* An older seq is refused as stale. */
+	w.host.now_usec += 100 * SEC;
+	request(&w, 0, 1, 7 * G, PROTO_URGENCY_NORMAL);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_STALE_SEQ, 0);
+}
+
+static void test_invalid_input_changes_nothing(void **state)
+{
+	struct world w, before;
+
+	world_init(&w, 2, 16 * G);
+	eval(&w);
+	request(&w, 0, 1, 4 * G, PROTO_URGENCY_NORMAL);
+	w.vm[1].weight = 0;
+	before = w;
+	assert_int_equal(arbiter_evaluate(&w.cfg, &w.host, w.vm, w.n, w.d, &w.sum), -EINVAL);
+	assert_memory_equal(&w, &before, sizeof(w));
+	w.vm[1].weight = 1;
+	w.vm[1].min_bytes = 9 * G;
+	assert_int_equal(arbiter_evaluate(&w.cfg, &w.host, w.vm, w.n, w.d, &w.sum), -EINVAL);
+	assert_int_equal(arbiter_evaluate(&w.cfg, &w.host, w.vm, ARBITER_MAX_VMS + 1, w.d, &w.sum),
+			 -EINVAL);
+	assert_string_equal(arbiter_reason_word(ARBITER_R_OSCILLATION_HOLD), "oscillation_hold");
+	assert_string_equal(arbiter_reason_word(ARBITER_R__MAX), "unknown");
+}
+
+/* xorshift64*: the sequence is the same on every run. */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * UINT64_C(2685821657736338717);
+}
+
+static void test_sum_of_targets_never_exceeds_budget_over_random_runs(void **state)
+{
+	for (uint64_t seed = 1; seed <= 40; seed++) {
+		struct world w;
+		uint64_t s = seed * UINT64_C(0x9e3779b97f4a7c15), seq[8] = { 0 };
+
+		world_init(&w, 2 + rnd(&s) % 7, (4 + rnd(&s) % 40) * G);
+		w.cfg.rate_refill_usec = SEC;
+		for (size_t i = 0; i < w.n; i++) {
+			w.vm[i].weight = 1 + (uint32_t)(rnd(&s) % 1000);
+			w.vm[i].current_bytes = (1 + rnd(&s) % 8) * G;
+		}
+		for (int step = 0; step < 500; step++) {
+			size_t i = rnd(&s) % w.n;
+			uint64_t r = rnd(&s) % 100;
+
+			w.host.now_usec += rnd(&s) % (20 * SEC);
+			if (r < 50)
+				request(&w, i, ++seq[i], rnd(&s) % (10 * G), (enum proto_urgency)(rnd(&s) % 4));
+			else if (r < 70) /* the guest moves part of the way, or not at all */
+				w.vm[i].current_bytes = w.vm[i].state.target_bytes - (rnd(&s) % 2) * (w.vm[i].state.target_bytes / 3);
+			else if (r < 78)
+				report(&w, i, rnd(&s) % (w.vm[i].current_bytes + 1), (uint32_t)(rnd(&s) % 10001));
+			else if (r < 84)
+				w.host.budget_bytes = (2 + rnd(&s) % 40) * G;
+			else if (r < 90) {
+				w.vm[i].min_bytes = (rnd(&s) % 3) * G;
+				w.vm[i].max_bytes = w.vm[i].min_bytes + (rnd(&s) % 8) * G;
+			} else {
+				w.host.psi_some_avg10_centi = (uint32_t)(rnd(&s) % 3000);
+				w.host.mem_available_bytes = (rnd(&s) % 4) * G;
+			}
+			eval(&w);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_one_vm_grows_then_shrinks),
+		cmocka_unit_test(test_contention_shares_by_weight_two_to_one),
+		cmocka_unit_test(test_vm_under_pressure_is_served_first),
+		cmocka_unit_test(test_contention_asks_the_biggest_holder_to_give_back),
+		cmocka_unit_test(test_host_pressure_denies_growth_and_asks_most_surplus_first),
+		cmocka_unit_test(test_opposite_resize_is_held_except_critical_growth),
+		cmocka_unit_test(test_stuck_guest_is_counted_at_current_and_reissued_later),
+		cmocka_unit_test(test_stuck_shrink_counts_current_against_budget),
+		cmocka_unit_test(test_limits_changed_at_run_time_apply_next_evaluation),
+		cmocka_unit_test(test_requests_beyond_the_bucket_are_rate_limited),
+		cmocka_unit_test(test_invalid_input_changes_nothing),
+		cmocka_unit_test(test_sum_of_targets_never_exceeds_budget_over_random_runs),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
