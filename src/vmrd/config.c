@@ -18,6 +18,7 @@ enum key_type {
 	KT_DURATION, /* uint64_t usec, "10s" */
 	KT_PERCENT,  /* uint32_t centi, "12.5%" */
 	KT_U32,
+	KT_U64,
 	KT_BOOL,
 	KT_INT,      /* int, may be negative */
 	KT_STRING,   /* char[CONFIG_PATH_MAX] */
@@ -85,7 +86,8 @@ static const struct key keys[] = {
 	{ "reclaim", "cgroup", KT_STRING, V(cgroup_path), "cgroup v2 directory, relative to the root, whose memory.reclaim is written." },
 	{ "reclaim", "step", KT_SIZE, P(reclaim_step_bytes), "Bytes per memory.reclaim write; trimming stops between steps when pressure rises." },
 	{ "reclaim", "min_cache", KT_SIZE, P(reclaim_min_cache_bytes), "Leave at least this much file cache." },
-	{ "reclaim", "refault_limit", KT_U32, P(reclaim_refault_limit), "File refaults per evaluation that stop trimming." },
+	{ "reclaim", "max_steps", KT_U32, P(reclaim_max_steps), "At most this many steps per trim." },
+	{ "reclaim", "refault_limit", KT_U64, P(reclaim_refault_limit), "File refaults per evaluation that stop trimming." },
 };
 
 #undef V
@@ -179,6 +181,10 @@ static int key_set(const struct key *k, struct vmrd_config *cfg, const char *val
 			r = -ERANGE;
 		if (r == 0)
 			*(uint32_t *)field = (uint32_t)u64;
+		*ret_msg = "expected a whole number";
+		break;
+	case KT_U64:
+		r = parse_u64(value, field);
 		*ret_msg = "expected a whole number";
 		break;
 	case KT_BOOL:
@@ -481,6 +487,9 @@ static void key_format(const struct key *k, const struct vmrd_config *cfg, char 
 	case KT_U32:
 		snprintf(buf, len, "%u", *(const uint32_t *)field);
 		break;
+	case KT_U64:
+		snprintf(buf, len, "%" PRIu64, *(const uint64_t *)field);
+		break;
 	case KT_BOOL:
 		snprintf(buf, len, "%s", *(const bool *)field ? "yes" : "no");
 		break;
@@ -539,9 +548,12 @@ void config_print_defaults(FILE *out)
 		fprintf(out, "#%s = %s\n", k->name, value);
 	}
 	fprintf(out, "\n[backend]\n"
-		     "# Keys of the chosen backend, passed to it as they are; see vmrd.conf(5).\n"
-		     "# host:   port_name = org.vmrd.0, device = (path), vsock_port = (number)\n"
-		     "# exec:   command = (shell command; gets the target in bytes), timeout = 30s\n"
+		     "# Keys of the chosen built-in backend, passed to it as they are; see\n"
+		     "# vmrd.conf(5).\n"
+		     "# host:  port_name = org.vmrd.0, device = (path), vsock_port = (number)\n"
+		     "# sysfs: min = (boot memory), max = (all present blocks)\n"
+		     "# exec:  command = (required), max = (required), min = (MemTotal at start),\n"
+		     "#        block = 2M, timeout = 30s, current_command = (none)\n"
 		     "\n[plugin]\n"
 		     "# With backend = plugin: path = (the shared object), and the plugin's own\n"
 		     "# keys, passed to it as they are.\n");
