@@ -30,6 +30,11 @@ import time
 
 MARKER = "VMRD-E2E: "
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+# vmrd-host's command line for one VM whose sizes span base memory to
+# maxmem; the QMP socket is the first of the two, the test keeps the other.
+BROKER_ARGS = ("-d -c /dev/null --control @WORKDIR@/host.sock --state @WORKDIR@/host.state"
+               " --vm name=e2e,qmp=@QMP@,channel=@PORT@,virtio-mem=vmem0,balloon=balloon0,"
+               "min=@MEM@,max=@MAXMEM@")
 TIMELINE_FIELDS = [
     "time_sec", "guest_uptime_sec", "memtotal_kb", "memavailable_kb",
     "swap_used_kb", "psi_some_avg10", "psi_full_avg10", "plugged_bytes",
@@ -307,8 +312,14 @@ class Runner:
     def start_broker(self):
         subst = {"@QMP@": os.path.join(self.work, "qmp-broker.sock"),
                  "@PORT@": os.path.join(self.work, "vmrd-port.sock"),
-                 "@WORKDIR@": self.work}
-        argv = [self.a.broker] + [subst.get(w, w) for w in shlex.split(self.a.broker_args)]
+                 "@WORKDIR@": self.work, "@MEM@": self.a.mem, "@MAXMEM@": self.a.maxmem}
+        argv = [self.a.broker]
+        for word in shlex.split(self.a.broker_args):
+            if self.a.no_balloon:
+                word = word.replace(",balloon=balloon0", "")
+            for key, value in subst.items():
+                word = word.replace(key, value)
+            argv.append(word)
         self.log("starting broker: %s" % " ".join(argv))
         out = open(os.path.join(self.work, "broker.log"), "wb")
         self.broker = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
@@ -419,8 +430,9 @@ def main():
     p.add_argument("--disk", help="attach an ext4 disk of this size (mounted at /mnt/data)")
     p.add_argument("--disk-dir", help="populate the disk from this directory")
     p.add_argument("--broker", help="vmrd-host binary to start against this VM")
-    p.add_argument("--broker-args", default="--qmp @QMP@ --serial @PORT@",
-                   help="broker arguments; @QMP@, @PORT@ and @WORKDIR@ are replaced")
+    p.add_argument("--broker-args", default=BROKER_ARGS,
+                   help="broker arguments; @QMP@, @PORT@, @WORKDIR@, @MEM@ and @MAXMEM@"
+                   " are replaced (default: %(default)s)")
     p.add_argument("--on", action="append", default=[], metavar="EVENT:ACTION",
                    help="on marker event=EVENT do ACTION: plug=SIZE or balloon=SIZE")
     p.add_argument("--timeout", type=int, default=120)
