@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/waterfill.h"
+
 #define MIB (UINT64_C(1) << 20)
 
 static const char *const reason_words[ARBITER_R__MAX] = {
@@ -267,127 +269,10 @@ static void vm_request(const struct arbiter_config *cfg, bool host_pressure, str
 	       asked);
 }
 
-/*
- * Weighted max-min fairness by water-filling.  The pool x (bytes above the
- * mins) is spread as min + x * weight / sum_of_weights, each VM never below
- * lo (what it must keep) nor above hi (what it wants); x rises until the sum
- * reaches cap.  Spreading x itself, rather than a per-weight level, keeps
- * shares exact (3G over weights 2:1 is 2G and 1G, to the byte).
- */
-struct fill {
-	size_t vm;
-	uint64_t min_bytes;
-	uint64_t lo_bytes;
-	uint64_t hi_bytes;
-	uint32_t weight;
-	uint64_t alloc_bytes;
-};
-
-/* min + x * w / wsum, saturating, without 128-bit arithmetic. */
-static uint64_t fill_at(const struct fill *f, uint64_t wsum, uint64_t x)
-{
-	uint64_t q = x / wsum, rem = x % wsum, v = UINT64_MAX;
-	uint64_t share;
-
-	if (q <= UINT64_MAX / f->weight) {
-		share = q * f->weight + rem * f->weight / wsum;
-		if (share <= UINT64_MAX - f->min_bytes)
-			v = f->min_bytes + share;
-	}
-	return clamp_u64(v, f->lo_bytes, f->hi_bytes);
-}
-
-static uint64_t fill_sum(const struct fill *f, size_t n, uint64_t wsum, uint64_t x)
-{
-	uint64_t sum = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		uint64_t v = fill_at(&f[i], wsum, x);
-
-		sum = sum > UINT64_MAX - v ? UINT64_MAX : sum + v;
-	}
-	return sum;
-}
-
-/*
- * Round the shares down to align_bytes (a share at lo or hi stays as it is),
- * then hand what rounding freed back out in whole blocks, heaviest VM first.
- */
-static void fill_align(const struct arbiter_config *cfg, struct fill *f, size_t n, uint64_t cap)
-{
-	uint64_t used = 0;
-	bool more = true;
-
-	for (size_t i = 0; i < n; i++) {
-		uint64_t a = f[i].alloc_bytes;
-
-		if (a > f[i].lo_bytes && a < f[i].hi_bytes)
-			f[i].alloc_bytes = align_down(cfg, a) > f[i].lo_bytes ? align_down(cfg, a)
-									: f[i].lo_bytes;
-		used += f[i].alloc_bytes;
-	}
-	while (cfg->align_bytes && more) {
-		size_t best = n;
-
-		more = false;
-		for (size_t i = 0; i < n; i++) {
-			uint64_t next = align_down(cfg, f[i].alloc_bytes) + cfg->align_bytes;
-
-			if (next > f[i].hi_bytes)
-				next = f[i].hi_bytes;
-			if (next <= f[i].alloc_bytes || used + (next - f[i].alloc_bytes) > cap)
-				continue;
-			if (best == n || f[i].weight > f[best].weight)
-				best = i;
-		}
-		if (best < n) {
-			uint64_t next = align_down(cfg, f[best].alloc_bytes) + cfg->align_bytes;
-
-			if (next > f[best].hi_bytes)
-				next = f[best].hi_bytes;
-			used += next - f[best].alloc_bytes;
-			f[best].alloc_bytes = next;
-			more = true;
-		}
-	}
-}
-
-/* If even the floors exceed cap, everyone gets its floor: callers check. */
-static void waterfill(const struct arbiter_config *cfg, struct fill *f, size_t n, uint64_t cap)
-{
-	uint64_t lo = 0, hi = 0, wsum = 0;
-
-	for (size_t i = 0; i < n; i++)
-		wsum += f[i].weight;
-	if (n == 0)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		/* The pool at which this VM reaches hi. */
-		uint64_t span = f[i].hi_bytes - f[i].min_bytes;
-		uint64_t top = span / f[i].weight > UINT64_MAX / wsum ? UINT64_MAX
-				: (span / f[i].weight + 1) * wsum;
-
-		if (top > hi)
-			hi = top;
-	}
-	/* The largest pool whose sum still fits. */
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2 + (hi - lo) % 2;
-
-		if (fill_sum(f, n, wsum, mid) <= cap)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	for (size_t i = 0; i < n; i++)
-		f[i].alloc_bytes = fill_at(&f[i], wsum, lo);
-	fill_align(cfg, f, n, cap);
-}
-
-static void fill_add(struct fill *f, size_t *n, size_t vm, const struct arbiter_vm *v,
+static void fill_add(struct waterfill *f, size_t *n, size_t vm, const struct arbiter_vm *v,
 		     uint64_t lo, uint64_t hi)
 {
-	f[*n] = (struct fill){ .vm = vm, .min_bytes = v->min_bytes, .lo_bytes = lo,
+	f[*n] = (struct waterfill){ .vm = vm, .min_bytes = v->min_bytes, .lo_bytes = lo,
 			       .hi_bytes = hi, .weight = v->weight };
 	(*n)++;
 }
@@ -433,7 +318,7 @@ static void ask_reclaim(struct arbiter_vm *vm, struct arbiter_decision *d, enum 
 static void budget_cut(const struct arbiter_config *cfg, uint64_t budget, struct arbiter_vm *vms,
 		       size_t n, struct arbiter_decision *dec, uint64_t now)
 {
-	struct fill f[ARBITER_MAX_VMS];
+	struct waterfill f[ARBITER_MAX_VMS];
 	uint64_t floors = 0;
 	bool spare_stuck = true;
 	size_t nf = 0;
@@ -461,7 +346,7 @@ static void budget_cut(const struct arbiter_config *cfg, uint64_t budget, struct
 		if (t <= budget)
 			return; /* the targets fit; only stuck guests are over */
 	}
-	waterfill(cfg, f, nf, budget);
+	waterfill(f, nf, cfg->align_bytes, budget);
 	for (size_t k = 0; k < nf; k++) {
 		struct arbiter_vm *vm = &vms[f[k].vm];
 		struct arbiter_decision *d = &dec[f[k].vm];
@@ -493,7 +378,7 @@ static uint64_t grow_pass(const struct arbiter_config *cfg, struct arbiter_vm *v
 			  struct arbiter_decision *dec, const struct work *w, bool want_pressured,
 			  uint64_t free, uint64_t now, bool *short_of)
 {
-	struct fill f[ARBITER_MAX_VMS];
+	struct waterfill f[ARBITER_MAX_VMS];
 	size_t nf = 0;
 	uint64_t cap = free;
 
@@ -504,7 +389,7 @@ static uint64_t grow_pass(const struct arbiter_config *cfg, struct arbiter_vm *v
 		}
 	if (nf == 0)
 		return free;
-	waterfill(cfg, f, nf, cap);
+	waterfill(f, nf, cfg->align_bytes, cap);
 	for (size_t k = 0; k < nf; k++) {
 		struct arbiter_vm *vm = &vms[f[k].vm];
 		struct arbiter_decision *d = &dec[f[k].vm];
@@ -538,7 +423,7 @@ static void fair_share_reclaim(const struct arbiter_config *cfg, uint64_t budget
 			       struct arbiter_vm *vms, size_t n, struct arbiter_decision *dec,
 			       const struct work *w, uint64_t now)
 {
-	struct fill f[ARBITER_MAX_VMS];
+	struct waterfill f[ARBITER_MAX_VMS];
 	enum proto_urgency urgency = PROTO_URGENCY_NORMAL;
 	size_t nf = 0;
 
@@ -552,7 +437,7 @@ static void fair_share_reclaim(const struct arbiter_config *cfg, uint64_t budget
 		else
 			fill_add(f, &nf, i, &vms[i], vms[i].min_bytes, w->ask[i] > acc ? w->ask[i] : acc);
 	}
-	waterfill(cfg, f, nf, budget);
+	waterfill(f, nf, cfg->align_bytes, budget);
 	for (size_t k = 0; k < nf; k++) {
 		struct arbiter_vm *vm = &vms[f[k].vm];
 		struct arbiter_decision *d = &dec[f[k].vm];

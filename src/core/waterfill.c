@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/waterfill.h"
+
+#include <stdbool.h>
+
+static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+static uint64_t align_down(uint64_t align, uint64_t v)
+{
+	return align ? v - v % align : v;
+}
+
+/* min + x * w / wsum, saturating, without 128-bit arithmetic. */
+static uint64_t fill_at(const struct waterfill *f, uint64_t wsum, uint64_t x)
+{
+	uint64_t q = x / wsum, rem = x % wsum, v = UINT64_MAX;
+	uint64_t share;
+
+	if (q <= UINT64_MAX / f->weight) {
+		share = q * f->weight + rem * f->weight / wsum;
+		if (share <= UINT64_MAX - f->min_bytes)
+			v = f->min_bytes + share;
+	}
+	return clamp_u64(v, f->lo_bytes, f->hi_bytes);
+}
+
+static uint64_t fill_sum(const struct waterfill *f, size_t n, uint64_t wsum, uint64_t x)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = fill_at(&f[i], wsum, x);
+
+		sum = sum > UINT64_MAX - v ? UINT64_MAX : sum + v;
+	}
+	return sum;
+}
+
+/*
+ * Round the shares down to align_bytes (a share at lo or hi stays as it is),
+ * then hand what rounding freed back out in whole blocks, heaviest VM first.
+ */
+static void fill_align(struct waterfill *f, size_t n, uint64_t align, uint64_t cap)
+{
+	uint64_t used = 0;
+	bool more = true;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t a = f[i].alloc_bytes;
+
+		if (a > f[i].lo_bytes && a < f[i].hi_bytes)
+			f[i].alloc_bytes = align_down(align, a) > f[i].lo_bytes ? align_down(align, a)
+									: f[i].lo_bytes;
+		used += f[i].alloc_bytes;
+	}
+	while (align && more) {
+		size_t best = n;
+
+		more = false;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t next = align_down(align, f[i].alloc_bytes) + align;
+
+			if (next > f[i].hi_bytes)
+				next = f[i].hi_bytes;
+			if (next <= f[i].alloc_bytes || used + (next - f[i].alloc_bytes) > cap)
+				continue;
+			if (best == n || f[i].weight > f[best].weight)
+				best = i;
+		}
+		if (best < n) {
+			uint64_t next = align_down(align, f[best].alloc_bytes) + align;
+
+			if (next > f[best].hi_bytes)
+				next = f[best].hi_bytes;
+			used += next - f[best].alloc_bytes;
+			f[best].alloc_bytes = next;
+			more = true;
+		}
+	}
+}
+
+/* If even the floors exceed cap, everyone gets its floor: callers check. */
+void waterfill(struct waterfill *f, size_t n, uint64_t align, uint64_t cap)
+{
+	uint64_t lo = 0, hi = 0, wsum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		wsum += f[i].weight;
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		/* The pool at which this VM reaches hi. */
+		uint64_t span = f[i].hi_bytes - f[i].min_bytes;
+		uint64_t top = span / f[i].weight > UINT64_MAX / wsum ? UINT64_MAX
+				: (span / f[i].weight + 1) * wsum;
+
+		if (top > hi)
+			hi = top;
+	}
+	/* The largest pool whose sum still fits. */
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2 + (hi - lo) % 2;
+
+		if (fill_sum(f, n, wsum, mid) <= cap)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		f[i].alloc_bytes = fill_at(&f[i], wsum, lo);
+	fill_align(f, n, align, cap);
+}
