@@ -123,6 +123,27 @@ static int64_t history_net_kib(const struct policy_state *st, uint32_t i)
 }
 
 /*
+ * The trend must still hold in the newest interval: a step (a burst that
+ * has already landed) smears into the least-squares slope for a whole
+ * window and would otherwise read as an ongoing fall and buy memory twice.
+ * So the slope is limited to the newest interval's slope when that is
+ * smaller or of the other sign (then 0).  A steady ramp keeps its slope.
+ */
+static int64_t history_recent(int64_t slope, int64_t dx_ms, int64_t dy_kib)
+{
+	int64_t last;
+
+	if (dx_ms <= 0)
+		return slope;
+	last = dy_kib * 1000 / dx_ms * 1024;
+	if ((slope < 0) != (last < 0) || slope == 0 || last == 0)
+		return 0;
+	if (slope < 0)
+		return slope > last ? slope : last;
+	return slope < last ? slope : last;
+}
+
+/*
  * Least-squares slope in bytes per second.  x is milliseconds (at most
  * 10 min, so < 2^20) and y KiB relative to the newest sample, clamped to
  * 2^36 KiB (64 TiB): 64 products of 2^56 fit an int64_t.
@@ -160,7 +181,8 @@ static int64_t history_velocity(const struct policy_state *st)
 	/* KiB per ms to bytes per second, keeping the remainder's precision. */
 	q = sxy / sxx;
 	r = sxy % sxx;
-	return (q * 1000 + r * 1000 / sxx) * 1024;
+	return history_recent((q * 1000 + r * 1000 / sxx) * 1024, xs[n - 1] - xs[n - 2],
+			      ys[n - 1] - ys[n - 2]);
 }
 
 static uint64_t counter_delta(uint64_t now, uint64_t prev)
@@ -533,6 +555,18 @@ static void record(struct policy_state *st, const struct policy_config *cfg,
 		break;
 	case POLICY_RECLAIM:
 		st->trimmed = true;
+		break;
+	case POLICY_RECLAIM_STOP:
+		/*
+		 * A trim stopped by pressure reached memory in use: what we
+		 * were about to give back is wanted, as in ping-pong.  The
+		 * next attempt trims (and probes) again.
+		 */
+		if (st->trimmed && !ev->want_grow && st->pingpong_level < cfg->pingpong_max_level) {
+			st->pingpong_level++;
+			st->pingpong_decay_usec = now;
+		}
+		st->trimmed = false;
 		break;
 	default:
 		break;

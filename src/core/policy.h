@@ -17,7 +17,10 @@
  *     MemTotal).  The velocity is the least-squares slope of
  *     (MemAvailable - MemTotal) over velocity_window_usec: taking MemTotal
  *     out keeps our own grows and shrinks from looking like the workload
- *     freeing or eating memory.  One sample gives velocity 0.
+ *     freeing or eating memory.  The slope is limited to that of the newest
+ *     interval (0 if its sign differs), so that a jump that has already
+ *     happened does not read as a fall still going on.  One sample gives
+ *     velocity 0.
  *
  *  2. GROW when any of these holds; the most urgent reason is reported:
  *     EMERGENCY (CRITICAL): PSI full avg10 >= full_emergency_centi, or the
@@ -82,7 +85,9 @@
  *  6. Ping-pong: a grow within pingpong_window_usec of a shrink raises
  *     pingpong_level (at most pingpong_max_level, once per shrink), which
  *     lengthens the calm hold and shrinks the fraction; the level drops by
- *     one per 4 x pingpong_window_usec without ping-pong.
+ *     one per 4 x pingpong_window_usec without ping-pong.  A trim stopped by
+ *     pressure (RECLAIM_STOP without a grow) counts the same: the memory we
+ *     were about to give back is in use.  The next shrink trims first again.
  *
  *  7. Backend feedback (policy_backend_done): a failure starts a backoff of
  *     backoff_min_usec << (failures - 1), at most backoff_max_usec; a success
