@@ -534,7 +534,8 @@ static void record(struct policy_state *st, const struct policy_config *cfg,
 		st->escalation = 0;
 	switch (d->action) {
 	case POLICY_GROW:
-		if (st->pingpong_armed && within(now, st->last_shrink_usec, cfg->pingpong_window_usec) &&
+		if (cfg->mode == POLICY_MODE_DEFAULT && st->pingpong_armed &&
+		    within(now, st->last_shrink_usec, cfg->pingpong_window_usec) &&
 		    st->pingpong_level < cfg->pingpong_max_level) {
 			st->pingpong_level++;
 			st->pingpong_decay_usec = now;
