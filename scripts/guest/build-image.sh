@@ -120,9 +120,10 @@ ln -s busybox "$stage/bin/sh"
 # Modules are loaded by insmod in dependency order; the list below names
 # what the guest needs and the order is derived from each module's
 # depends= field, so no modules.dep or modprobe is needed in the guest.
+find "$moddir/kernel" -name '*.ko*' >"$outdir/modules.list"
 find_module() {
-	find "$moddir/kernel" \( -name "$1.ko" -o -name "$1.ko.xz" -o -name "$(echo "$1" | tr _ -).ko" \
-		-o -name "$(echo "$1" | tr _ -).ko.xz" \) | head -n 1
+	# Module names treat '-' and '_' alike; file names use either.
+	grep -E "/$(echo "$1" | sed 's/[-_]/[-_]/g')\.ko(\.xz)?\$" "$outdir/modules.list" | head -n 1
 }
 
 module_depends() {
