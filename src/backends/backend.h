@@ -21,6 +21,7 @@
  * in src/backends/meson.build; it defines `backend_<name>_ops`.
  */
 #define BACKEND_BUILTINS(X) \
+	X(host)             \
 	X(sysfs)            \
 	X(exec)             \
 	X(plugin)
