@@ -38,15 +38,20 @@ case $max_blocks in
 esac
 
 # The destination must never be a live kernel interface: this script is
-# meant to be harmless on any machine, including the one it runs on.
+# meant to be harmless on any machine, including the one it runs on.  Check
+# the name as given before creating anything, then the resolved directory.
+refuse_kernel_dir() {
+	case $1 in
+	/proc | /proc/* | /sys | /sys/* | /dev | /dev/*)
+		echo "capture-sensors: refusing to write below $1" >&2
+		exit 64
+		;;
+	esac
+}
+refuse_kernel_dir "$dest"
 mkdir -p "$dest"
 dest_abs=$(cd "$dest" && pwd -P)
-case $dest_abs in
-/proc | /proc/* | /sys | /sys/*)
-	echo "capture-sensors: refusing to write below $dest_abs" >&2
-	exit 64
-	;;
-esac
+refuse_kernel_dir "$dest_abs"
 
 copied=0
 

@@ -43,7 +43,14 @@ int memblock_parse_block_size(const char *buf, size_t len, uint64_t *ret); /* he
 int memblock_parse_state(const char *buf, size_t len, enum memblock_state *ret);
 int memblock_parse_zones(const char *buf, size_t len, uint32_t *ret);
 
-/* Scan sys/devices/system/memory under rootfd.  -ENOSPC when cap is too small. */
+/*
+ * Scan sys/devices/system/memory under rootfd.  -ENOSPC when cap is too
+ * small.  n and block_size_bytes are set only on success; on failure the
+ * entries of blocks may have been overwritten.  A block whose state file
+ * vanishes during the scan (hot-unplugged) is left out; a missing
+ * valid_zones reads as 0 and a missing removable as true (kernels that
+ * still have the file report 1 for every block).
+ */
 int memblock_scan(int rootfd, struct memblock_set *set);
 /* Write "online_movable", "online" or "offline" to memoryN/state. */
 int memblock_set_state(int rootfd, uint32_t id, const char *state);
