@@ -128,7 +128,8 @@ class Qmp:
         while True:
             reply = self._read()
             if "event" in reply:
-                self.events.append(reply)
+                # Only the latest events are kept; nobody reads old ones.
+                self.events = self.events[-99:] + [reply]
                 continue
             if "error" in reply:
                 raise RuntimeError("QMP %s: %s" % (cmd, reply["error"].get("desc")))
@@ -248,6 +249,7 @@ class Runner:
         self.console_oom = 0
         self.status = None
         self.pending = [tuple(s.split(":", 1)) for s in a.on]
+        self.timed = sorted((float(t), act) for t, act in (s.split(":", 1) for s in a.at))
         self.qmp = None
         self.broker = None
 
@@ -376,6 +378,8 @@ class Runner:
                 now = time.monotonic()
                 if self.status is not None or qemu.poll() is not None:
                     break
+                while self.timed and now - self.t0 >= self.timed[0][0]:
+                    self.qmp_action(self.timed.pop(0)[1])
                 if now >= next_sample:
                     self.sample(writer, qemu)
                     tl.flush()
@@ -435,6 +439,8 @@ def main():
                    " are replaced (default: %(default)s)")
     p.add_argument("--on", action="append", default=[], metavar="EVENT:ACTION",
                    help="on marker event=EVENT do ACTION: plug=SIZE or balloon=SIZE")
+    p.add_argument("--at", action="append", default=[], metavar="SECONDS:ACTION",
+                   help="do ACTION this many seconds after QEMU started")
     p.add_argument("--timeout", type=int, default=120)
     p.add_argument("--workdir", help="keep outputs here (default: a temporary directory)")
     p.add_argument("--interactive", action="store_true", help="serial console on stdio")
