@@ -306,7 +306,7 @@ static uint64_t grow_step(const struct policy_state *st, const struct policy_con
 	step = min_u64(step, cfg->grow_step_max_bytes);
 	step = round_up(step, ev->block);
 	if (cfg->memmap_overhead_centi > 0) {
-		uint64_t payable = sat_sub(ev->avail, cfg->reserve_bytes / 2);
+		uint64_t payable = ev->avail;
 		uint64_t cap = round_down(mul_div(payable, 10000, cfg->memmap_overhead_centi), ev->block);
 
 		step = min_u64(step, max_u64(cap, ev->block));

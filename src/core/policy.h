@@ -39,9 +39,12 @@
  *     by one (up to escalate_max_shift) with each grow while pressure lasts
  *     and drops to 0 at the first evaluation without a grow reason.
  *     Hot-added memory needs struct pages (memmap_overhead_centi of it) from
- *     memory the guest has now: when MemAvailable above reserve/2 cannot pay
- *     them, the step is cut to what it can pay, but never below one block,
- *     so that a plug can always complete.
+ *     memory the guest has now: when MemAvailable cannot pay them, the step
+ *     is cut to what it can pay, but never below one block, so that a plug
+ *     can always complete.  All of MemAvailable counts: the kernel reclaims
+ *     to allocate the memory map, and a guest this short must not be kept
+ *     to tiny steps by a floor of our own (the reserve exists to make the
+ *     cut rare, by growing early).
  *     A wanted grow is held while the backend is busy (BACKEND_BUSY), in
  *     backoff after a failure (BACKOFF) or at max_bytes (AT_MAX).
  *

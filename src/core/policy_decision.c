@@ -115,9 +115,12 @@ static void text_ago(struct text *t, const struct policy_decision *d, uint64_t w
 	text_add(t, " ago");
 }
 
+/* Rounded up, so that a hold with 0.4 s to go reads "1 s", not "now". */
 static void text_until(struct text *t, const struct policy_decision *d)
 {
-	text_span(t, d->hold_until_usec > d->now_usec ? d->hold_until_usec - d->now_usec : 0);
+	uint64_t left = d->hold_until_usec > d->now_usec ? d->hold_until_usec - d->now_usec : 0;
+
+	text_span(t, left ? (left + 999999) / 1000000 * 1000000 : 0);
 }
 
 static void text_centi(struct text *t, uint32_t centi)

@@ -285,20 +285,20 @@ static void test_memmap_overhead_caps_step_but_keeps_one_block(void **state)
 
 	fx_init(&fx);
 	eval(&fx, &in);
-	/* 40 MiB available, 8 MiB above reserve / 2: pays struct pages for 500 MiB. */
+	/* 7 MiB available pays struct pages for 437 MiB: three whole blocks. */
 	in.now_usec = SEC;
-	in.mem_available_bytes = 40 * MIB;
+	in.mem_available_bytes = 7 * MIB;
 	in.oom_kill = 1;
 	eval(&fx, &in);
 	assert_decision(&fx, POLICY_GROW, POLICY_R_EMERGENCY);
 	assert_true(fx.d.target_bytes - in.current_bytes == 3 * BLOCK);
 
-	/* Nothing left above the floor: still one block, so the plug can finish. */
+	/* 1 MiB pays for less than a block: still one block, so the plug can finish. */
 	fx_init(&fx);
 	in.now_usec = 0;
 	eval(&fx, &in);
 	in.now_usec = SEC;
-	in.mem_available_bytes = 10 * MIB;
+	in.mem_available_bytes = 1 * MIB;
 	in.oom_kill = 2;
 	eval(&fx, &in);
 	assert_decision(&fx, POLICY_GROW, POLICY_R_EMERGENCY);
