@@ -38,7 +38,7 @@ int log_is_debug(void)
 }
 
 /* prio is a syslog(3) level: 3 err, 4 warning, 6 info, 7 debug. */
-static void vlog(int prio, int code, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vlog(int prio, int code, const char *fmt, va_list ap)
 {
 	char msg[1024];
 

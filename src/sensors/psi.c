@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -207,47 +209,73 @@ static int psi_trigger_write(int fd, const char *line, size_t len)
 	return 0;
 }
 
-int psi_trigger_open(int rootfd, const char *path, enum psi_kind kind, uint64_t stall_usec,
-		     uint64_t window_usec, struct psi_trigger *ret)
+int psi_trigger_arm(int fd, enum psi_kind kind, uint64_t stall_usec, uint64_t window_usec,
+		    struct psi_trigger *ret)
 {
 	uint64_t stall = stall_usec, window = window_usec;
 	bool adjusted = false;
 	char line[64];
-	int fd = -1, n, r;
+	int n, r;
 
 	n = psi_trigger_format(kind, stall, window, line, sizeof(line));
 	if (n < 0)
 		return n;
-	fd = openat(rootfd, path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
 	r = psi_trigger_write(fd, line, (size_t)n);
 	if (r == -EINVAL) {
 		/*
 		 * The kernel refused the window; the write left no trigger on
 		 * the fd, so the same fd takes the one retry.
 		 */
-		if (psi_trigger_adjust(stall_usec, window_usec, &stall, &window) < 0)
-			goto out;
+		r = psi_trigger_adjust(stall_usec, window_usec, &stall, &window);
+		if (r < 0)
+			return -EINVAL;
 		n = psi_trigger_format(kind, stall, window, line, sizeof(line));
-		if (n < 0) {
-			r = n;
-			goto out;
-		}
+		if (n < 0)
+			return n;
 		r = psi_trigger_write(fd, line, (size_t)n);
 		adjusted = true;
 	}
 	if (r < 0)
-		goto out;
+		return r;
 	ret->fd = fd;
 	ret->kind = kind;
 	ret->stall_usec = stall;
 	ret->window_usec = window;
 	ret->adjusted = adjusted;
-	fd = -1;
+	return 0;
+}
+
+int psi_trigger_open(int rootfd, const char *path, enum psi_kind kind, uint64_t stall_usec,
+		     uint64_t window_usec, struct psi_trigger *ret)
+{
+	struct statfs sfs;
+	char line[64];
+	int fd, r;
+
+	/* Refuse bad arguments before touching the file. */
+	r = psi_trigger_format(kind, stall_usec, window_usec, line, sizeof(line));
+	if (r < 0)
+		return r;
+	fd = openat(rootfd, path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	/*
+	 * Only the kernel's pressure files take triggers.  Writing the trigger
+	 * line into a captured tree's plain file would silently overwrite it.
+	 */
+	if (fstatfs(fd, &sfs) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (sfs.f_type != PROC_SUPER_MAGIC && sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		r = -ENOTTY;
+		goto out;
+	}
+	r = psi_trigger_arm(fd, kind, stall_usec, window_usec, ret);
+	if (r == 0)
+		return 0;
 out:
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	return r;
 }
 

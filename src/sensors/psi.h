@@ -44,10 +44,14 @@ struct psi_trigger {
  * refuses the window with EINVAL (unprivileged writers must use multiples
  * of 2 s), retry once with the window rounded up to the next multiple of
  * 2 s, the stall scaled in proportion, and set adjusted.  The caller says
- * so once in its log.
+ * so once in its log.  -ENOTTY when path is not a kernel pressure file
+ * (procfs or cgroup2): triggers are never written into a captured tree.
  */
 int psi_trigger_open(int rootfd, const char *path, enum psi_kind kind, uint64_t stall_usec,
 		     uint64_t window_usec, struct psi_trigger *ret);
+/* The write and the one retry of psi_trigger_open() on an fd already open; takes fd on success. */
+int psi_trigger_arm(int fd, enum psi_kind kind, uint64_t stall_usec, uint64_t window_usec,
+		    struct psi_trigger *ret);
 /* After POLLPRI: acknowledge the event (nothing to read; kept for symmetry). */
 void psi_trigger_close(struct psi_trigger *t);
 

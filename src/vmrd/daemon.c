@@ -91,6 +91,12 @@ static void psi_open_one(struct daemon *d, enum psi_kind kind, uint64_t stall, s
 	if (stall == 0)
 		return;
 	r = psi_trigger_open(d->rootfd, d->cfg.psi_path, kind, stall, d->cfg.psi_window_usec, t);
+	if (r == -ENOTTY) {
+		log_info("psi: %s is not a kernel pressure file (a captured tree?); no %s trigger",
+			 d->cfg.psi_path, name);
+		t->fd = -1;
+		return;
+	}
 	if (r < 0) {
 		log_warnc(r, "psi: cannot register a %s trigger on %s; sampling every %" PRIu64 " ms instead",
 			  name, d->cfg.psi_path, d->cfg.interval_usec / 1000);

@@ -254,19 +254,20 @@ static void test_trigger_adjust_rounds_window_up_and_scales_stall(void **state)
  * On a regular file the write always succeeds, which shows the exact bytes
  * handed to the kernel: the line and its NUL, which psi_write() needs.
  */
-static void test_trigger_open_writes_line_with_nul(void **state)
+static void test_trigger_arm_writes_line_with_nul(void **state)
 {
 	static const char want[] = "full 150000 2000000";
 	struct psi_trigger t;
 	struct tmptree tree;
 	char buf[64];
 	size_t len;
+	int fd;
 
 	tmptree_create(&tree);
 	tmptree_write_str(&tree, "proc/pressure/memory", "");
-	assert_int_equal(psi_trigger_open(tree.fd, "proc/pressure/memory", PSI_FULL, 150000, 2000000,
-					  &t),
-			 0);
+	fd = openat(tree.fd, "proc/pressure/memory", O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(psi_trigger_arm(fd, PSI_FULL, 150000, 2000000, &t), 0);
 	assert_true(t.fd >= 0);
 	assert_int_equal(t.kind, PSI_FULL);
 	assert_true(t.stall_usec == 150000 && t.window_usec == 2000000);
@@ -277,6 +278,26 @@ static void test_trigger_open_writes_line_with_nul(void **state)
 	len = tmptree_read(&tree, "proc/pressure/memory", buf, sizeof(buf));
 	assert_int_equal(len, sizeof(want));
 	assert_memory_equal(buf, want, sizeof(want));
+	tmptree_remove(&tree);
+}
+
+/* A captured tree's plain file is never written: -ENOTTY, content intact. */
+static void test_trigger_open_refuses_plain_files(void **state)
+{
+	struct psi_trigger t = { .fd = -7 };
+	struct tmptree tree;
+	char buf[64];
+	size_t len;
+
+	tmptree_create(&tree);
+	tmptree_write_str(&tree, "proc/pressure/memory", "some avg10=0.00\n");
+	assert_int_equal(psi_trigger_open(tree.fd, "proc/pressure/memory", PSI_SOME, 100000,
+					  2000000, &t),
+			 -ENOTTY);
+	assert_int_equal(t.fd, -7);
+	len = tmptree_read(&tree, "proc/pressure/memory", buf, sizeof(buf));
+	assert_int_equal(len, strlen("some avg10=0.00\n"));
+	assert_memory_equal(buf, "some avg10=0.00\n", len);
 	tmptree_remove(&tree);
 }
 
@@ -307,7 +328,8 @@ int main(void)
 		cmocka_unit_test(test_parse_stops_at_len),
 		cmocka_unit_test(test_trigger_format_writes_the_kernel_syntax),
 		cmocka_unit_test(test_trigger_adjust_rounds_window_up_and_scales_stall),
-		cmocka_unit_test(test_trigger_open_writes_line_with_nul),
+		cmocka_unit_test(test_trigger_arm_writes_line_with_nul),
+		cmocka_unit_test(test_trigger_open_refuses_plain_files),
 		cmocka_unit_test(test_trigger_open_reports_missing_file_and_bad_args),
 	};
 
