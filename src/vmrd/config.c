@@ -348,19 +348,25 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 
-int config_load(const char *path, struct vmrd_config *cfg, FILE *err)
+int config_load_stream(FILE *file, const char *path, struct vmrd_config *cfg, FILE *err)
 {
-	struct parse_ctx ctx = { .cfg = cfg, .path = path, .err = err };
-	int r;
+	struct parse_ctx ctx = { .cfg = cfg, .path = path, .file = file, .err = err };
 
-	ctx.file = fopen(path, "re");
-	if (!ctx.file)
-		return -errno;
-	r = ini_parse_stream(reader, &ctx, handler, &ctx);
-	fclose(ctx.file);
-	if (r < 0)
+	if (ini_parse_stream(reader, &ctx, handler, &ctx) < 0)
 		return -ENOMEM;
 	return ctx.errors ? -EINVAL : 0;
+}
+
+int config_load(const char *path, struct vmrd_config *cfg, FILE *err)
+{
+	FILE *file = fopen(path, "re");
+	int r;
+
+	if (!file)
+		return -errno;
+	r = config_load_stream(file, path, cfg, err);
+	fclose(file);
+	return r;
 }
 
 /* "file:line: message" when the key was set in the file, else "file: message". */

@@ -63,6 +63,8 @@ void config_defaults(struct vmrd_config *cfg);
  * another negative errno (the file could not be read).
  */
 int config_load(const char *path, struct vmrd_config *cfg, FILE *err);
+/* The same over an open stream; path is only used in messages. */
+int config_load_stream(FILE *file, const char *path, struct vmrd_config *cfg, FILE *err);
 
 /* Consistency checks across keys; writes "file: message" lines to err. */
 int config_validate(const struct vmrd_config *cfg, const char *path, FILE *err);
