@@ -147,7 +147,8 @@ static int cachehog_reread(const struct cachehog_opts *o)
 	printf("cachehog: read=2 ms=%" PRId64 " cached_kb=%" PRIu64 "\n", second,
 	       workload_meminfo_kb("Cached"));
 	printf("VMRD-E2E: cachehog-reread size_mib=%" PRIu64 " idle_s=%" PRIu64 " read1_ms=%" PRId64
-	       " read2_ms=%" PRId64 "\n", o->size_bytes / WORKLOAD_MIB, o->idle_sec, first, second);
+	       " read2_ms=%" PRId64 " cached_kb=%" PRIu64 "\n", o->size_bytes / WORKLOAD_MIB,
+	       o->idle_sec, first, second, workload_meminfo_kb("Cached"));
 	return first < 0 || second < 0;
 }
 
