@@ -71,6 +71,12 @@ if [ -z "$kernel_deb" ]; then
 	kernel_deb=$(ls -1 "$debdir"/linux-image-6.1.0-*-amd64*.deb 2>/dev/null | sort -V | tail -n 1 || true)
 	if [ -z "$kernel_deb" ]; then
 		pkg=$(pick_kernel_package || true)
+		# A fresh machine may have no package lists yet.
+		if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then
+			log "no kernel package known; running apt-get update"
+			apt-get update -qq >/dev/null 2>&1 || true
+			pkg=$(pick_kernel_package || true)
+		fi
 		if [ -z "$pkg" ]; then
 			log "no linux-image-6.1.0-*-amd64 package known to apt (run apt-get update?)"
 			exit 77
