@@ -1,15 +1,17 @@
 #!/bin/sh
 # The vmrd daemon end to end on a fixture root, with the example plugin as
 # its backend: it grows when headroom is low, shrinks when calm, answers
-# vmrctl, keeps its configuration on a bad SIGHUP, applies a good one, and
-# exits cleanly on SIGTERM.
+# vmrctl, tells systemd READY/WATCHDOG/STOPPING, keeps its configuration on
+# a bad SIGHUP, applies a good one, and exits cleanly on SIGTERM.
 #   daemon.sh VMRD VMRCTL PLUGIN
 set -u
 VMRD=$1 VMRCTL=$2 PLUGIN=$3
 t=$(mktemp -d)
 pid=
+notify_pid=
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	[ -n "$notify_pid" ] && kill "$notify_pid" 2>/dev/null
 	rm -rf "$t"
 }
 trap cleanup EXIT
@@ -71,7 +73,26 @@ EOC
 }
 conf 128M
 
-"$VMRD" -d -c "$t/vmrd.conf" --root "$t/root" >"$t/log" 2>&1 &
+# A stand-in for systemd's notification socket, recording what vmrd says.
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+with open(sys.argv[2], "a") as out:
+    while True:
+        try:
+            msg = s.recv(4096)
+        except socket.timeout:
+            break
+        out.write(msg.decode() + "\n")
+        out.flush()
+' "$t/notify" "$t/notified" &
+notify_pid=$!
+wait_for_sock() { n=50; while [ $n -gt 0 ] && [ ! -S "$t/notify" ]; do sleep 0.1; n=$((n - 1)); done; }
+wait_for_sock
+
+NOTIFY_SOCKET=$t/notify WATCHDOG_USEC=1000000 "$VMRD" -d -c "$t/vmrd.conf" --root "$t/root" >"$t/log" 2>&1 &
 pid=$!
 
 wait_for() { # seconds, command...
@@ -86,6 +107,8 @@ wait_for() { # seconds, command...
 }
 
 wait_for 10 test -S "$t/vmrd.sock" || fail "no control socket"
+wait_for 5 grep -q '^READY=1' "$t/notified" || fail "no READY=1 on NOTIFY_SOCKET"
+wait_for 5 grep -q '^WATCHDOG=1' "$t/notified" || fail "no WATCHDOG=1 on NOTIFY_SOCKET"
 "$VMRCTL" -s "$t/vmrd.sock" status >"$t/status" || fail "vmrctl status"
 grep -q 'backend *plugin (up)' "$t/status" || fail "status does not show the plugin up: $(cat "$t/status")"
 
@@ -119,5 +142,5 @@ status=$?
 pid=
 [ "$status" -eq 0 ] || fail "exit status $status"
 [ ! -e "$t/vmrd.sock" ] || fail "control socket left behind"
-cat "$t/log"
+grep -q '^STOPPING=1' "$t/notified" || fail "no STOPPING=1 on NOTIFY_SOCKET"
 echo "ok: grew ($grows), shrank, reloaded, exited"
