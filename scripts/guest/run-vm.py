@@ -19,6 +19,7 @@ import csv
 import gzip
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -39,8 +40,13 @@ TIMELINE_FIELDS = [
     "time_sec", "guest_uptime_sec", "memtotal_kb", "memavailable_kb",
     "swap_used_kb", "psi_some_avg10", "psi_full_avg10", "plugged_bytes",
     "requested_bytes", "balloon_actual_bytes", "qemu_rss_kb",
-    "guest_oom_kills", "console_oom_kills",
+    "guest_oom_kills", "console_oom_kills", "vmrd_decision", "broker_current_bytes",
+    "broker_target_bytes", "broker_reason",
 ]
+# vmrd logs one line per decision, e.g. "grow: falling_fast: current 512 MiB,
+# target 592 MiB, ..."; the timeline keeps the latest as "grow falling_fast 592".
+VMRD_DECISION = re.compile(r"\b((?:grow|shrink|hold|reclaim)[a-z_]*): ([a-z_]+): current (\d+) MiB,"
+                           r" target (\d+) MiB")
 
 
 def parse_size(text):
@@ -252,6 +258,8 @@ class Runner:
         self.timed = sorted((float(t), act) for t, act in (s.split(":", 1) for s in a.at))
         self.qmp = None
         self.broker = None
+        self.decision = ""
+        self.broker_status = None
 
     def qmp_action(self, action):
         name, _, value = action.partition("=")
@@ -261,6 +269,13 @@ class Runner:
                              property="requested-size", value=size)
         elif name == "balloon":
             self.qmp.execute("balloon", value=parse_size(value))
+        elif name == "broker-kill":
+            # SIGKILL: the broker gets no chance to save anything more.
+            if self.broker and self.broker.poll() is None:
+                self.broker.kill()
+                self.broker.wait()
+        elif name == "broker-start":
+            self.start_broker()
         else:
             raise ValueError("unknown action %r" % action)
         self.log("action %s done" % action)
@@ -275,6 +290,10 @@ class Runner:
         # Both the global and the memory-cgroup OOM killer print this.
         if "Killed process" in line and "out of memory" in line.lower():
             self.console_oom += 1
+        if line.startswith("vmrd: "):
+            d = VMRD_DECISION.search(line)
+            if d:
+                self.decision = "%s %s %s" % (d.group(1), d.group(2), d.group(4))
         m = parse_marker(line)
         if m is None:
             return
@@ -299,7 +318,13 @@ class Runner:
                    psi_some_avg10=r.get("psi_some_avg10", ""),
                    psi_full_avg10=r.get("psi_full_avg10", ""),
                    guest_oom_kills=r.get("oom_kill", ""), console_oom_kills=self.console_oom,
-                   qemu_rss_kb=qemu_rss_kb(qemu.pid))
+                   qemu_rss_kb=qemu_rss_kb(qemu.pid), vmrd_decision=self.decision)
+        st = self.poll_broker()
+        if st:
+            vm = st["vms"][0] if st.get("vms") else {}
+            row.update(broker_current_bytes=vm.get("current_bytes", ""),
+                       broker_target_bytes=vm.get("target_bytes", ""),
+                       broker_reason=vm.get("last_reason", ""))
         try:
             for dev in self.qmp.execute("query-memory-devices"):
                 if dev.get("type") == "virtio-mem":
@@ -310,6 +335,31 @@ class Runner:
         except (OSError, RuntimeError, ConnectionError, ValueError):
             pass
         writer.writerow(row)
+
+    def poll_broker(self):
+        """Appends the broker's "status json" to broker-status.jsonl."""
+        path = os.path.join(self.work, "host.sock")
+        if not self.a.broker or not self.broker or self.broker.poll() is not None \
+                or not os.path.exists(path):
+            return None
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(1.0)
+                s.connect(path)
+                s.sendall(b"status json\n")
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            st = json.loads(data)
+        except (OSError, ValueError):
+            return None
+        st["_time"] = round(time.monotonic() - self.t0, 1)
+        with open(os.path.join(self.work, "broker-status.jsonl"), "a") as f:
+            f.write(json.dumps(st) + "\n")
+        return st
 
     def start_broker(self):
         subst = {"@QMP@": os.path.join(self.work, "qmp-broker.sock"),
@@ -323,7 +373,8 @@ class Runner:
                 word = word.replace(key, value)
             argv.append(word)
         self.log("starting broker: %s" % " ".join(argv))
-        out = open(os.path.join(self.work, "broker.log"), "wb")
+        # Appended: a restarted broker logs after the first one.
+        out = open(os.path.join(self.work, "broker.log"), "ab")
         self.broker = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL)
 
@@ -438,7 +489,8 @@ def main():
                    help="broker arguments; @QMP@, @PORT@, @WORKDIR@, @MEM@ and @MAXMEM@"
                    " are replaced (default: %(default)s)")
     p.add_argument("--on", action="append", default=[], metavar="EVENT:ACTION",
-                   help="on marker event=EVENT do ACTION: plug=SIZE or balloon=SIZE")
+                   help="on marker event=EVENT do ACTION: plug=SIZE, balloon=SIZE,"
+                   " broker-kill (SIGKILL) or broker-start")
     p.add_argument("--at", action="append", default=[], metavar="SECONDS:ACTION",
                    help="do ACTION this many seconds after QEMU started")
     p.add_argument("--timeout", type=int, default=120)
@@ -460,7 +512,8 @@ def main():
     if a.workdir:
         work = os.path.abspath(a.workdir)
         os.makedirs(work, exist_ok=True)
-        for name in ("console.log", "qmp-broker.sock", "qmp-test.sock", "vmrd-port.sock"):
+        for name in ("console.log", "qmp-broker.sock", "qmp-test.sock", "vmrd-port.sock",
+                     "broker.log", "broker-status.jsonl", "host.sock", "host.state"):
             try:
                 os.unlink(os.path.join(work, name))
             except FileNotFoundError:

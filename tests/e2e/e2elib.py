@@ -4,12 +4,14 @@ with scripts/guest/run-vm.py, and read back the markers and timeline."""
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 
 SKIP = 77
+DECISION = re.compile(r"\b(grow|shrink|hold|reclaim[a-z_]*): ([a-z_]+): current \d+ MiB")
 
 
 def fail(msg):
@@ -23,14 +25,73 @@ def check(cond, msg):
     print("ok: %s" % msg, flush=True)
 
 
-def build_image(source_root, build_root):
-    """Builds or reuses <build_root>/guest; exits 77 when it cannot be had."""
+# vmrd's configuration inside the guest for the tests with the daemon.  The
+# holds are short so that a burst, its return and the checks fit a minute
+# of TCG time: shrink 5 s after the pressure ends, 10 s after the last
+# grow, then every 2 s, all of the surplus at once (at most 128 MiB per
+# step with 2 MiB blocks).
+VMRD_CONF = """[vmrd]
+backend = host
+control = /run/vmrd.sock
+
+[policy]
+calm_hold = 5s
+grow_hold = 10s
+shrink_interval = 2s
+shrink_fraction = 100%
+"""
+MIB = 1 << 20
+
+
+def daemon_args(work_parent, broker):
+    """run-vm.py arguments that start vmrd (with VMRD_CONF) and, if broker
+    is given, vmrd-host against the guest."""
+    conf = os.path.join(work_parent, "vmrd.conf")
+    with open(conf, "w") as f:
+        f.write(VMRD_CONF)
+    args = ["--daemon", "--vmrd-args", "-c /etc/vmrd.conf", "--add", conf + ":/etc/vmrd.conf"]
+    if broker:
+        args += ["--broker", broker]
+    return args
+
+
+def find_broker(build_root, given=None):
+    """The vmrd-host binary of this build (skip when it was not built)."""
+    path = given or os.path.join(build_root, "src/host/vmrd-host")
+    if not os.access(path, os.X_OK):
+        print("SKIP: vmrd-host was not built (jansson missing?)")
+        raise SystemExit(SKIP)
+    return path
+
+
+def vmrd_decisions(console_path):
+    """vmrd's decision lines from the console: (action, reason) pairs."""
+    out = []
+    with open(console_path, errors="replace") as f:
+        for line in f:
+            m = DECISION.search(line) if line.startswith("vmrd: ") else None
+            if m:
+                out.append((m.group(1), m.group(2)))
+    return out
+
+
+def col(rows, name):
+    """A timeline column as ints, skipping rows where it is empty."""
+    return [int(r[name]) for r in rows if r.get(name, "") != ""]
+
+
+def build_image(source_root, build_root, vmrd=True):
+    """Builds or reuses <build_root>/guest; exits 77 when it cannot be had.
+    With vmrd, the static vmrd in the image is rebuilt from the current
+    sources first (cached: cheap when nothing changed)."""
     if not shutil.which("qemu-system-x86_64"):
         print("SKIP: qemu-system-x86_64 not installed")
         raise SystemExit(SKIP)
     image = os.path.join(build_root, "guest")
-    r = subprocess.run([os.path.join(source_root, "scripts/guest/build-image.sh"), "-o", image],
-                       timeout=600)
+    cmd = [os.path.join(source_root, "scripts/guest/build-image.sh"), "-o", image]
+    if vmrd:
+        cmd.append("--vmrd")
+    r = subprocess.run(cmd, timeout=600)
     if r.returncode == SKIP:
         print("SKIP: the Debian kernel package could not be fetched")
         raise SystemExit(SKIP)
@@ -42,17 +103,30 @@ def build_image(source_root, build_root):
 class Run:
     """One guest boot; markers, timeline and exit status after it ended."""
 
-    def __init__(self, source_root, image, args, timeout=150):
-        self.work = tempfile.mkdtemp(prefix="vmrd-e2e-")
+    def __init__(self, source_root, image, args, timeout=150, work=None, wait=True):
+        self.work = work or tempfile.mkdtemp(prefix="vmrd-e2e-")
+        self.timeout = timeout
         cmd = [sys.executable, os.path.join(source_root, "scripts/guest/run-vm.py"),
                "--image-dir", image, "--workdir", self.work, "--timeout", str(timeout)] + args
-        self.returncode = subprocess.run(cmd, timeout=timeout + 60).returncode
+        self.proc = subprocess.Popen(cmd)
+        if wait:
+            self.wait()
+
+    def wait(self):
+        """Waits for the guest to end and reads what it left."""
+        self.returncode = self.proc.wait(timeout=self.timeout + 60)
         with open(os.path.join(self.work, "summary.json")) as f:
             summary = json.load(f)
         self.markers = summary["markers"]
         self.console_oom_kills = summary["console_oom_kills"]
         with open(os.path.join(self.work, "timeline.csv")) as f:
             self.timeline = list(csv.DictReader(f))
+        self.status = []
+        path = os.path.join(self.work, "broker-status.jsonl")
+        if os.path.exists(path):
+            with open(path) as f:
+                self.status = [json.loads(line) for line in f if line.strip()]
+        self.console = os.path.join(self.work, "console.log")
 
     def event(self, event, **match):
         """The first marker with event=EVENT whose fields match."""
@@ -69,6 +143,19 @@ class Run:
                 return m
         fail("the guest never printed a %s marker %s (console: %s/console.log)"
              % (kind, match, self.work))
+
+    def events(self, event):
+        """Every marker with event=EVENT, in order."""
+        return [m for m in self.markers if m.get("event") == event]
+
+    def rows_between(self, t0, t1=1e9):
+        """Timeline rows with t0 <= time_sec < t1 (runner time)."""
+        return [r for r in self.timeline if t0 <= float(r["time_sec"]) < t1]
+
+    def oom_kills(self):
+        """OOM kills seen by the guest's counter or on the console."""
+        guest = max(col(self.timeline, "guest_oom_kills") or [0])
+        return max(guest, self.console_oom_kills)
 
     def cleanup(self):
         shutil.rmtree(self.work, ignore_errors=True)

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Burst, then idle: memhog allocates SIZE at RATE MiB/s, holds it HOLD
+# seconds and frees it; the guest then idles up to IDLE seconds so that
+# vmrd can give the memory back.  The idle ends early, SETTLE seconds after
+# MemTotal fell to RETURN_KB or below (0: never early), which leaves the
+# host time to see free page reporting and the unplug in QEMU's RSS.  A
+# last small allocation shows the guest is still healthy.
+#
+# Usage: burst SIZE RATE HOLD IDLE [RETURN_KB [SETTLE]]
+# Markers: burst-start, burst-done (memhog's exit), idle-done, healthy.
+size=$1 rate=$2 hold=$3 idle=$4 return_kb=${5:-0} settle=${6:-5}
+marker() { echo "VMRD-E2E: $*"; }
+memtotal_kb() { awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo; }
+
+marker "event=burst-start size=$size rate=$rate hold=$hold memtotal_kb=$(memtotal_kb)"
+memhog --size "$size" --rate "$rate" --hold "$hold"
+status=$?
+marker "event=burst-done status=$status memtotal_kb=$(memtotal_kb)"
+
+waited=0
+while [ "$waited" -lt "$idle" ]; do
+	if [ "$return_kb" -gt 0 ] && [ "$(memtotal_kb)" -le "$return_kb" ]; then
+		marker "event=returned after_sec=$waited memtotal_kb=$(memtotal_kb)"
+		sleep "$settle"
+		break
+	fi
+	sleep 1
+	waited=$((waited + 1))
+done
+marker "event=idle-done waited_sec=$waited memtotal_kb=$(memtotal_kb)"
+
+# The guest must still work after giving memory back: allocate and free a
+# little, and say so.
+memhog --size 64M --quiet >/dev/null
+health=$?
+marker "event=healthy status=$health memtotal_kb=$(memtotal_kb)"
+[ "$status" = 0 ] && [ "$health" = 0 ]
