@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""Runs the `make bench` matrix: every system on every scenario, real QEMU guests.
+
+Each run boots a guest with scripts/guest/run-vm.py (through qemu-wrap.py
+for the static and balloon variants), runs scripts/bench/guest-bench.sh in
+it and keeps the runner's outputs under OUT/raw/SCENARIO/SYSTEM/.  The
+overcommit scenario boots three guests at once and, for the vmrd systems,
+one vmrd-host for all three under a budget.  A run that already has a
+run.json is skipped, so an interrupted benchmark resumes where it stopped.
+report.py turns the raw directory into results.json, plots and RESULTS.md.
+
+Durations come from a profile (full or quick) and can be overridden with
+BENCH_<SCENARIO>_<KEY>=VALUE, e.g. BENCH_BURST_IDLE=60.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+RUN_VM = os.path.join(TOP, "scripts", "guest", "run-vm.py")
+WRAP = os.path.join(HERE, "qemu-wrap.py")
+GUEST_SCRIPT = os.path.join(HERE, "guest-bench.sh")
+
+# The five systems.  "static" VMs have no virtio-mem device; the balloon
+# variant is the strongest thing QEMU offers without a daemon.
+SYSTEMS = {
+    "static-max": dict(label="(a) static, max size", static="max", balloon=False),
+    "static-base": dict(label="(b) static, base size", static="base", balloon=False),
+    "balloon-fpr": dict(label="(c) static max + balloon FPR, deflate-on-oom", static="max",
+                        balloon=True, balloon_props="deflate-on-oom=on"),
+    "vmrd-psionly": dict(label="(d) vmrd psi-only + vmrd-host", daemon=True, psionly=True,
+                         balloon=False),
+    "vmrd": dict(label="(e) vmrd default + vmrd-host, FPR on", daemon=True, balloon=True),
+}
+SYSTEM_ORDER = ["static-max", "static-base", "balloon-fpr", "vmrd-psionly", "vmrd"]
+
+PSIONLY_CONF = "[policy]\nmode = psi-only\n"
+
+# Scenario parameters.  cpus=1 scenarios may share the two host cores with
+# one other run (pairable); the others run alone.
+PROFILES = {
+    "full": {
+        "ramp": dict(base="512M", max="2G", cpus=2, size="700M", procs=2, hold=10, timeout=300),
+        "burst": dict(base="512M", max="2G", cpus=1, size="500M", procs=2, hold=10, idle=180,
+                      timeout=420, pair=True),
+        "reread": dict(base="512M", max="2G", cpus=2, size="1G", idle=60, disk="1400M",
+                       timeout=600),
+        "creep": dict(base="512M", max="2G", cpus=1, size="64M", count=32, rate=16,
+                      disk="2300M", timeout=600, pair=True),
+        "sawtooth": dict(base="512M", max="2G", cpus=2, size="350M", procs=2, cycles=5, hold=4,
+                         idle=8, timeout=400),
+        # The budget leaves room for one VM at its maximum plus the others
+        # at their base, so each solo burst fits; three at once do not.
+        "overcommit": dict(base="512M", max="1536M", cpus=1, size="1100M", hold=20, slot=30,
+                           first=15, zram="768M", budget="3584M", weights="100,200,400",
+                           timeout=480),
+    },
+    "quick": {
+        "ramp": dict(base="512M", max="2G", cpus=2, size="400M", procs=2, hold=2, timeout=180),
+        "burst": dict(base="512M", max="2G", cpus=1, size="300M", procs=2, hold=2, idle=30,
+                      timeout=240, pair=True),
+        "reread": dict(base="512M", max="2G", cpus=2, size="256M", idle=10, disk="400M",
+                       timeout=300),
+        "creep": dict(base="512M", max="2G", cpus=1, size="32M", count=8, rate=32,
+                      disk="400M", timeout=300, pair=True),
+        "sawtooth": dict(base="512M", max="2G", cpus=2, size="200M", procs=2, cycles=2, hold=2,
+                         idle=5, timeout=240),
+        "overcommit": dict(base="512M", max="1G", cpus=1, size="500M", hold=5, slot=15,
+                           first=12, zram="384M", budget="2G", weights="100,200,400",
+                           timeout=300),
+    },
+}
+# Overcommit runs early: if a long run is cut short, the scenarios that
+# matter most are already complete.
+SCENARIO_ORDER = ["ramp", "burst", "overcommit", "reread", "creep", "sawtooth"]
+
+
+def log(msg):
+    print("bench: %s" % msg, file=sys.stderr, flush=True)
+
+
+def scenario_params(profile, name):
+    p = dict(PROFILES[profile][name])
+    prefix = "BENCH_%s_" % name.upper()
+    for k, v in os.environ.items():
+        if k.startswith(prefix):
+            key = k[len(prefix):].lower()
+            p[key] = type(p[key])(v) if key in p and not isinstance(p[key], bool) else v
+    return p
+
+
+def sarg(name, p, slot=0):
+    if name == "ramp":
+        words = ["ramp", p["size"], p["procs"], p["hold"]]
+    elif name == "burst":
+        words = ["burst", p["size"], p["procs"], p["hold"], p["idle"]]
+    elif name == "reread":
+        words = ["reread", p["size"], p["idle"]]
+    elif name == "creep":
+        words = ["creep", p["size"], p["count"], p["rate"]]
+    elif name == "sawtooth":
+        words = ["sawtooth", p["size"], p["procs"], p["cycles"], p["hold"], p["idle"]]
+    else:
+        # VM number "slot" bursts alone at uptime first + slot * slot_sec,
+        # then all of them together after the last solo slot.
+        words = ["overcommit", p["first"] + slot * p["slot"], p["size"], p["hold"],
+                 p["first"] + 3 * p["slot"]]
+    return " ".join(str(w) for w in words)
+
+
+def vm_command(a, system, name, p, work, slot=0, broker=True):
+    """run-vm.py argv and environment for one guest of one run."""
+    s = SYSTEMS[system]
+    env = dict(os.environ)
+    env["BENCH_QEMU"] = a.qemu
+    size = {"max": p["max"], "base": p["base"]}.get(s.get("static"))
+    argv = [sys.executable, RUN_VM, "--image-dir", a.image_dir, "--workdir", work,
+            "--qemu", WRAP, "--cpus", str(p["cpus"]), "--scenario", "bench",
+            "--add", "%s:/scenarios/bench" % GUEST_SCRIPT,
+            "--sarg", sarg(name, p, slot), "--timeout", str(p["timeout"])]
+    if size:
+        env["BENCH_NO_VMEM"] = "1"
+        argv += ["--mem", size, "--maxmem", size]
+    else:
+        argv += ["--mem", p["base"], "--maxmem", p["max"]]
+    if not s["balloon"]:
+        argv.append("--no-balloon")
+    elif s.get("balloon_props"):
+        env["BENCH_BALLOON_PROPS"] = s["balloon_props"]
+    if s.get("daemon"):
+        vargs = "-d"
+        if s.get("psionly"):
+            conf = os.path.join(work, "psionly.conf")
+            with open(conf, "w") as f:
+                f.write(PSIONLY_CONF)
+            argv += ["--add", "%s:/etc/vmrd/psionly.conf" % conf]
+            vargs += " -c /etc/vmrd/psionly.conf"
+        argv += ["--daemon", "--vmrd-args=" + vargs]
+        if broker:
+            argv += ["--broker", a.broker]
+    if "disk" in p:
+        argv += ["--disk", p["disk"]]
+    if name == "overcommit":
+        argv += ["--zram", p["zram"]]
+    return argv, env
+
+
+def write_json(path, obj):
+    with open(path + ".tmp", "w") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
+def run_single(a, name, system, p):
+    work = os.path.join(a.out, "raw", name, system)
+    os.makedirs(work, exist_ok=True)
+    argv, env = vm_command(a, system, name, p, work)
+    log("start %s/%s" % (name, system))
+    t0 = time.time()
+    with open(os.path.join(work, "runner.log"), "w") as out:
+        rc = subprocess.call(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    wall = time.time() - t0
+    write_json(os.path.join(work, "run.json"),
+               dict(scenario=name, system=system, params=p, rc=rc, start=t0, wall_sec=wall,
+                    argv=[shlex.quote(x) for x in argv]))
+    log("done  %s/%s rc=%d in %.0f s" % (name, system, rc, wall))
+
+
+def wait_paths(paths, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(os.path.exists(x) for x in paths):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def run_overcommit(a, system, p):
+    """Three guests at once; with vmrd, one vmrd-host for all of them."""
+    name = "overcommit"
+    work = os.path.join(a.out, "raw", name, system)
+    os.makedirs(work, exist_ok=True)
+    s = SYSTEMS[system]
+    weights = [int(w) for w in str(p["weights"]).split(",")]
+    procs, t0 = [], time.time()
+    for i in range(3):
+        vw = os.path.join(work, "vm%d" % i)
+        os.makedirs(vw, exist_ok=True)
+        argv, env = vm_command(a, system, name, p, vw, slot=i, broker=False)
+        out = open(os.path.join(vw, "runner.log"), "w")
+        procs.append((subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT),
+                      out, argv))
+    broker = None
+    if s.get("daemon"):
+        socks = []
+        for i in range(3):
+            vw = os.path.join(work, "vm%d" % i)
+            socks += [os.path.join(vw, "qmp-broker.sock"), os.path.join(vw, "vmrd-port.sock")]
+        wait_paths(socks, 30)
+        conf = os.path.join(work, "host.conf")
+        with open(conf, "w") as f:
+            f.write("budget = %s\n" % p["budget"])
+        bargv = [a.broker, "-d", "-c", conf, "--control", os.path.join(work, "host.sock"),
+                 "--state", os.path.join(work, "host.state")]
+        for i in range(3):
+            vw = os.path.join(work, "vm%d" % i)
+            vm = ("name=vm%d,qmp=%s,channel=%s,virtio-mem=vmem0,min=%s,max=%s,weight=%d"
+                  % (i, os.path.join(vw, "qmp-broker.sock"), os.path.join(vw, "vmrd-port.sock"),
+                     p["base"], p["max"], weights[i]))
+            if s["balloon"]:
+                vm += ",balloon=balloon0"
+            bargv += ["--vm", vm]
+        blog = open(os.path.join(work, "broker.log"), "w")
+        broker = subprocess.Popen(bargv, stdout=blog, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+    rcs = []
+    for proc, out, _ in procs:
+        rcs.append(proc.wait())
+        out.close()
+    if broker:
+        broker.terminate()
+        try:
+            broker.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            broker.kill()
+            broker.wait()
+    wall = time.time() - t0
+    write_json(os.path.join(work, "run.json"),
+               dict(scenario=name, system=system, params=p, rc=max(rcs), rcs=rcs, start=t0,
+                    wall_sec=wall, argv=[[shlex.quote(x) for x in pr[2]] for pr in procs]))
+    log("done  overcommit/%s rcs=%s in %.0f s" % (system, rcs, wall))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", required=True, help="output directory (raw runs under OUT/raw)")
+    ap.add_argument("--image-dir", required=True)
+    ap.add_argument("--broker", required=True, help="vmrd-host binary")
+    ap.add_argument("--qemu", default="qemu-system-x86_64")
+    ap.add_argument("--profile", choices=sorted(PROFILES), default="full")
+    ap.add_argument("--systems", default=",".join(SYSTEM_ORDER))
+    ap.add_argument("--scenarios", default=",".join(SCENARIO_ORDER))
+    ap.add_argument("--jobs", type=int, default=2, help="pairable runs at once")
+    ap.add_argument("--force", action="store_true", help="rerun runs that already have results")
+    a = ap.parse_args()
+    a.out = os.path.abspath(a.out)
+    a.broker = os.path.abspath(a.broker)
+    systems = [x for x in a.systems.split(",") if x]
+    scenarios = [x for x in a.scenarios.split(",") if x]
+    for x in systems:
+        if x not in SYSTEMS:
+            ap.error("unknown system %s" % x)
+    for x in scenarios:
+        if x not in PROFILES[a.profile]:
+            ap.error("unknown scenario %s" % x)
+    os.makedirs(a.out, exist_ok=True)
+    write_json(os.path.join(a.out, "plan.json"),
+               dict(profile=a.profile, systems=systems, scenarios=scenarios,
+                    params={n: scenario_params(a.profile, n) for n in scenarios}))
+
+    def pending(name, system):
+        done = os.path.exists(os.path.join(a.out, "raw", name, system, "run.json"))
+        return a.force or not done
+
+    # Scenario by scenario, so that a cut-short run leaves whole scenarios;
+    # the runs of a pairable (1 vCPU) scenario share the two host cores.
+    for name in [n for n in SCENARIO_ORDER if n in scenarios]:
+        p = scenario_params(a.profile, name)
+        todo = []
+        for system in systems:
+            if pending(name, system):
+                todo.append(system)
+            else:
+                log("skip  %s/%s (has results)" % (name, system))
+        if name == "overcommit":
+            for system in todo:
+                run_overcommit(a, system, p)
+            continue
+        jobs = max(1, a.jobs) if p.get("pair") else 1
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
+            for f in [ex.submit(run_single, a, name, s, p) for s in todo]:
+                f.result()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
