@@ -18,16 +18,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backends/backend.h"
 #include "common/log.h"
 #include "common/sdnotify.h"
 
 enum {
-	TAG_SIGNAL = 1,
+	TAG_SIGNAL = DAEMON_TAG_BACKEND + 1,
 	TAG_TIMER,
 	TAG_PSI_SOME,
 	TAG_PSI_FULL,
-	TAG_BACKEND,
 	TAG_RECLAIM,
 	TAG_CTL = 100, /* and up: the control socket and its clients */
 };
@@ -42,14 +40,14 @@ uint64_t daemon_now_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-static int watch(struct daemon *d, int fd, uint32_t events, uint64_t tag)
+int daemon_watch(struct daemon *d, int fd, uint32_t events, uint64_t tag)
 {
 	struct epoll_event ev = { .events = events, .data.u64 = tag };
 
 	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-static void unwatch(struct daemon *d, int fd)
+void daemon_unwatch(struct daemon *d, int fd)
 {
 	if (fd >= 0)
 		epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -75,8 +73,8 @@ static int timer_arm(struct daemon *d, uint64_t period_usec)
 
 static void psi_close(struct daemon *d)
 {
-	unwatch(d, d->trig_some.fd);
-	unwatch(d, d->trig_full.fd);
+	daemon_unwatch(d, d->trig_some.fd);
+	daemon_unwatch(d, d->trig_full.fd);
 	psi_trigger_close(&d->trig_some);
 	psi_trigger_close(&d->trig_full);
 }
@@ -107,7 +105,7 @@ static void psi_open_one(struct daemon *d, enum psi_kind kind, uint64_t stall, s
 		log_info("psi: the kernel refused a %" PRIu64 " ms window; using %" PRIu64 " ms with a %" PRIu64
 			 " ms %s stall (unprivileged rule: multiples of 2 s)",
 			 d->cfg.psi_window_usec / 1000, t->window_usec / 1000, t->stall_usec / 1000, name);
-	if (watch(d, t->fd, EPOLLPRI, tag) < 0) {
+	if (daemon_watch(d, t->fd, EPOLLPRI, tag) < 0) {
 		log_warn("psi: epoll");
 		psi_trigger_close(t);
 	}
@@ -129,147 +127,6 @@ static void psi_open(struct daemon *d)
 		return;
 	psi_open_one(d, PSI_SOME, d->cfg.psi_some_stall_usec, &d->trig_some, TAG_PSI_SOME);
 	psi_open_one(d, PSI_FULL, d->cfg.psi_full_stall_usec, &d->trig_full, TAG_PSI_FULL);
-}
-
-/* ---- backend ---- */
-
-static void backend_close(struct daemon *d)
-{
-	if (!d->backend_up)
-		return;
-	unwatch(d, d->backend_fd);
-	d->ops->close(d->bstate);
-	d->bstate = NULL;
-	d->backend_up = false;
-	d->request_pending = false;
-}
-
-static void backend_open(struct daemon *d, uint64_t now)
-{
-	struct vmrd_backend_env env = {
-		.abi_version = VMRD_BACKEND_ABI_VERSION,
-		.rootfd = d->rootfd,
-		/* A plugin's keys, its path among them, live in [plugin]. */
-		.config_get = strcmp(d->cfg.backend, "plugin") == 0 ? config_plugin_get : config_backend_get,
-		.config_ctx = &d->cfg,
-	};
-	uint64_t delay;
-	int r;
-
-	d->ops = backend_lookup(d->cfg.backend);
-	if (!d->ops) {
-		r = -ENOENT;
-		goto fail;
-	}
-	r = d->ops->open(&env, &d->bstate);
-	if (r < 0)
-		goto fail;
-	r = d->ops->query(d->bstate, &d->binfo);
-	if (r < 0) {
-		d->ops->close(d->bstate);
-		goto fail;
-	}
-	d->backend_fd = d->ops->fd(d->bstate);
-	if (d->backend_fd >= 0 && watch(d, d->backend_fd, EPOLLIN, TAG_BACKEND) < 0) {
-		r = -errno;
-		d->ops->close(d->bstate);
-		goto fail;
-	}
-	d->backend_up = true;
-	d->open_failures = 0;
-	log_info("backend %s: current %" PRIu64 " MiB, min %" PRIu64 " MiB, max %" PRIu64
-		 " MiB, block %" PRIu64 " MiB",
-		 d->cfg.backend, MIB(d->binfo.current_bytes), MIB(d->binfo.min_bytes),
-		 MIB(d->binfo.max_bytes), MIB(d->binfo.block_bytes));
-	return;
-fail:
-	d->bstate = NULL;
-	d->open_failures++;
-	delay = d->cfg.policy.backoff_min_usec << (d->open_failures > 16 ? 16 : d->open_failures - 1);
-	if (delay > d->cfg.policy.backoff_max_usec)
-		delay = d->cfg.policy.backoff_max_usec;
-	d->reopen_at_usec = now + delay;
-	/* Say it the first time and then only as the delay grows, not every retry. */
-	if (d->open_failures == 1 || delay < d->cfg.policy.backoff_max_usec) {
-		const char *why = backend_last_error();
-
-		if (why)
-			log_warnx("backend %s: %s; retrying in %" PRIu64 " s", d->cfg.backend, why,
-				  delay / 1000000);
-		else
-			log_warnc(r, "backend %s: cannot open; retrying in %" PRIu64 " s", d->cfg.backend,
-				  delay / 1000000);
-	}
-}
-
-static void backend_handle_event(struct daemon *d, const struct vmrd_backend_event *ev, uint64_t now)
-{
-	switch (ev->type) {
-	case VMRD_BACKEND_EV_DONE:
-		if (!d->request_pending || ev->seq != d->pending.seq) {
-			log_warnx("backend: completion for unknown request %" PRIu64 " ignored", ev->seq);
-			return;
-		}
-		d->request_pending = false;
-		policy_backend_done(&d->pst, &d->cfg.policy, now, ev->status, ev->current_bytes);
-		if (ev->status < 0) {
-			d->m.backend_failures++;
-			log_warnc(ev->status, "backend: request %" PRIu64 " for %" PRIu64 " MiB failed (%s)",
-				  ev->seq, MIB(d->pending.target_bytes), ev->reason);
-			return;
-		}
-		if (ev->current_bytes > d->binfo.current_bytes) {
-			d->m.grow_latency_usec_last = now - d->request_sent_usec;
-			d->m.grow_latency_usec_sum += d->m.grow_latency_usec_last;
-			d->m.grow_latency_count++;
-		}
-		log_info("backend: request %" PRIu64 " done: asked %" PRIu64 " MiB, now %" PRIu64
-			 " MiB after %" PRIu64 " ms (%s)",
-			 ev->seq, MIB(d->pending.target_bytes), MIB(ev->current_bytes),
-			 (now - d->request_sent_usec) / 1000, ev->reason);
-		d->binfo.current_bytes = ev->current_bytes;
-		break;
-	case VMRD_BACKEND_EV_LIMITS:
-		log_info("backend: limits now min %" PRIu64 " MiB, max %" PRIu64 " MiB",
-			 MIB(ev->min_bytes), MIB(ev->max_bytes));
-		d->binfo.min_bytes = ev->min_bytes;
-		d->binfo.max_bytes = ev->max_bytes;
-		break;
-	case VMRD_BACKEND_EV_RECLAIM:
-		log_info("backend: host asks to shrink to %" PRIu64 " MiB (urgency %u)",
-			 MIB(ev->target_bytes), ev->urgency);
-		d->host_reclaim_target_bytes = ev->target_bytes;
-		break;
-	case VMRD_BACKEND_EV_LINK:
-		log_info("backend: link %s%s%s", ev->status ? "up" : "down", ev->reason[0] ? ": " : "",
-			 ev->reason);
-		if (!ev->status)
-			d->request_pending = false;
-		break;
-	default:
-		log_warnx("backend: unknown event type %u ignored", ev->type);
-	}
-}
-
-static void backend_drain(struct daemon *d, uint64_t now)
-{
-	struct vmrd_backend_event ev;
-	int r;
-
-	while (d->backend_up) {
-		memset(&ev, 0, sizeof(ev));
-		r = d->ops->next_event(d->bstate, &ev);
-		if (r == 0)
-			return;
-		if (r < 0) {
-			log_warnc(r, "backend %s: failed; reopening", d->cfg.backend);
-			backend_close(d);
-			d->reopen_at_usec = now;
-			return;
-		}
-		ev.reason[sizeof(ev.reason) - 1] = '\0';
-		backend_handle_event(d, &ev, now);
-	}
 }
 
 /* ---- decisions ---- */
@@ -344,7 +201,7 @@ static void act(struct daemon *d, const struct policy_decision *dec, uint64_t no
 			if (dec->reason == POLICY_R_HOST_RECLAIM)
 				d->host_reclaim_target_bytes = 0;
 		}
-		backend_drain(d, now); /* synchronous backends complete at once */
+		daemon_backend_drain(d, now); /* synchronous backends complete at once */
 		break;
 	case POLICY_RECLAIM:
 		if (d->dry_run || !d->reclaim_available)
@@ -389,7 +246,7 @@ static void evaluate(struct daemon *d)
 	int r;
 
 	if (!d->backend_up && !d->dry_run && now >= d->reopen_at_usec)
-		backend_open(d, now);
+		daemon_backend_open(d, now);
 	if (d->backend_up && d->ops->query(d->bstate, &d->binfo) < 0)
 		d->m.backend_failures++;
 	r = daemon_sample(d, now);
@@ -454,7 +311,7 @@ static void reload(struct daemon *d)
 			  next.n_backend_kv != d->cfg.n_backend_kv ||
 			  memcmp(next.backend_kv, d->cfg.backend_kv, sizeof(next.backend_kv)) != 0;
 	if (backend_changed)
-		backend_close(d);
+		daemon_backend_close(d);
 	psi_close(d);
 	d->cfg = next;
 	psi_open(d);
@@ -488,8 +345,8 @@ int daemon_setup(struct daemon *d)
 	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (d->sigfd < 0 || d->timerfd < 0)
 		fatal(EX_OSERR, "signalfd/timerfd");
-	watch(d, d->sigfd, EPOLLIN, TAG_SIGNAL);
-	watch(d, d->timerfd, EPOLLIN, TAG_TIMER);
+	daemon_watch(d, d->sigfd, EPOLLIN, TAG_SIGNAL);
+	daemon_watch(d, d->timerfd, EPOLLIN, TAG_TIMER);
 	d->backend_fd = -1;
 	d->last_logged_hold = POLICY_R__MAX;
 	policy_init(&d->pst);
@@ -503,7 +360,7 @@ int daemon_setup(struct daemon *d)
 	if (!d->reclaim_available)
 		d->cfg.policy.reclaim_enabled = false;
 	else
-		watch(d, reclaim_fd(&d->rc), EPOLLIN, TAG_RECLAIM);
+		daemon_watch(d, reclaim_fd(&d->rc), EPOLLIN, TAG_RECLAIM);
 
 	r = ctlsrv_open(&d->ctl, d->cfg.control_path, d->epfd, TAG_CTL, control, d);
 	if (r < 0)
@@ -558,8 +415,8 @@ int daemon_run(struct daemon *d)
 				d->m.psi_events++;
 				evaluate(d);
 				break;
-			case TAG_BACKEND:
-				backend_drain(d, daemon_now_usec());
+			case DAEMON_TAG_BACKEND:
+				daemon_backend_drain(d, daemon_now_usec());
 				break;
 			case TAG_RECLAIM:
 				reclaim_done(d);
@@ -578,7 +435,7 @@ int daemon_run(struct daemon *d)
 void daemon_teardown(struct daemon *d)
 {
 	reclaim_stop(&d->rc);
-	backend_close(d);
+	daemon_backend_close(d);
 	psi_close(d);
 	ctlsrv_close(&d->ctl, d->cfg.control_path);
 }
@@ -604,7 +461,7 @@ static int once_act(struct daemon *d, const struct policy_decision *dec)
 			return EX_TEMPFAIL;
 		}
 		if (epoll_wait(d->epfd, &ev, 1, (int)((deadline - now) / 1000) + 1) > 0)
-			backend_drain(d, daemon_now_usec());
+			daemon_backend_drain(d, daemon_now_usec());
 	}
 	return 0;
 }
@@ -622,7 +479,7 @@ int daemon_once(struct daemon *d)
 	policy_init(&d->pst);
 	psi_open(d);
 	if (!d->dry_run)
-		backend_open(d, daemon_now_usec());
+		daemon_backend_open(d, daemon_now_usec());
 	r = daemon_sample(d, daemon_now_usec());
 	if (r < 0) {
 		log_warnc(r, "cannot read meminfo under %s", d->root_dir ? d->root_dir : "/");
@@ -636,6 +493,6 @@ int daemon_once(struct daemon *d)
 	if (r < 0)
 		return EX_SOFTWARE;
 	fputs(out, stdout);
-	backend_close(d);
+	daemon_backend_close(d);
 	return status;
 }

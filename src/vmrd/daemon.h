@@ -104,6 +104,17 @@ struct daemon {
 
 uint64_t daemon_now_usec(void);
 
+/* epoll tags: the backend's fd is DAEMON_TAG_BACKEND, daemon.c numbers the rest. */
+#define DAEMON_TAG_BACKEND 1
+int daemon_watch(struct daemon *d, int fd, uint32_t events, uint64_t tag);
+void daemon_unwatch(struct daemon *d, int fd);
+
+/* The backend (daemon_backend.c). */
+void daemon_backend_open(struct daemon *d, uint64_t now_usec);
+void daemon_backend_close(struct daemon *d);
+/* Take every pending event from the backend. */
+void daemon_backend_drain(struct daemon *d, uint64_t now_usec);
+
 /* Set up everything but the loop; logs and returns a sysexits code on failure. */
 int daemon_setup(struct daemon *d);
 /* Run until SIGTERM/SIGINT; returns the exit status. */
