@@ -305,9 +305,15 @@ class Runner:
         if ev == "done":
             self.status = int(m.get("status", 125))
         for spec in list(self.pending):
-            if spec[0] == ev:
+            name, _, delay = spec[0].partition("+")
+            if name == ev:
                 self.pending.remove(spec)
-                self.qmp_action(spec[1])
+                if delay:
+                    # EVENT+SECONDS: the action waits in the timed list.
+                    at = time.monotonic() - self.t0 + float(delay)
+                    self.timed = sorted(self.timed + [(at, spec[1])])
+                else:
+                    self.qmp_action(spec[1])
 
     def sample(self, writer, qemu):
         row = {"time_sec": round(time.monotonic() - self.t0, 1)}
@@ -488,8 +494,8 @@ def main():
     p.add_argument("--broker-args", default=BROKER_ARGS,
                    help="broker arguments; @QMP@, @PORT@, @WORKDIR@, @MEM@ and @MAXMEM@"
                    " are replaced (default: %(default)s)")
-    p.add_argument("--on", action="append", default=[], metavar="EVENT:ACTION",
-                   help="on marker event=EVENT do ACTION: plug=SIZE, balloon=SIZE,"
+    p.add_argument("--on", action="append", default=[], metavar="EVENT[+SECONDS]:ACTION",
+                   help="on marker event=EVENT (or SECONDS later) do ACTION: plug=SIZE, balloon=SIZE,"
                    " broker-kill (SIGKILL) or broker-start")
     p.add_argument("--at", action="append", default=[], metavar="SECONDS:ACTION",
                    help="do ACTION this many seconds after QEMU started")
