@@ -1,0 +1,63 @@
+#!/bin/sh
+# vmrd-host against a real QEMU: a guest request becomes a virtio-mem
+# requested-size; a restarted broker (even killed with SIGKILL) loses and
+# double-counts nothing; a killed QEMU is reported and reconnected.
+set -u
+. "$(dirname "$0")/qemu_lib.sh"
+
+# No guest driver plugs memory, so convergence must not cut grants back.
+printf 'budget = 4G\nconverge_timeout = 1h\n' >"$T/host.conf"
+VM="--vm name=t,qmp=$T/t.qmp,channel=$T/t.guest,virtio-mem=vmem0,min=512M,max=3G,weight=100"
+
+start_qemu t
+start_guest t 3
+start_broker $VM
+
+echo "hello v=1 block=2097152 current=536870912 agent=qemu-test" >&3
+wait_for "welcome" "grep -q '^welcome v=1 min=536870912 max=3221225472 current=536870912 block=2097152' '$T/t.out'"
+
+echo "request seq=1 target=$((1024 * MIB)) urgency=high reason=test" >&3
+wait_for "grant 1" "grep -q '^grant seq=1 target=1073741824' '$T/t.out'"
+wait_for "requested-size 512M" "[ \"\$(requested_size t)\" = $((512 * MIB)) ]" 10
+echo "ok: grant of 1 GiB set requested-size to $(requested_size t)"
+
+# Garbage gets an error with a reason, and the connection stays up below the limit.
+echo "frobnicate now" >&3
+wait_for "error reply" "grep -q '^error reason=bad_verb' '$T/t.out'"
+echo "ok: garbage answered with $(grep '^error' "$T/t.out" | head -n 1)"
+
+# SIGKILL: no chance to save on exit; the state file must already be right.
+kill -9 "$BROKER_PID"
+grep -q "^vm t target=1073741824$" "$T/state" || fail "state file: $(cat "$T/state")"
+start_broker $VM
+wait_for "reconcile after restart" "[ \"\$(json_vm t reconciled)\" = true ]"
+[ "$(json_vm t target_bytes)" = $((1024 * MIB)) ] || fail "target after restart: $(json_vm t target_bytes)"
+[ "$(requested_size t)" = $((512 * MIB)) ] || fail "requested-size after restart: $(requested_size t)"
+echo "ok: restarted broker keeps target $(json_vm t target_bytes), QEMU still at $(requested_size t)"
+
+# The guest channel reconnects (socat served one connection: serve again).
+start_guest t 3
+wait_for "channel reconnect" "[ \"\$(json_vm t channel)\" = true ]"
+echo "hello v=1 block=2097152 current=536870912 agent=qemu-test" >&3
+wait_for "hello after restart" "[ \"\$(json_vm t hello)\" = true ]"
+
+# Kill QEMU: the broker survives, says so, and reconnects to a new QEMU.
+eval "kill -9 \$QEMU_t"
+wait_for "QMP down in status" "[ \"\$(json_vm t qmp)\" = down ]"
+kill -0 "$BROKER_PID" || fail "broker died with QEMU"
+echo "ok: QEMU killed, status says qmp=$(json_vm t qmp)"
+rm -f "$T/t.qmp" "$T/t.testqmp"
+start_qemu t
+wait_for "QMP reconnect" "[ \"\$(json_vm t qmp)\" = ready ] && [ \"\$(json_vm t reconciled)\" = true ]" 30
+[ "$(json_vm t qmp_connects)" -ge 2 ] || fail "qmp_connects $(json_vm t qmp_connects)"
+echo "ok: reconnected to the new QEMU (connects $(json_vm t qmp_connects), target $(json_vm t target_bytes))"
+
+# The fresh QEMU starts at requested-size 0; the next grant is applied to it.
+echo "request seq=2 target=$((1536 * MIB)) urgency=critical reason=test" >&3
+wait_for "grant 2" "grep -q '^grant seq=2 target=1610612736' '$T/t.out'"
+wait_for "requested-size 1G" "[ \"\$(requested_size t)\" = $((1024 * MIB)) ]" 10
+echo "ok: grant after QEMU restart set requested-size to $(requested_size t)"
+
+grep -q 'vm t: grant seq 1 target 1073741824 reason' "$T/broker.log" || fail "no decision log line"
+ctl metrics | grep -q '^vmrd_host_vm_target_bytes{vm="t"} 1610612736$' || fail "metrics"
+echo "PASS"
