@@ -35,7 +35,7 @@ start_guest a 3
 wait_for "a reconnects after the penalty" "[ \"\$(json_vm a channel)\" = true ]"
 echo "hello v=1 block=2097152 current=536870912 agent=flood" >&3
 (
-	r="report mem_total=536870912 mem_available=268435456 psi_some_avg10=1.00 psi_full_avg10=0.00"
+	r="report mem_total=536870912 mem_available=268435456 psi_some_avg10=100 psi_full_avg10=0"
 	while :; do
 		for n in 1 2 3 4 5 6 7 8 9 10; do echo "$r"; done
 	done >&3
