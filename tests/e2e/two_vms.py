@@ -4,8 +4,11 @@
 Two 384 MiB guests (one vCPU each) run vmrd; one vmrd-host serves both
 from a config file with budget 1152 MiB, i.e. 384 MiB above the two
 minimums, and weights 2:1.  Both burst at the same time: A to 400 MiB,
-B to 300 MiB, at 20 MiB/s, and hold 20 s; with headroom each wants
-about 300 MiB more than its minimum, more than the budget holds.  The
+B to 300 MiB, at 20 MiB/s, and hold 45 s; with headroom each wants
+about 300 MiB more than its minimum, more than the budget holds.  Growth
+is first come, first served; the weights act through the broker's
+fair_share reclaim, which the arbiter sends only 30 s (its oscillation
+hold) after a VM's last grow, hence the long hold.  The
 test polls the broker's "status json" every second.  Asserts: both
 guests grew, the broker's sum of targets and the sum of the sizes QEMU
 reports never exceeded the budget, and when the budget was full the
@@ -31,7 +34,7 @@ from e2elib import MIB, Run, build_image, check, daemon_args, find_broker  # noq
 
 BOOT = 384 * MIB
 BUDGET = 1152 * MIB
-VMS = {"a": ("200", "400M 20 20 0"), "b": ("100", "300M 20 20 0")}
+VMS = {"a": ("200", "400M 20 45 0"), "b": ("100", "300M 20 45 0")}
 
 CONF = """budget = {budget}
 state_file = {w}/host.state
@@ -90,7 +93,7 @@ def main():
         runs[name] = Run(a.source_root, image,
                          ["--mem", "384M", "--maxmem", "1536M", "--cpus", "1", "--scenario",
                           "burst", "--sarg", sarg] + daemon_args(w, None),
-                         timeout=150, work=os.path.join(w, name), wait=False)
+                         timeout=200, work=os.path.join(w, name), wait=False)
     log = open(os.path.join(w, "broker.log"), "wb")
     host = subprocess.Popen([broker, "-d", "-c", conf], stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL)
