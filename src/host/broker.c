@@ -194,7 +194,7 @@ static void evaluate(struct broker *b, uint64_t now_usec)
 		.budget_bytes = b->cfg.budget_bytes,
 		.psi_some_avg10_centi = b->host_psi_some_centi,
 		.mem_available_bytes = b->host_available_bytes,
-		.reserve_bytes = b->cfg.budget_auto ? b->cfg.reserve_bytes : 0,
+		.reserve_bytes = b->cfg.reserve_bytes,
 	};
 	size_t n = 0;
 	int r;
