@@ -20,6 +20,7 @@
 #include "common/ctlsrv.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/sdnotify.h"
 #include "host/broker.h"
 #include "host/config.h"
 #include "host/ctl.h"
@@ -229,9 +230,11 @@ static void run(const struct options *o, struct broker *b, struct ctlsrv *ctl, i
 		int tfd)
 {
 	struct epoll_event evs[64];
-	uint64_t last_sample = 0;
+	uint64_t last_sample = 0, last_watchdog = 0;
+	uint64_t watchdog_usec = sdnotify_watchdog_usec();
 	bool running = true;
 
+	sdnotify("READY=1\nSTATUS=brokering guest memory");
 	while (running) {
 		int n = epoll_wait(epfd, evs, 64, broker_has_backlog(b) ? 0 : -1);
 		uint64_t now_usec;
@@ -253,6 +256,10 @@ static void run(const struct options *o, struct broker *b, struct ctlsrv *ctl, i
 					last_sample = now_usec;
 				}
 				broker_tick(b, now_usec);
+				if (watchdog_usec && now_usec - last_watchdog >= watchdog_usec / 2) {
+					sdnotify("WATCHDOG=1");
+					last_watchdog = now_usec;
+				}
 			} else if (ctlsrv_owns(ctl, tag)) {
 				ctlsrv_event(ctl, tag, evs[i].events);
 			} else {
@@ -263,6 +270,7 @@ static void run(const struct options *o, struct broker *b, struct ctlsrv *ctl, i
 		}
 		broker_flush(b, loop_now_usec());
 	}
+	sdnotify("STOPPING=1");
 }
 
 int main(int argc, char **argv)
