@@ -2,10 +2,9 @@
 #include "host/config.h"
 
 #include <errno.h>
-#include <ini.h>
-#include <stdarg.h>
 #include <string.h>
 
+#include "common/inifile.h"
 #include "core/parse.h"
 
 enum key_type {
@@ -170,28 +169,13 @@ void config_defaults(struct config *cfg)
 }
 
 struct parse_ctx {
+	struct inifile ini;
 	struct config *cfg;
-	const char *path;
-	FILE *file;
-	FILE *err;
-	unsigned line;
-	unsigned errors;
 	struct config_vm *vm; /* the [vm NAME] section being read, NULL in others */
 	char section[128];    /* last section seen, to notice a new one */
-	unsigned section_line; /* where its header is, for messages about the section */
 };
 
-__attribute__((format(printf, 2, 3))) static void perr(struct parse_ctx *ctx, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(ctx->err, "%s:%u: ", ctx->path, ctx->line);
-	va_start(ap, fmt);
-	vfprintf(ctx->err, fmt, ap);
-	va_end(ap);
-	fputc('\n', ctx->err);
-	ctx->errors++;
-}
+#define perr(ctx, ...) inifile_error(&(ctx)->ini, __VA_ARGS__)
 
 /*
  * A bounded, always terminated copy.  (snprintf("%s") here trips gcc 12's
@@ -221,16 +205,13 @@ static struct config_vm *vm_new(struct config *cfg, const char *name)
 /* Called for the first key of every section; sections without keys need no checks. */
 static void enter_section(struct parse_ctx *ctx, const char *section)
 {
-	unsigned line = ctx->line;
-
 	copy_str(ctx->section, sizeof(ctx->section), section);
 	ctx->vm = NULL;
 	if (strncmp(section, "vm ", 3) != 0)
 		return;
 	if (!name_valid(section + 3)) {
-		ctx->line = ctx->section_line;
-		perr(ctx, "invalid VM name '%.31s' (1-31 of A-Z a-z 0-9 . _ -)", section + 3);
-		ctx->line = line;
+		inifile_error_at(&ctx->ini, ctx->ini.section_line,
+				 "invalid VM name '%.31s' (1-31 of A-Z a-z 0-9 . _ -)", section + 3);
 		return;
 	}
 	ctx->vm = vm_new(ctx->cfg, section + 3);
@@ -238,7 +219,7 @@ static void enter_section(struct parse_ctx *ctx, const char *section)
 		perr(ctx, "too many VMs (at most %d)", CONFIG_MAX_VMS);
 		return;
 	}
-	snprintf(ctx->vm->origin, sizeof(ctx->vm->origin), "%s:%u", ctx->path, ctx->section_line);
+	snprintf(ctx->vm->origin, sizeof(ctx->vm->origin), "%s:%u", ctx->ini.path, ctx->ini.section_line);
 }
 
 static void vm_key(struct parse_ctx *ctx, struct config_vm *vm, const char *name, const char *value)
@@ -281,61 +262,20 @@ static int handler(void *user, const char *section, const char *name, const char
 	return 1;
 }
 
-/*
- * inih reports syntax errors only by line number and loses lines longer
- * than its buffer; this reader sees each raw line first, so it counts lines
- * for the handler and words those errors itself.
- */
-static char *reader(char *str, int num, void *stream)
-{
-	struct parse_ctx *ctx = stream;
-	const char *p;
-	size_t len;
-	int c;
-
-	if (!fgets(str, num, ctx->file))
-		return NULL;
-	ctx->line++;
-	len = strlen(str);
-	if (len == (size_t)num - 1 && str[len - 1] != '\n') {
-		perr(ctx, "line too long (at most %d characters)", num - 2);
-		while ((c = fgetc(ctx->file)) != EOF && c != '\n')
-			;
-		str[0] = '\0';
-		return str;
-	}
-	for (p = str; *p == ' ' || *p == '\t'; p++)
-		;
-	if (*p == '\0' || *p == '\n' || *p == '#' || *p == ';')
-		return str;
-	if (*p == '[') {
-		ctx->section_line = ctx->line;
-		if (!strchr(p, ']')) {
-			perr(ctx, "unterminated section header");
-			str[0] = '\0';
-		}
-		return str;
-	}
-	if (!strchr(p, '=')) {
-		perr(ctx, "expected 'key = value'");
-		str[0] = '\0';
-	}
-	return str;
-}
-
 int config_load(const char *path, struct config *cfg, FILE *err)
 {
-	struct parse_ctx ctx = { .cfg = cfg, .path = path, .err = err };
+	struct parse_ctx ctx = {
+		.ini = { .path = path, .err = err },
+		.cfg = cfg,
+	};
 	int r;
 
-	ctx.file = fopen(path, "re");
-	if (!ctx.file)
+	ctx.ini.file = fopen(path, "re");
+	if (!ctx.ini.file)
 		return -errno;
-	r = ini_parse_stream(reader, &ctx, handler, &ctx);
-	fclose(ctx.file);
-	if (r < 0)
-		return -ENOMEM;
-	return ctx.errors ? -EINVAL : 0;
+	r = inifile_parse(&ctx.ini, handler, &ctx);
+	fclose(ctx.ini.file);
+	return r;
 }
 
 /* One name=value of --vm; returns false (and says why) when it is bad. */

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <ini.h>
 
+#include "common/inifile.h"
 #include "core/parse.h"
 
 enum key_type {
@@ -230,25 +230,11 @@ static int key_set(const struct key *k, struct vmrd_config *cfg, const char *val
 }
 
 struct parse_ctx {
+	struct inifile ini;
 	struct vmrd_config *cfg;
-	const char *path;
-	FILE *file;
-	FILE *err;
-	unsigned line;
-	unsigned errors;
 };
 
-__attribute__((format(printf, 2, 3))) static void perr(struct parse_ctx *ctx, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(ctx->err, "%s:%u: ", ctx->path, ctx->line);
-	va_start(ap, fmt);
-	vfprintf(ctx->err, fmt, ap);
-	va_end(ap);
-	fputc('\n', ctx->err);
-	ctx->errors++;
-}
+#define perr(ctx, ...) inifile_error(&(ctx)->ini, __VA_ARGS__)
 
 static int add_kv(struct parse_ctx *ctx, struct config_kv *kv, size_t *n, const char *name,
 		  const char *value)
@@ -264,12 +250,12 @@ static int add_kv(struct parse_ctx *ctx, struct config_kv *kv, size_t *n, const 
 	for (size_t i = 0; i < *n; i++)
 		if (strcmp(kv[i].key, name) == 0) {
 			snprintf(kv[i].value, sizeof(kv[i].value), "%s", value);
-			kv[i].line = ctx->line;
+			kv[i].line = ctx->ini.line;
 			return 1;
 		}
 	snprintf(kv[*n].key, sizeof(kv->key), "%s", name);
 	snprintf(kv[*n].value, sizeof(kv->value), "%s", value);
-	kv[*n].line = ctx->line;
+	kv[*n].line = ctx->ini.line;
 	(*n)++;
 	return 1;
 }
@@ -295,7 +281,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		if (key_set(k, ctx->cfg, value, &msg) < 0)
 			perr(ctx, "%s = '%s': %s", name, value, msg);
 		else
-			ctx->cfg->key_line[i] = (uint16_t)(ctx->line > UINT16_MAX ? UINT16_MAX : ctx->line);
+			ctx->cfg->key_line[i] = (uint16_t)(ctx->ini.line > UINT16_MAX ? UINT16_MAX : ctx->ini.line);
 		return 1;
 	}
 	if (section[0] == '\0')
@@ -307,54 +293,14 @@ static int handler(void *user, const char *section, const char *name, const char
 	return 1;
 }
 
-/*
- * inih reports syntax errors only by line number and loses a line longer
- * than its buffer; this reader sees every raw line first, so it counts lines
- * for the handler and words those errors itself.
- */
-static char *reader(char *str, int num, void *stream)
-{
-	struct parse_ctx *ctx = stream;
-	const char *p;
-	size_t len;
-	int c;
-
-	if (!fgets(str, num, ctx->file))
-		return NULL;
-	ctx->line++;
-	len = strlen(str);
-	if (len == (size_t)num - 1 && str[len - 1] != '\n') {
-		perr(ctx, "line too long (at most %d characters)", num - 2);
-		while ((c = fgetc(ctx->file)) != EOF && c != '\n')
-			;
-		str[0] = '\0';
-		return str;
-	}
-	for (p = str; *p == ' ' || *p == '\t'; p++)
-		;
-	if (*p == '\0' || *p == '\n' || *p == '#' || *p == ';')
-		return str;
-	if (*p == '[') {
-		if (!strchr(p, ']')) {
-			perr(ctx, "unterminated section header");
-			str[0] = '\0';
-		}
-		return str;
-	}
-	if (!strchr(p, '=')) {
-		perr(ctx, "expected 'key = value'");
-		str[0] = '\0';
-	}
-	return str;
-}
-
 int config_load_stream(FILE *file, const char *path, struct vmrd_config *cfg, FILE *err)
 {
-	struct parse_ctx ctx = { .cfg = cfg, .path = path, .file = file, .err = err };
+	struct parse_ctx ctx = {
+		.ini = { .path = path, .file = file, .err = err },
+		.cfg = cfg,
+	};
 
-	if (ini_parse_stream(reader, &ctx, handler, &ctx) < 0)
-		return -ENOMEM;
-	return ctx.errors ? -EINVAL : 0;
+	return inifile_parse(&ctx.ini, handler, &ctx);
 }
 
 int config_load(const char *path, struct vmrd_config *cfg, FILE *err)
