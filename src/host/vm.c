@@ -202,7 +202,7 @@ static void handle_line(struct vm *vm, const char *line, size_t len, uint64_t no
 		return;
 	}
 	if (!proto_verb_from_guest(m.verb)) {
-		send_error(vm, "bad_verb", now_usec);
+		send_error(vm, "unexpected_verb", now_usec);
 		return;
 	}
 	if (m.verb != PROTO_VERB_HELLO && !vm->hello) {
@@ -226,7 +226,7 @@ static void handle_line(struct vm *vm, const char *line, size_t len, uint64_t no
 		driver_refresh(vm, now_usec);
 		break;
 	default:
-		send_error(vm, "bad_verb", now_usec);
+		send_error(vm, "unexpected_verb", now_usec);
 		break;
 	}
 }

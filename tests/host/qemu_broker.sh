@@ -25,6 +25,10 @@ echo "ok: grant of 1 GiB set requested-size to $(requested_size t)"
 echo "frobnicate now" >&3
 wait_for "error reply" "grep -q '^error reason=bad_verb' '$T/t.out'"
 echo "ok: garbage answered with $(grep '^error' "$T/t.out" | head -n 1)"
+# A host verb from the guest is valid syntax but the wrong direction.
+echo "grant seq=9 target=$((4096 * MIB)) current=$((512 * MIB))" >&3
+wait_for "unexpected verb" "grep -q '^error reason=unexpected_verb' '$T/t.out'"
+[ "$(requested_size t)" = $((512 * MIB)) ] || { echo "FAIL: a guest's grant changed requested-size"; exit 1; }
 
 # SIGKILL: no chance to save on exit; the state file must already be right.
 kill -9 "$BROKER_PID"
