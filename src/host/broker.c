@@ -123,6 +123,8 @@ void broker_vm_reconciled(struct broker *b, struct vm *vm)
 	vm->applied_bytes = target;
 	b->dirty = true;
 	b->state_dirty = true;
+	if (vm->welcome_pending)
+		vm_send_welcome(vm, loop_now_usec());
 }
 
 static void log_decision(const struct vm *vm, const struct arbiter_decision *d)

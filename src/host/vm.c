@@ -63,6 +63,7 @@ void vm_disconnect(struct vm *vm, const char *reason, uint64_t delay_usec, uint6
 	log_info("vm %s: channel closed: %s", vm->cfg.name, reason);
 	loop_watch_close(vm->broker->epfd, &vm->ch);
 	vm->hello = false;
+	vm->welcome_pending = false;
 	vm->backlog = false;
 	vm->out_len = 0;
 	vm->in_off = vm->in_len = 0;
@@ -140,13 +141,24 @@ static void send_error(struct vm *vm, const char *reason, uint64_t now_usec)
 	}
 }
 
-static void send_welcome(struct vm *vm, uint64_t now_usec)
+/*
+ * The welcome states the VM's size as QEMU reports it, so it waits until the
+ * VM is reconciled: a hello that comes first is answered then.
+ */
+void vm_send_welcome(struct vm *vm, uint64_t now_usec)
 {
 	struct proto_msg m = { .verb = PROTO_VERB_WELCOME, .version = PROTO_VERSION };
 
+	if (!vm->hello)
+		return;
+	if (!vm->reconciled) {
+		vm->welcome_pending = true;
+		return;
+	}
+	vm->welcome_pending = false;
 	m.min_bytes = vm->cfg.min_bytes;
 	m.max_bytes = vm->cfg.max_bytes;
-	m.current_bytes = vm->reconciled ? vm_current_bytes(vm) : vm->arb.state.target_bytes;
+	m.current_bytes = vm_current_bytes(vm);
 	m.block_bytes = driver_block_bytes(vm);
 	vm_send(vm, &m, now_usec);
 }
@@ -159,7 +171,7 @@ static void handle_hello(struct vm *vm, const struct proto_msg *m, uint64_t now_
 		 (m->present & PROTO_HAS(PROTO_KEY_AGENT)) ? m->agent : "");
 	log_info("vm %s: hello agent \"%s\" current %llu block %llu", vm->cfg.name, vm->agent,
 		 (unsigned long long)m->current_bytes, (unsigned long long)m->block_bytes);
-	send_welcome(vm, now_usec);
+	vm_send_welcome(vm, now_usec);
 	vm->broker->dirty = true;
 }
 
@@ -314,6 +326,9 @@ static void connect_channel(struct vm *vm, uint64_t now_usec)
 		}
 	}
 	if (fd < 0) {
+		log_debug("vm %s: channel %s: %s; next try in %llu ms", vm->cfg.name,
+			  vm->cfg.channel_path, strerror(-fd),
+			  (unsigned long long)(vm->ch_backoff_usec / 1000));
 		vm->ch_retry_at_usec = now_usec + vm->ch_backoff_usec;
 		vm->ch_backoff_usec = vm->ch_backoff_usec * 2 > CH_BACKOFF_MAX_USEC ?
 					      CH_BACKOFF_MAX_USEC : vm->ch_backoff_usec * 2;

@@ -55,6 +55,7 @@ struct vm {
 	uint64_t ch_retry_at_usec;
 	uint64_t ch_backoff_usec;
 	bool hello;
+	bool welcome_pending; /* hello came before QEMU told us the VM's size */
 	char agent[PROTO_AGENT_MAX + 1];
 	struct proto_reader reader;
 	char rbuf[2 * PROTO_LINE_MAX];
@@ -91,6 +92,8 @@ void vm_drain(struct vm *vm, uint64_t now_usec);
 
 /* Queue a message for the guest; drops the channel if the queue overflows. */
 int vm_send(struct vm *vm, const struct proto_msg *msg, uint64_t now_usec);
+/* Answer hello with welcome, now or (before QEMU answered) once the VM is reconciled. */
+void vm_send_welcome(struct vm *vm, uint64_t now_usec);
 
 /* Drop the guest channel (reason for the log) and retry after delay_usec. */
 void vm_disconnect(struct vm *vm, const char *reason, uint64_t delay_usec, uint64_t now_usec);

@@ -59,12 +59,20 @@ requested_size() {
 # start_guest NAME FD: serve NAME's channel socket; lines written to FD go
 # to the broker, the broker's messages are appended to $T/NAME.out.
 start_guest() {
+	# A previous server for this name unlinks the socket path when it exits,
+	# which would remove the new server's socket: let it finish first.
+	eval "_old=\${GUEST_PID_$1:-}"
+	if [ -n "$_old" ]; then
+		kill "$_old" 2>/dev/null
+		wait "$_old" 2>/dev/null
+	fi
 	rm -f "$T/$1.in"
 	mkfifo "$T/$1.in"
 	# Opened read-write so neither side blocks on the open.
 	eval "exec $2<>\"\$T/\$1.in\""
 	socat UNIX-LISTEN:"$T/$1.guest",unlink-early STDIO <"$T/$1.in" >>"$T/$1.out" 2>>"$T/socat-$1.log" &
 	PIDS="$PIDS $!"
+	eval "GUEST_PID_$1=$!"
 	wait_for "guest socket $1" "[ -S '$T/$1.guest' ]"
 }
 
