@@ -501,7 +501,7 @@ static int host_request(void *state, const struct vmrd_backend_request *req)
 	struct host_backend *s = state;
 	struct proto_msg m = { .verb = PROTO_VERB_REQUEST, .seq = req->seq,
 			       .target_bytes = req->target_bytes };
-	uint64_t now = host_now_usec();
+	uint64_t now = host_now_usec(), base;
 	int r;
 
 	if (s->req != HOST_REQ_NONE)
@@ -512,6 +512,13 @@ static int host_request(void *state, const struct vmrd_backend_request *req)
 						      : PROTO_URGENCY_NORMAL;
 	snprintf(m.reason, sizeof(m.reason), "%s",
 		 proto_word_valid(req->reason, PROTO_WORD_MAX) ? req->reason : "policy");
+	/*
+	 * The baseline is taken before the request leaves: a fast host can
+	 * grant and the guest driver can plug before send() even returns, and
+	 * a baseline taken after that would already hold the new memory, so
+	 * the grant would look unmet until the confirm timeout.
+	 */
+	base = host_memtotal(s);
 	r = host_send(s, &m);
 	if (r < 0)
 		return r;
@@ -519,7 +526,7 @@ static int host_request(void *state, const struct vmrd_backend_request *req)
 	s->seq = req->seq;
 	s->asked_bytes = req->target_bytes;
 	s->granted_bytes = 0;
-	s->base_memtotal = host_memtotal(s);
+	s->base_memtotal = base;
 	s->deadline_usec = now + s->reply_timeout_usec;
 	host_arm(s, now);
 	return 0;
