@@ -64,6 +64,11 @@ echo "ok: grant after QEMU restart set requested-size to $(requested_size t)"
 
 grep -q 'vm t: grant seq 1 target 1073741824 reason' "$T/broker.log" || fail "no decision log line"
 ctl metrics | grep -q '^vmrd_host_vm_target_bytes{vm="t"} 1610612736$' || fail "metrics"
+# vmrctl, the tool people use, shows the same through its "host" commands.
+"$VMRCTL" -s "$T/ctl.sock" host status >"$T/vmrctl.out" || fail "vmrctl host status"
+grep -q '^t ' "$T/vmrctl.out" || fail "vmrctl host status has no row for t: $(cat "$T/vmrctl.out")"
+"$VMRCTL" -s "$T/ctl.sock" --json host status | python3 -c 'import json,sys; json.load(sys.stdin)' ||
+	fail "vmrctl --json host status is not JSON"
 # SIGHUP: a VM added to the file appears, a bad file changes nothing, removal works.
 cp "$T/host.conf" "$T/host.conf.orig"
 printf '[vm u]\nqmp = %s\nchannel = %s\nvirtio_mem = vmem0\nmin = 512M\nmax = 1G\n' \
