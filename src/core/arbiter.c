@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "core/arbiter.h"
+#include "core/arbiter_impl.h"
 
 #include <errno.h>
 #include <string.h>
@@ -55,11 +55,10 @@ void arbiter_config_defaults(struct arbiter_config *ret)
 	ret->rate_burst = 5;
 	ret->rate_refill_usec = 2 * UINT64_C(1000000);
 	ret->reclaim_interval_usec = 10 * UINT64_C(1000000);
-}
-
-static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi)
-{
-	return v < lo ? lo : v > hi ? hi : v;
+	/* Longer than the guest's first few backoff steps after a deny (1, 2, 4, 8 s). */
+	ret->demand_window_usec = 30 * UINT64_C(1000000);
+	/* Shorter than the oscillation hold: that must not shield an over-share VM. */
+	ret->fair_share_grace_usec = 10 * UINT64_C(1000000);
 }
 
 static uint64_t gap_bytes(uint64_t a, uint64_t b)
@@ -67,36 +66,57 @@ static uint64_t gap_bytes(uint64_t a, uint64_t b)
 	return a > b ? a - b : b - a;
 }
 
-static uint64_t align_down(const struct arbiter_config *cfg, uint64_t v)
+uint64_t arbiter_align_down(const struct arbiter_config *cfg, uint64_t v)
 {
 	return cfg->align_bytes ? v - v % cfg->align_bytes : v;
 }
 
-static uint64_t align_up(const struct arbiter_config *cfg, uint64_t v)
+uint64_t arbiter_align_up(const struct arbiter_config *cfg, uint64_t v)
 {
-	uint64_t d = align_down(cfg, v);
+	uint64_t d = arbiter_align_down(cfg, v);
 
 	if (d == v || d > UINT64_MAX - cfg->align_bytes)
 		return d;
 	return d + cfg->align_bytes;
 }
 
-static uint64_t accounted_bytes(const struct arbiter_vm *vm)
+/* Growth rounds down and shrinking rounds up, so that rounding never gives more than asked. */
+uint64_t arbiter_clamp_ask(const struct arbiter_config *cfg, const struct arbiter_vm *vm,
+			   uint64_t target)
+{
+	return arbiter_clamp(target > vm->state.target_bytes ? arbiter_align_down(cfg, target)
+							     : arbiter_align_up(cfg, target),
+			     vm->min_bytes, vm->max_bytes);
+}
+
+/*
+ * A stuck VM, and one whose target the host cut, still holds its current
+ * size until the guest unplugs: handing that to another VM would overcommit.
+ */
+uint64_t arbiter_accounted_bytes(const struct arbiter_vm *vm)
 {
 	const struct arbiter_vm_state *s = &vm->state;
 
-	if (s->non_converging && vm->current_bytes > s->target_bytes)
+	if (vm->current_bytes <= s->target_bytes)
+		return s->target_bytes;
+	if (s->non_converging)
 		return vm->current_bytes;
+	/* A cut never makes a VM count for more than before: growth was decided on that. */
+	if (s->fair_cut && s->fair_cut_from_bytes > s->target_bytes)
+		return vm->current_bytes < s->fair_cut_from_bytes ? vm->current_bytes
+								  : s->fair_cut_from_bytes;
 	return s->target_bytes;
 }
 
 /* A new target: convergence is measured afresh from here. */
-static void set_target(struct arbiter_vm *vm, struct arbiter_decision *d, uint64_t t,
-		       enum arbiter_reason why, uint64_t now)
+void arbiter_set_target(struct arbiter_vm *vm, struct arbiter_decision *d, uint64_t t,
+			enum arbiter_reason why, uint64_t now)
 {
 	struct arbiter_vm_state *s = &vm->state;
 
 	s->target_bytes = t;
+	if (t >= vm->current_bytes)
+		s->fair_cut = false;
 	s->best_gap_bytes = gap_bytes(vm->current_bytes, t);
 	s->progress_usec = now;
 	d->apply = true;
@@ -132,11 +152,11 @@ static void vm_limits(struct arbiter_vm *vm, struct arbiter_decision *d, uint64_
 		s->prev_min_bytes = vm->min_bytes;
 		s->prev_max_bytes = vm->max_bytes;
 	}
-	t = clamp_u64(s->target_bytes, vm->min_bytes, vm->max_bytes);
+	t = arbiter_clamp(s->target_bytes, vm->min_bytes, vm->max_bytes);
 	if (t != s->target_bytes)
-		set_target(vm, d, t, ARBITER_R_LIMITS, now);
+		arbiter_set_target(vm, d, t, ARBITER_R_LIMITS, now);
 	if (s->reissue_bytes)
-		s->reissue_bytes = clamp_u64(s->reissue_bytes, vm->min_bytes, vm->max_bytes);
+		s->reissue_bytes = arbiter_clamp(s->reissue_bytes, vm->min_bytes, vm->max_bytes);
 }
 
 /*
@@ -149,6 +169,9 @@ static bool vm_convergence(const struct arbiter_config *cfg, struct arbiter_vm *
 	struct arbiter_vm_state *s = &vm->state;
 	uint64_t gap = gap_bytes(vm->current_bytes, s->target_bytes);
 
+	/* A cut VM that has unplugged counts at its target again. */
+	if (s->fair_cut && vm->current_bytes <= s->target_bytes + cfg->converge_slack_bytes)
+		s->fair_cut = false;
 	if (s->non_converging) {
 		/* A stuck shrink that finally happened needs no more waiting. */
 		bool done = !s->reissue_bytes && gap <= cfg->converge_slack_bytes;
@@ -172,7 +195,7 @@ static bool vm_convergence(const struct arbiter_config *cfg, struct arbiter_vm *
 	if (vm->current_bytes < s->target_bytes) {
 		/* Stop promising memory the guest does not take; it counts at current. */
 		s->reissue_bytes = s->target_bytes;
-		set_target(vm, d, clamp_u64(vm->current_bytes, vm->min_bytes, vm->max_bytes),
+		arbiter_set_target(vm, d, arbiter_clamp(vm->current_bytes, vm->min_bytes, vm->max_bytes),
 			   ARBITER_R_NOT_CONVERGING, now);
 		s->non_converging = true; /* set_target resets progress only */
 	}
@@ -221,9 +244,7 @@ static void vm_request(const struct arbiter_config *cfg, bool host_pressure, str
 	if (!r->valid || (s->answered && r->seq == s->answered_seq))
 		return;
 	/* Clamped to the host's limits before anything else looks at it. */
-	asked = clamp_u64(r->target_bytes > s->target_bytes ? align_down(cfg, r->target_bytes)
-							    : align_up(cfg, r->target_bytes),
-			  vm->min_bytes, vm->max_bytes);
+	asked = arbiter_clamp_ask(cfg, vm, r->target_bytes);
 	d->seq = r->seq;
 	d->asked_bytes = asked;
 	refill_tokens(cfg, s, now);
@@ -264,7 +285,7 @@ static void vm_request(const struct arbiter_config *cfg, bool host_pressure, str
 	}
 	s->last_dir = -1;
 	s->last_resize_usec = now;
-	set_target(vm, d, asked, ARBITER_R_GRANTED, now);
+	arbiter_set_target(vm, d, asked, ARBITER_R_GRANTED, now);
 	answer(d, ARBITER_GRANT, asked == r->target_bytes ? ARBITER_R_GRANTED : ARBITER_R_CLAMPED,
 	       asked);
 }
@@ -282,7 +303,7 @@ static uint64_t sum_accounted(const struct arbiter_vm *vms, size_t n)
 	uint64_t sum = 0;
 
 	for (size_t i = 0; i < n; i++)
-		sum += accounted_bytes(&vms[i]);
+		sum += arbiter_accounted_bytes(&vms[i]);
 	return sum;
 }
 
@@ -300,8 +321,9 @@ static bool may_ask(const struct arbiter_config *cfg, const struct arbiter_vm *v
 	return !(s->last_dir > 0 && now - s->last_resize_usec < cfg->oscillation_hold_usec);
 }
 
-static void ask_reclaim(struct arbiter_vm *vm, struct arbiter_decision *d, enum arbiter_reason why,
-			uint64_t target, enum proto_urgency urgency, uint64_t now)
+void arbiter_ask_reclaim(struct arbiter_vm *vm, struct arbiter_decision *d,
+			 enum arbiter_reason why, uint64_t target, enum proto_urgency urgency,
+			 uint64_t now)
 {
 	answer(d, ARBITER_RECLAIM, why, target);
 	d->urgency = urgency;
@@ -326,11 +348,11 @@ static void budget_cut(const struct arbiter_config *cfg, uint64_t budget, struct
 	if (sum_accounted(vms, n) <= budget)
 		return;
 	for (size_t i = 0; i < n; i++)
-		floors += vms[i].state.non_converging ? accounted_bytes(&vms[i]) : vms[i].min_bytes;
+		floors += vms[i].state.non_converging ? arbiter_accounted_bytes(&vms[i]) : vms[i].min_bytes;
 	if (floors > budget)
 		spare_stuck = false;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t acc = accounted_bytes(&vms[i]);
+		uint64_t acc = arbiter_accounted_bytes(&vms[i]);
 
 		if (vms[i].state.non_converging && spare_stuck)
 			fill_add(f, &nf, i, &vms[i], acc, acc);
@@ -350,33 +372,26 @@ static void budget_cut(const struct arbiter_config *cfg, uint64_t budget, struct
 	for (size_t k = 0; k < nf; k++) {
 		struct arbiter_vm *vm = &vms[f[k].vm];
 		struct arbiter_decision *d = &dec[f[k].vm];
-		uint64_t t = clamp_u64(f[k].alloc_bytes, vm->min_bytes, vm->max_bytes);
+		uint64_t t = arbiter_clamp(f[k].alloc_bytes, vm->min_bytes, vm->max_bytes);
 
 		if (t >= vm->state.target_bytes)
 			continue;
-		set_target(vm, d, t, ARBITER_R_BUDGET, now);
+		arbiter_set_target(vm, d, t, ARBITER_R_BUDGET, now);
 		d->fair_bytes = f[k].alloc_bytes;
 		if (d->action == ARBITER_GRANT)
 			d->target_bytes = t;
 		else if (d->action == ARBITER_NONE && vm->connected && !vm->state.non_converging)
-			ask_reclaim(vm, d, ARBITER_R_BUDGET, t, PROTO_URGENCY_HIGH, now);
+			arbiter_ask_reclaim(vm, d, ARBITER_R_BUDGET, t, PROTO_URGENCY_HIGH, now);
 	}
 }
 
-/* Per-VM scratch of one evaluation. */
-struct work {
-	uint64_t ask[ARBITER_MAX_VMS];    /* growth wanted (0: none) */
-	bool request[ARBITER_MAX_VMS];    /* ...by a guest request, not a re-issue */
-	bool pressured[ARBITER_MAX_VMS];
-};
-
 /*
- * Step 5, one priority class: share free among the growers of the class.
- * Returns what is left of free; sets *short_of when a request got less.
+ * Step 6, one priority class: share free among the growers of the class.
+ * Returns what is left of free.
  */
 static uint64_t grow_pass(const struct arbiter_config *cfg, struct arbiter_vm *vms, size_t n,
-			  struct arbiter_decision *dec, const struct work *w, bool want_pressured,
-			  uint64_t free, uint64_t now, bool *short_of)
+			  struct arbiter_decision *dec, const struct arbiter_work *w,
+			  bool want_pressured, uint64_t free, uint64_t now)
 {
 	struct waterfill f[ARBITER_MAX_VMS];
 	size_t nf = 0;
@@ -391,66 +406,29 @@ static uint64_t grow_pass(const struct arbiter_config *cfg, struct arbiter_vm *v
 		return free;
 	waterfill(f, nf, cfg->align_bytes, cap);
 	for (size_t k = 0; k < nf; k++) {
-		struct arbiter_vm *vm = &vms[f[k].vm];
-		struct arbiter_decision *d = &dec[f[k].vm];
+		size_t i = f[k].vm;
+		struct arbiter_vm *vm = &vms[i];
+		struct arbiter_decision *d = &dec[i];
 		uint64_t lo = f[k].lo_bytes, g = f[k].alloc_bytes;
-		bool request = w->request[f[k].vm];
+		bool request = w->request[i];
 
-		d->fair_bytes = f[k].alloc_bytes;
 		vm->state.reissue_bytes = 0;
-		if (request && g < f[k].hi_bytes)
-			*short_of = true;
 		if (g <= lo) {
 			if (request)
 				answer(d, ARBITER_DENY, ARBITER_R_BUDGET, 0);
 			continue;
 		}
 		free -= g - lo;
-		set_target(vm, d, g, request ? ARBITER_R_GRANTED : ARBITER_R_REISSUE, now);
+		arbiter_set_target(vm, d, g, request ? ARBITER_R_GRANTED : w->why[i], now);
 		vm->state.last_dir = 1;
 		vm->state.last_resize_usec = now;
 		if (request)
 			answer(d, ARBITER_GRANT,
-			       g < f[k].hi_bytes ? ARBITER_R_CONTENTION
+			       g < f[k].hi_bytes || w->capped[i] ? ARBITER_R_CONTENTION
 			       : g == vm->request.target_bytes ? ARBITER_R_GRANTED : ARBITER_R_CLAMPED,
 			       g);
 	}
 	return free;
-}
-
-/* Step 5, after growth fell short: ask VMs above their weighted fair share to give back. */
-static void fair_share_reclaim(const struct arbiter_config *cfg, uint64_t budget,
-			       struct arbiter_vm *vms, size_t n, struct arbiter_decision *dec,
-			       const struct work *w, uint64_t now)
-{
-	struct waterfill f[ARBITER_MAX_VMS];
-	enum proto_urgency urgency = PROTO_URGENCY_NORMAL;
-	size_t nf = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		uint64_t acc = accounted_bytes(&vms[i]);
-
-		if (w->request[i] && w->pressured[i] && dec[i].target_bytes < w->ask[i])
-			urgency = PROTO_URGENCY_HIGH;
-		if (vms[i].state.non_converging)
-			fill_add(f, &nf, i, &vms[i], acc, acc);
-		else
-			fill_add(f, &nf, i, &vms[i], vms[i].min_bytes, w->ask[i] > acc ? w->ask[i] : acc);
-	}
-	waterfill(f, nf, cfg->align_bytes, budget);
-	for (size_t k = 0; k < nf; k++) {
-		struct arbiter_vm *vm = &vms[f[k].vm];
-		struct arbiter_decision *d = &dec[f[k].vm];
-		uint64_t fair = f[k].alloc_bytes;
-		uint64_t t = clamp_u64(fair, vm->min_bytes, vm->max_bytes);
-
-		if (w->ask[f[k].vm] || !may_ask(cfg, vm, d, now))
-			continue;
-		if (t + cfg->converge_slack_bytes >= accounted_bytes(vm))
-			continue;
-		d->fair_bytes = fair;
-		ask_reclaim(vm, d, ARBITER_R_FAIR_SHARE, t, urgency, now);
-	}
 }
 
 static uint64_t surplus_bytes(const struct arbiter_config *cfg, const struct arbiter_vm *vm)
@@ -474,13 +452,13 @@ static bool better_candidate(const struct arbiter_vm *vms, const struct arbiter_
 }
 
 /*
- * Step 6: the host is under pressure.  Ask the VMs with the most surplus and
+ * Step 8: the host is under pressure.  Ask the VMs with the most surplus and
  * the least pressure, best first, until their surplus covers the shortfall
  * (at least one VM when the pressure is PSI only).
  */
 static void host_reclaim(const struct arbiter_config *cfg, uint64_t shortfall,
 			 struct arbiter_vm *vms, size_t n, struct arbiter_decision *dec,
-			 const struct work *w, uint64_t now)
+			 const struct arbiter_work *w, uint64_t now)
 {
 	bool cand[ARBITER_MAX_VMS];
 	uint64_t covered = 0, need = shortfall ? shortfall : 1;
@@ -489,7 +467,7 @@ static void host_reclaim(const struct arbiter_config *cfg, uint64_t shortfall,
 	for (size_t i = 0; i < n; i++) {
 		dec[i].surplus_bytes = surplus_bytes(cfg, &vms[i]);
 		cand[i] = !w->pressured[i] && may_ask(cfg, &vms[i], &dec[i], now) &&
-			  align_down(cfg, dec[i].surplus_bytes) > 0 &&
+			  arbiter_align_down(cfg, dec[i].surplus_bytes) > 0 &&
 			  vms[i].current_bytes > vms[i].min_bytes;
 	}
 	while (covered < need) {
@@ -504,11 +482,11 @@ static void host_reclaim(const struct arbiter_config *cfg, uint64_t shortfall,
 		cand[best] = false;
 		base = vms[best].current_bytes;
 		t = base > dec[best].surplus_bytes ? base - dec[best].surplus_bytes : 0;
-		t = clamp_u64(align_up(cfg, t), vms[best].min_bytes, vms[best].max_bytes);
+		t = arbiter_clamp(arbiter_align_up(cfg, t), vms[best].min_bytes, vms[best].max_bytes);
 		if (t >= base)
 			continue;
 		covered += base - t;
-		ask_reclaim(&vms[best], &dec[best], ARBITER_R_HOST_PRESSURE, t, urgency, now);
+		arbiter_ask_reclaim(&vms[best], &dec[best], ARBITER_R_HOST_PRESSURE, t, urgency, now);
 	}
 }
 
@@ -529,16 +507,16 @@ int arbiter_evaluate(const struct arbiter_config *cfg, const struct arbiter_host
 		     struct arbiter_vm *vms, size_t n_vms,
 		     struct arbiter_decision *ret_decisions, struct arbiter_summary *ret_summary)
 {
-	struct work w;
+	struct arbiter_work w;
 	struct arbiter_summary sum;
 	uint64_t now, free, acc;
-	bool short_of = false;
 	int r;
 
 	r = validate(cfg, host, vms, n_vms, ret_decisions, ret_summary);
 	if (r < 0)
 		return r;
 	now = host->now_usec;
+	memset(&w, 0, sizeof(w));
 	memset(&sum, 0, sizeof(sum));
 	sum.budget_bytes = host->budget_bytes;
 	sum.host_pressure = host->psi_some_avg10_centi >= cfg->host_psi_centi ||
@@ -549,6 +527,7 @@ int arbiter_evaluate(const struct arbiter_config *cfg, const struct arbiter_host
 	for (size_t i = 0; i < n_vms; i++) {
 		struct arbiter_vm *vm = &vms[i];
 		struct arbiter_decision *d = &ret_decisions[i];
+		const struct arbiter_request *rq = &vm->request;
 		bool reissue;
 
 		memset(d, 0, sizeof(*d));
@@ -556,29 +535,36 @@ int arbiter_evaluate(const struct arbiter_config *cfg, const struct arbiter_host
 		sum.sum_min_bytes += vm->min_bytes;
 		vm_limits(vm, d, now);
 		reissue = vm_convergence(cfg, vm, d, now);
+		w.fresh[i] = rq->valid && !(vm->state.answered && rq->seq == vm->state.answered_seq);
+		w.recent[i] = w.fresh[i] || (rq->valid && (now < rq->usec ||
+							   now - rq->usec < cfg->demand_window_usec));
 		vm_request(cfg, sum.host_pressure, vm, d, now, &w.ask[i]);
 		w.request[i] = w.ask[i] != 0;
-		w.pressured[i] = vm_pressured(cfg, vm, w.request[i]);
+		w.pressured[i] = vm_pressured(cfg, vm, w.recent[i]);
 		d->pressured = w.pressured[i];
 		/* A target given up on comes back once, if nothing newer replaced it. */
-		if (reissue && !w.ask[i] && d->action == ARBITER_NONE && !sum.host_pressure)
+		if (reissue && !w.ask[i] && d->action == ARBITER_NONE && !sum.host_pressure) {
 			w.ask[i] = vm->state.reissue_bytes;
-		else if (reissue)
+			w.why[i] = ARBITER_R_REISSUE;
+		} else if (reissue)
 			vm->state.reissue_bytes = 0;
 	}
 	sum.budget_below_min = sum.sum_min_bytes > host->budget_bytes;
 
 	budget_cut(cfg, host->budget_bytes, vms, n_vms, ret_decisions, now);
+	arbiter_fair_entitle(cfg, host->budget_bytes, vms, n_vms, &w);
+	arbiter_fair_cap(cfg, sum.host_pressure, vms, n_vms, ret_decisions, &w, now);
 	acc = sum_accounted(vms, n_vms);
 	free = acc < host->budget_bytes ? host->budget_bytes - acc : 0;
-	free = grow_pass(cfg, vms, n_vms, ret_decisions, &w, true, free, now, &short_of);
-	grow_pass(cfg, vms, n_vms, ret_decisions, &w, false, free, now, &short_of);
-	if (short_of)
-		fair_share_reclaim(cfg, host->budget_bytes, vms, n_vms, ret_decisions, &w, now);
+	free = grow_pass(cfg, vms, n_vms, ret_decisions, &w, true, free, now);
+	grow_pass(cfg, vms, n_vms, ret_decisions, &w, false, free, now);
 	if (sum.host_pressure)
 		host_reclaim(cfg, sum.host_shortfall_bytes, vms, n_vms, ret_decisions, &w, now);
+	else
+		arbiter_fair_enforce(cfg, vms, n_vms, ret_decisions, &w, now);
 
 	for (size_t i = 0; i < n_vms; i++) {
+		ret_decisions[i].fair_bytes = w.ent[i];
 		ret_decisions[i].non_converging = vms[i].state.non_converging;
 		ret_decisions[i].apply_bytes = vms[i].state.target_bytes;
 		sum.sum_target_bytes += vms[i].state.target_bytes;

@@ -36,20 +36,41 @@
  *  4. Budget.  If the accounted sizes exceed the budget (it was lowered),
  *     targets above their weighted fair share are cut to it (apply +
  *     reclaim, reason "budget"), most over-share first.
- *  5. Growth.  The free budget is shared among the growing requests by
- *     weighted max-min fairness (water-filling on min + weight x level,
- *     capped at the ask, floored at the VM's holding): VMs under pressure
- *     (urgency high/critical, or reported PSI some avg10 at or above
- *     guest_psi_pressure_centi) are served first, the rest from what is
- *     left.  A grant smaller than the ask says "contention"; no free
- *     memory at all is a deny "budget".  When growth fell short, VMs
- *     holding more than their fair share are asked to reclaim to it
- *     ("fair_share").
- *  6. Host pressure (host PSI some avg10 at or above host_psi_centi, or
+ *  5. Entitlements.  Each VM's demand is its latest request (clamped like
+ *     any request) while that request is unanswered or younger than
+ *     demand_window_usec, at least what it holds while it reports PSI at
+ *     or above guest_psi_pressure_centi, and otherwise what it holds.  The
+ *     WHOLE budget is water-filled over the demands by weight (min +
+ *     weight x level, at least min, at most the demand; a stuck VM fixed at
+ *     what it holds): that is each VM's entitlement, reported as "fair".
+ *     A VM is under-served when it holds less than both its demand and its
+ *     entitlement.
+ *  6. Growth.  The free budget goes to the growing requests by the same
+ *     water-filling, capped at the ask and floored at what the VM holds;
+ *     VMs under pressure (urgency high/critical on a recent request, or
+ *     the reported PSI above) are served first, the rest from what is
+ *     left.  While another VM is under-served, a VM grows no further than
+ *     its entitlement ("fair_share" when that denies it; "budget" when
+ *     nothing is free; a smaller grant says "contention"); a VM under
+ *     pressure is only held back for another VM under pressure, so free
+ *     memory still goes to pressure first.  An under-served VM whose
+ *     request was already answered is raised towards its entitlement as
+ *     memory becomes free (apply, reason "fair_share").
+ *  7. Enforcement.  While some VM is under-served, every VM holding more
+ *     than its entitlement is asked once to give the excess back (reclaim
+ *     to its entitlement, reason "fair_share"); if it still holds more
+ *     fair_share_grace_usec later, the host cuts its target (apply,
+ *     reason "fair_share"), most over-share first, only as much as the
+ *     under-served VMs still miss, never below its entitlement (so never
+ *     below min).  The guest is untrusted: asking is a courtesy, the cut
+ *     is the decision, and the oscillation hold does not delay it.  A cut
+ *     VM counts at max(target, current) until it has unplugged.
+ *  8. Host pressure (host PSI some avg10 at or above host_psi_centi, or
  *     host MemAvailable below host reserve): growth is denied and the VMs
  *     with the most surplus (reported available above healthy_headroom)
  *     and the least pressure are asked to reclaim, until their surplus
- *     covers the host's shortfall ("host_pressure").
+ *     covers the host's shortfall ("host_pressure").  Fairness is not
+ *     enforced meanwhile: nobody could be given the memory.
  * Invariant: after every evaluation the sum of targets is <= budget
  * whenever the sum of mins is (summary.budget_below_min otherwise).
  */
@@ -90,6 +111,11 @@ struct arbiter_config {
 
 	/* The same VM is asked to reclaim at most once per this interval. */
 	uint64_t reclaim_interval_usec;
+
+	/* A request this young still counts as the VM's demand. */
+	uint64_t demand_window_usec;
+	/* How long a VM over its entitlement may ignore the ask before its target is cut. */
+	uint64_t fair_share_grace_usec;
 };
 
 /* Sensible defaults, documented in docs/protocol.md. */
@@ -150,6 +176,12 @@ struct arbiter_vm_state {
 
 	uint64_t last_reclaim_usec;
 	bool reclaimed;                 /* last_reclaim_usec is meaningful */
+
+	/* Fair share enforcement. */
+	bool fair_asked;                /* over its entitlement and asked, since fair_asked_usec */
+	uint64_t fair_asked_usec;
+	bool fair_cut;                  /* target cut below current: count current until unplugged */
+	uint64_t fair_cut_from_bytes;   /* ...but never more than it counted before the cut */
 };
 
 struct arbiter_vm {
@@ -189,7 +221,9 @@ enum arbiter_reason {
 	ARBITER_R_STALE_SEQ,        /* deny: seq below one already answered */
 	ARBITER_R_LIMITS,           /* apply: target clamped into new [min, max] */
 	ARBITER_R_REISSUE,          /* apply: target given up on is re-issued */
-	ARBITER_R_FAIR_SHARE,       /* reclaim: holds more than its share under contention */
+	ARBITER_R_FAIR_SHARE,       /* reclaim ask, or target cut: holds more than its
+				     * entitlement; deny: at its entitlement while another
+				     * VM is under-served; apply: raised towards it */
 	ARBITER_R__MAX,
 };
 
@@ -215,7 +249,7 @@ struct arbiter_decision {
 	/* The numbers behind the decision, for the log. */
 	uint64_t current_bytes;
 	uint64_t asked_bytes;           /* the request after clamping (0: none) */
-	uint64_t fair_bytes;            /* weighted fair share this round (0: not computed) */
+	uint64_t fair_bytes;            /* the VM's entitlement (weighted fair share) this round */
 	uint64_t surplus_bytes;         /* reported available above healthy headroom */
 	bool pressured;                 /* counted as under pressure */
 	bool non_converging;
