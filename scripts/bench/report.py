@@ -42,7 +42,11 @@ SCENARIO_TEXT = {
     "overcommit": "Overcommit: three VMs ({base} base, {max} maximum each, {zram} zram swap, "
                   "weights {weights}) under a host budget of {budget}. Each allocates {size} "
                   "alone in turn ({slot} s apart), then all three at once. vmrd-host enforces "
-                  "the budget only in (d) and (e); static VMs have no broker.",
+                  "the budget only in (d) and (e); static VMs have no broker. Sums add the three "
+                  "runners' once-per-second samples (their clocks start within a fraction of a "
+                  "second); *guest size* is base + virtio-mem plugged size (static: the fixed "
+                  "size), the quantity vmrd-host budgets, while RSS also holds QEMU's own "
+                  "memory (see *sum RSS at start*). *together s* includes the {hold} s hold.",
 }
 
 
@@ -289,22 +293,26 @@ def rss_plot(out_dir, plot_dir, name, curves, title, ylabel, budget_mib=None):
                 f.write("%.1f %.1f\n" % (t, v))
             f.write("\n\n")
     png = os.path.join(plot_dir, "%s.png" % name)
-    plots = ["'%s' index %d using 1:2 with lines lw 2 title '%s'" % (dat, i, label)
+    colors = ["#7a0177", "#1b9e77", "#56b4e9", "#e69f00", "#d7301f"]
+    plots = ["'%s' index %d using 1:2 with lines lw 2 lc rgb '%s' title '%s'"
+             % (dat, i, colors[SYSTEM_LABELS.index(label) % 5] if label in SYSTEM_LABELS
+                else colors[i % 5], label)
              for i, label in enumerate(curves)]
     if budget_mib:
         plots.append("%f with lines dt 2 lc rgb 'black' title 'budget'" % budget_mib)
     script = "\n".join([
-        "set terminal pngcairo size 900,480 font ',10'" if gp_has_cairo() else
-        "set terminal png size 900,480",
+        "set terminal pngcairo size 900,520 font ',10'" if gp_has_cairo() else
+        "set terminal png size 900,520",
         "set output '%s'" % png, "set title '%s'" % title,
         "set xlabel 'seconds since the workload started'", "set ylabel '%s'" % ylabel,
-        "set key outside right", "set grid",
+        "set key below", "set grid", "set xrange [-5:*]", "set yrange [0:*]",
         "plot " + ", ".join(plots), ""])
     subprocess.run(["gnuplot"], input=script.encode(), check=True)
     return png
 
 
 _CAIRO = None
+SYSTEM_LABELS = [bench.SYSTEMS[s]["label"] for s in bench.SYSTEM_ORDER]
 
 
 def gp_has_cairo():
@@ -402,21 +410,53 @@ def md_single(name, runs, systems):
 
 
 def md_overcommit(runs, systems):
-    lines = ["| system | max sum RSS MiB | avg sum RSS MiB | s over budget | max sum guest size MiB"
-             " | OOM kills | per VM (weight: together s, PSI some s, max swap MiB, status) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| system | sum RSS at start MiB | max sum RSS MiB | avg sum RSS MiB | s over budget"
+             " | max sum guest size MiB | OOM kills"
+             " | per VM (weight: together s, PSI some s, max swap MiB, status) |",
+             "|---|---|---|---|---|---|---|---|"]
     for s in systems:
         m = runs.get(s)
         if m is None:
-            lines.append("| %s | not run | | | | | |" % bench.SYSTEMS[s]["label"])
+            lines.append("| %s | not run | | | | | | |" % bench.SYSTEMS[s]["label"])
             continue
         vms = "; ".join("w%d: %s, %s, %s, %s" % (v["weight"], fnum(v["together_sec"]),
                                                   fnum(v["psi_some_sec"]), fnum(v["max_swap_mib"], 0),
                                                   v["status"]) for v in m["vms"])
-        lines.append("| %s | %s | %s | %s | %s | %d | %s |" % (
-            bench.SYSTEMS[s]["label"], fnum(m.get("max_sum_rss_mib"), 0),
+        lines.append("| %s | %s | %s | %s | %s | %s | %d | %s |" % (
+            bench.SYSTEMS[s]["label"], fnum(m.get("start_sum_rss_mib"), 0),
+            fnum(m.get("max_sum_rss_mib"), 0),
             fnum(m.get("avg_sum_rss_mib"), 0), fnum(m.get("sec_over_budget")),
             fnum(m.get("max_sum_guest_mib"), 0), m["oom_kills"], vms))
+    return lines
+
+
+def md_glance(results, systems):
+    cols = [("OOM kills, all scenarios", None),
+            ("ramp: workload", ("ramp", "status")),
+            ("ramp: avg RSS MiB", ("ramp", "avg_rss_mib")),
+            ("burst: 90 % returned s", ("burst", "return90_sec")),
+            ("burst: avg RSS MiB", ("burst", "avg_rss_mib")),
+            ("re-read ms (cold read ms)", ("reread", "read2_ms")),
+            ("creep: avg RSS MiB", ("creep", "avg_rss_mib")),
+            ("sawtooth: PSI some s", ("sawtooth", "psi_some_sec")),
+            ("overcommit: max sum RSS MiB", ("overcommit", "max_sum_rss_mib")),
+            ("overcommit: OOM kills", ("overcommit", "oom_kills"))]
+    lines = ["| system | " + " | ".join(c[0] for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for s in systems:
+        row = []
+        for _, key in cols:
+            if key is None:
+                got = [r[s]["oom_kills"] for r in results.values() if s in r]
+                row.append(str(sum(got)) if got else "not run")
+                continue
+            m = results.get(key[0], {}).get(s)
+            if m is None:
+                row.append("not run")
+            elif key[1] == "read2_ms":
+                row.append("%s (%s)" % (fnum(m.get("read2_ms"), 0), fnum(m.get("read1_ms"), 0)))
+            else:
+                row.append(fnum(m.get(key[1]), 1 if "psi" in key[1] else 0))
+        lines.append("| %s | " % bench.SYSTEMS[s]["label"] + " | ".join(row) + " |")
     return lines
 
 
@@ -454,7 +494,7 @@ def main():
     plots = {}
     for name in plan["scenarios"]:
         p = plan["params"][name]
-        runs, curves, sum_curves = {}, {}, {}
+        runs, curves, sum_curves, size_curves = {}, {}, {}, {}
         for s in systems:
             work = os.path.join(a.out, "raw", name, s)
             try:
@@ -468,6 +508,9 @@ def main():
                 starts = [phases(v).get("start") for v in vms if "start" in phases(v)]
                 t0 = min(starts) if starts else 0
                 sum_curves[bench.SYSTEMS[s]["label"]] = [(t - t0, v / MIB) for t, v in series]
+                before = [v for t, v in series if t <= t0]
+                if before:
+                    m["start_sum_rss_mib"] = before[-1] / MIB
                 sizes = guest_size_sum(vms, p, bench.SYSTEMS[s])
                 if sizes:
                     m["max_sum_guest_mib"] = sizes
@@ -479,6 +522,9 @@ def main():
                 curves[bench.SYSTEMS[s]["label"]] = [
                     (r["time_sec"] - t0, r["qemu_rss_kb"] / 1024) for r in vm["timeline"]
                     if ok(r["qemu_rss_kb"]) and r["time_sec"] >= t0 - 5]
+                size_curves[bench.SYSTEMS[s]["label"]] = [
+                    (r["time_sec"] - t0, r["memtotal_kb"] / 1024) for r in vm["timeline"]
+                    if ok(r["memtotal_kb"]) and r["time_sec"] >= t0 - 5]
             m["wall_sec"] = round(run.get("wall_sec", 0), 1)
             runs[s] = m
         results[name] = runs
@@ -489,6 +535,8 @@ def main():
         else:
             plots[name] = rss_plot(a.out, plot_dir, name, curves, "%s: QEMU RSS" % name,
                                    "QEMU RSS MiB")
+            plots[name + "-memtotal"] = rss_plot(a.out, plot_dir, name + "-memtotal", size_curves,
+                                                 "%s: guest MemTotal" % name, "MiB")
     sim = run_sim(a.sim)
     meta = machine_info(kernel)
     meta["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -562,14 +610,18 @@ def write_markdown(dest, meta, plan, systems, results, plots, sim):
          "- *resizes*: completed vmrd resize requests (grows/shrinks).",
          "- *vmrd CPU / max RSS*: `vmrctl metrics` (`vmrd_cpu_usec_total`, "
          "`vmrd_max_resident_bytes`) at the end of the scenario.", ""]
+    L += ["## At a glance", "", "Picked from the tables below.", ""] + md_glance(results, systems)
+    L += ["", "Reproduce: `make bench` (full, about an hour) or `make bench QUICK=1` (smoke run, "
+          "report under the build directory).", ""]
     for name in plan["scenarios"]:
         L += ["## Scenario: %s" % name, "", params_text(name, plan["params"][name]), ""]
         if name == "overcommit":
             L += md_overcommit(results.get(name, {}), systems)
         else:
             L += md_single(name, results.get(name, {}), systems)
-        if plots.get(name):
-            L += ["", "![%s](plots/%s.png)" % (name, name)]
+        for key in (name, name + "-memtotal"):
+            if plots.get(key):
+                L += ["", "![%s](plots/%s.png)" % (key, key)]
         L.append("")
     L += ["## Simulation (tools/vmrd-sim, deterministic, not a measurement of real VMs)", "",
           "The same policy code in a closed-loop simulator, default mode against psi-only, "
