@@ -64,7 +64,8 @@
  *     under-served VMs still miss, never below its entitlement (so never
  *     below min).  The guest is untrusted: asking is a courtesy, the cut
  *     is the decision, and the oscillation hold does not delay it.  A cut
- *     VM counts at max(target, current) until it has unplugged.
+ *     VM counts at max(target, current) until it has unplugged, but never
+ *     at more than it counted before the cut (growth was decided on that).
  *  8. Host pressure (host PSI some avg10 at or above host_psi_centi, or
  *     host MemAvailable below host reserve): growth is denied and the VMs
  *     with the most surplus (reported available above healthy_headroom)
