@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMRD_TEST_ARBITER_WORLD_H
+#define VMRD_TEST_ARBITER_WORLD_H
+
+/*
+ * The arbiter tests' fixture: a host and up to eight VMs, evaluated with the
+ * invariants checked every time.  Included after cmocka.h by each test file.
+ */
+
+#include "core/arbiter.h"
+
+#define G (UINT64_C(1) << 30)
+#define M (UINT64_C(1) << 20)
+#define SEC UINT64_C(1000000)
+
+struct world {
+	struct arbiter_config cfg;
+	struct arbiter_host host;
+	struct arbiter_vm vm[8];
+	struct arbiter_decision d[8];
+	struct arbiter_summary sum;
+	size_t n;
+};
+
+static inline void world_init(struct world *w, size_t n, uint64_t budget)
+{
+	memset(w, 0, sizeof(*w));
+	arbiter_config_defaults(&w->cfg);
+	w->n = n;
+	w->host.now_usec = 1000 * SEC;
+	w->host.budget_bytes = budget;
+	w->host.mem_available_bytes = 64 * G;
+	w->host.reserve_bytes = 1 * G;
+	for (size_t i = 0; i < n; i++) {
+		w->vm[i].min_bytes = 1 * G;
+		w->vm[i].max_bytes = 8 * G;
+		w->vm[i].weight = 100;
+		w->vm[i].current_bytes = 1 * G;
+		w->vm[i].connected = true;
+	}
+}
+
+/* Evaluate and check what must always hold. */
+static inline void eval(struct world *w)
+{
+	uint64_t sum_min = 0, sum_target = 0;
+
+	assert_int_equal(arbiter_evaluate(&w->cfg, &w->host, w->vm, w->n, w->d, &w->sum), 0);
+	for (size_t i = 0; i < w->n; i++) {
+		uint64_t t = w->vm[i].state.target_bytes;
+
+		assert_true(t >= w->vm[i].min_bytes && t <= w->vm[i].max_bytes);
+		assert_true(w->d[i].apply_bytes == t);
+		sum_min += w->vm[i].min_bytes;
+		sum_target += t;
+	}
+	assert_true(w->sum.sum_target_bytes == sum_target);
+	if (sum_min <= w->host.budget_bytes && sum_target > w->host.budget_bytes) {
+		for (size_t i = 0; i < w->n; i++)
+			print_message("vm%zu cut %d from %llu w %u min %llu max %llu cur %llu tgt %llu nc %d act %s/%s apply %s\n", i,
+				w->vm[i].state.fair_cut, (unsigned long long)(w->vm[i].state.fair_cut_from_bytes >> 20), w->vm[i].weight,
+				(unsigned long long)(w->vm[i].min_bytes >> 20), (unsigned long long)(w->vm[i].max_bytes >> 20),
+				(unsigned long long)(w->vm[i].current_bytes >> 20), (unsigned long long)(w->vm[i].state.target_bytes >> 20),
+				w->vm[i].state.non_converging, arbiter_action_name(w->d[i].action), arbiter_reason_word(w->d[i].reason),
+				w->d[i].apply ? arbiter_reason_word(w->d[i].apply_reason) : "-");
+		print_message("budget %llu\n", (unsigned long long)(w->host.budget_bytes >> 20));
+	}
+	if (sum_min <= w->host.budget_bytes)
+		assert_true(sum_target <= w->host.budget_bytes);
+	else
+		assert_true(w->sum.budget_below_min);
+}
+
+static inline void request(struct world *w, size_t i, uint64_t seq, uint64_t target, enum proto_urgency u)
+{
+	w->vm[i].request = (struct arbiter_request){ .valid = true, .seq = seq, .target_bytes = target,
+						     .urgency = u, .usec = w->host.now_usec };
+}
+
+static inline void report(struct world *w, size_t i, uint64_t available, uint32_t psi)
+{
+	w->vm[i].report = (struct arbiter_report){ .valid = true, .usec = w->host.now_usec,
+						   .mem_total_bytes = w->vm[i].current_bytes,
+						   .mem_available_bytes = available,
+						   .psi_some_avg10_centi = psi };
+}
+
+/* Let every VM reach its target and time pass. */
+static inline void settle(struct world *w, uint64_t usec)
+{
+	for (size_t i = 0; i < w->n; i++)
+		w->vm[i].current_bytes = w->vm[i].state.target_bytes;
+	w->host.now_usec += usec;
+}
+
+static inline void assert_decision(const struct arbiter_decision *d, enum arbiter_action action,
+			    enum arbiter_reason reason, uint64_t target)
+{
+	if (d->action != action || d->reason != reason || (target && d->target_bytes != target))
+		fail_msg("got %s/%s target %llu, want %s/%s target %llu", arbiter_action_name(d->action),
+			 arbiter_reason_word(d->reason), (unsigned long long)d->target_bytes,
+			 arbiter_action_name(action), arbiter_reason_word(reason),
+			 (unsigned long long)target);
+}
+
+#endif
