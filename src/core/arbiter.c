@@ -238,6 +238,7 @@ static void vm_request(const struct arbiter_config *cfg, bool host_pressure, str
 	struct arbiter_vm_state *s = &vm->state;
 	const struct arbiter_request *r = &vm->request;
 	uint64_t asked;
+	bool host_asked;
 	int dir;
 
 	*ret_ask = 0;
@@ -272,8 +273,11 @@ static void vm_request(const struct arbiter_config *cfg, bool host_pressure, str
 		answer(d, ARBITER_DENY, ARBITER_R_HOST_PRESSURE, 0);
 		return;
 	}
+	/* A shrink the host asked for is never held: the guest complies, not flaps. */
+	host_asked = s->fair_asked ||
+		     (s->reclaimed && now - s->last_reclaim_usec < cfg->reclaim_interval_usec);
 	if (s->last_dir == -dir && now - s->last_resize_usec < cfg->oscillation_hold_usec &&
-	    !(dir > 0 && r->urgency == PROTO_URGENCY_CRITICAL)) {
+	    !(dir > 0 && r->urgency == PROTO_URGENCY_CRITICAL) && !(dir < 0 && host_asked)) {
 		answer(d, ARBITER_DENY, ARBITER_R_OSCILLATION_HOLD, 0);
 		return;
 	}

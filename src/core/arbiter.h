@@ -31,8 +31,9 @@
  *     older seq ("stale_seq"), a stuck VM ("not_converging"), host pressure
  *     for growth ("host_pressure") and the anti-oscillation hold: no resize
  *     opposite to the previous one within oscillation_hold_usec
- *     ("oscillation_hold"), except growth at urgency critical.  Shrinks
- *     that pass are granted in full.
+ *     ("oscillation_hold"), except growth at urgency critical and a shrink
+ *     after the host asked the VM to reclaim.  Shrinks that pass are
+ *     granted in full.
  *  4. Budget.  If the accounted sizes exceed the budget (it was lowered),
  *     targets above their weighted fair share are cut to it (apply +
  *     reclaim, reason "budget"), most over-share first.

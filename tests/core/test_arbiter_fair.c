@@ -245,6 +245,35 @@ static void test_pressure_is_served_first_then_weight_is_restored(void **state)
 	assert_true(w.vm[1].state.target_bytes == 2560 * M);
 }
 
+static void test_shrink_the_host_asked_for_is_not_held(void **state)
+{
+	struct world w;
+
+	world_init(&w, 2, 6 * G);
+	eval(&w);
+	request(&w, 0, 1, 5 * G, PROTO_URGENCY_HIGH);
+	eval(&w);
+	settle(&w, SEC);
+	request(&w, 1, 1, 4 * G, PROTO_URGENCY_HIGH);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_RECLAIM, ARBITER_R_FAIR_SHARE, 3 * G);
+	/* vm0 grew a second ago, yet the shrink it was asked for passes at once. */
+	settle(&w, SEC);
+	request(&w, 0, 2, 3 * G, PROTO_URGENCY_LOW);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 3 * G);
+	/* A granted shrink counts as given back: vm1 gets it without a new request. */
+	assert_true(w.d[1].apply && w.d[1].apply_reason == ARBITER_R_FAIR_SHARE);
+	assert_true(w.vm[1].state.target_bytes == 3 * G);
+	/* A shrink nobody asked for is still held. */
+	settle(&w, w.cfg.fair_share_grace_usec + w.cfg.reclaim_interval_usec);
+	request(&w, 1, 2, 5 * G, PROTO_URGENCY_NORMAL);
+	eval(&w);
+	request(&w, 1, 3, 2 * G, PROTO_URGENCY_NORMAL);
+	eval(&w);
+	assert_decision(&w.d[1], ARBITER_DENY, ARBITER_R_OSCILLATION_HOLD, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_idle_vm_within_its_share_or_not_needed_is_not_cut),
 		cmocka_unit_test(test_fair_share_cut_never_goes_below_min),
 		cmocka_unit_test(test_pressure_is_served_first_then_weight_is_restored),
+		cmocka_unit_test(test_shrink_the_host_asked_for_is_not_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
