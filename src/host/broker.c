@@ -116,9 +116,15 @@ void broker_vm_reconciled(struct broker *b, struct vm *vm)
 		 (unsigned long long)st->target_bytes);
 	st->target_bytes = target;
 	st->initialized = true;
-	/* Convergence is judged from now on, not from before the reconnect. */
-	st->best_gap_bytes = 0;
-	st->progress_usec = 0;
+	/*
+	 * Convergence is judged from now on, not from before the reconnect:
+	 * the gap as it is now, measured from now.  (A zero time here would be
+	 * read as "no progress since boot" once the host is up longer than
+	 * converge_timeout.)
+	 */
+	st->best_gap_bytes = target > vm->arb.current_bytes ? target - vm->arb.current_bytes :
+							       vm->arb.current_bytes - target;
+	st->progress_usec = loop_now_usec();
 	st->non_converging = false;
 	vm->applied_bytes = target;
 	b->dirty = true;
