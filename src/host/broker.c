@@ -15,6 +15,9 @@ static void arbiter_config_from(struct arbiter_config *a, const struct config *c
 	a->host_psi_centi = cfg->host_psi_some_centi;
 	a->align_bytes = 2ull << 20;
 	a->converge_timeout_usec = cfg->converge_timeout_usec;
+	a->oscillation_hold_usec = cfg->oscillation_hold_usec;
+	a->fair_share_grace_usec = cfg->fair_share_grace_usec;
+	a->demand_window_usec = cfg->demand_window_usec;
 }
 
 void broker_init(struct broker *b, int epfd, const struct config *cfg, bool dry_run)

@@ -51,6 +51,12 @@ static const struct key global_keys[] = {
 	  "Lines handled per VM per loop iteration, so one guest cannot delay the others." },
 	{ "converge_timeout", KT_DURATION, G(converge_timeout_usec), "30s",
 	  "A VM that does not approach its target for this long gets its growth cut back to its size." },
+	{ "oscillation_hold", KT_DURATION, G(oscillation_hold_usec), "30s",
+	  "No resize opposite to a VM's previous one for this long (critical growth excepted)." },
+	{ "fair_share_grace", KT_DURATION, G(fair_share_grace_usec), "10s",
+	  "A VM over its weighted share, asked to give memory back while another VM lacks its share, is cut after this long." },
+	{ "demand_window", KT_DURATION, G(demand_window_usec), "30s",
+	  "A request counts as the VM's demand for this long after it arrived." },
 };
 
 static const struct key vm_keys[] = {
@@ -423,4 +429,7 @@ void config_print_defaults(FILE *out)
 	fprintf(out, "\n# One section per VM; the name appears in logs, status and metrics.\n"
 		     "#[vm NAME]\n");
 	print_keys(out, vm_keys, sizeof(vm_keys) / sizeof(vm_keys[0]));
+	fprintf(out, "\n# An example VM, commented out:\n"
+		     "#[vm web]\n#qmp = /run/vm/web.qmp\n#channel = /run/vm/web.vmrd\n"
+		     "#virtio_mem = vmem0\n#min = 1G\n#max = 8G\n#weight = 100\n");
 }

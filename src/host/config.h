@@ -56,6 +56,10 @@ struct config {
 	uint32_t lines_per_wakeup;
 	/* A VM whose size does not move toward its target for this long is not converging. */
 	uint64_t converge_timeout_usec;
+	/* Arbiter timing: see docs/protocol.md, "Host side behaviour". */
+	uint64_t oscillation_hold_usec;
+	uint64_t fair_share_grace_usec;
+	uint64_t demand_window_usec;
 
 	struct config_vm vms[CONFIG_MAX_VMS];
 	size_t n_vms;

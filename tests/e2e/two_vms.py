@@ -5,11 +5,11 @@ Two 384 MiB guests (one vCPU each) run vmrd; one vmrd-host serves both
 from a config file with budget 1152 MiB, i.e. 384 MiB above the two
 minimums, and weights 2:1.  Both burst at the same time: A to 400 MiB,
 B to 300 MiB, at 20 MiB/s, and hold 45 s; with headroom each wants
-about 300 MiB more than its minimum, more than the budget holds.  Growth
-is first come, first served; the weights act through the broker's
-fair_share reclaim, which the arbiter sends only 30 s (its oscillation
-hold) after a VM's last grow, hence the long hold.  The
-test polls the broker's "status json" every second.  Asserts: both
+about 300 MiB more than its minimum, more than the budget holds.  The
+arbiter gives each VM its weighted max-min fair share of the budget: a
+VM does not grow past its share while the other lacks its own, and a VM
+over its share is asked to give memory back and, after the grace
+(fair_share_grace, 10 s), cut to its share.  The test polls the broker's "status json" every second.  Asserts: both
 guests grew, the broker's sum of targets and the sum of the sizes QEMU
 reports never exceeded the budget, and when the budget was full the
 memory above the minimums was split by the weights: A's part of it
