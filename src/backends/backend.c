@@ -13,6 +13,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "core/parse.h"
+
 #define BACKEND_TABLE_ENTRY(name) &backend_##name##_ops,
 static const struct vmrd_backend_ops *const backend_table[] = {
 	BACKEND_BUILTINS(BACKEND_TABLE_ENTRY)
@@ -124,6 +126,41 @@ void backend_plugin_unload(void *handle)
 {
 	if (handle)
 		dlclose(handle);
+}
+
+const char *backend_config(const struct vmrd_backend_env *env, const char *key)
+{
+	return env->config_get ? env->config_get(env->config_ctx, key) : NULL;
+}
+
+int backend_config_size(const struct vmrd_backend_env *env, const char *who, const char *key,
+			uint64_t *ret)
+{
+	const char *v = backend_config(env, key);
+
+	if (!v)
+		return 0;
+	if (parse_size(v, ret) < 0) {
+		backend_set_last_error("%s: bad %s \"%s\"", who, key, v);
+		return -EINVAL;
+	}
+	return 1;
+}
+
+int backend_config_duration(const struct vmrd_backend_env *env, const char *who, const char *key,
+			    uint64_t *ret)
+{
+	const char *v = backend_config(env, key);
+	uint64_t usec;
+
+	if (!v)
+		return 0;
+	if (parse_duration_usec(v, &usec) < 0 || usec == 0) {
+		backend_set_last_error("%s: bad %s \"%s\"", who, key, v);
+		return -EINVAL;
+	}
+	*ret = usec;
+	return 1;
 }
 
 void backend_errno_reason(int negative_errno, char *buf, unsigned size)

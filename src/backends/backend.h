@@ -78,6 +78,19 @@ bool backend_worker_busy(const struct backend_worker *w);
 /* Waits for a running job to finish. */
 void backend_worker_free(struct backend_worker *w);
 
+/*
+ * Configuration keys of a backend.  backend_config() is the value of key or
+ * NULL.  The typed readers leave *ret untouched and return 0 when the key is
+ * not set, 1 when it was read, and -EINVAL when it is malformed (a duration
+ * of 0 counts as malformed), with backend_last_error() naming the backend
+ * (who), the key and the value.
+ */
+const char *backend_config(const struct vmrd_backend_env *env, const char *key);
+int backend_config_size(const struct vmrd_backend_env *env, const char *who, const char *key,
+			uint64_t *ret);
+int backend_config_duration(const struct vmrd_backend_env *env, const char *who, const char *key,
+			    uint64_t *ret);
+
 /* A short lowercase word for an errno ("ebusy"), for event reasons. */
 void backend_errno_reason(int negative_errno, char *buf, unsigned size);
 

@@ -298,19 +298,6 @@ out:
 	return r;
 }
 
-static int exec_config_size(const struct vmrd_backend_env *env, const char *key, uint64_t *ret)
-{
-	const char *v = env->config_get ? env->config_get(env->config_ctx, key) : NULL;
-
-	if (!v)
-		return 0;
-	if (parse_size(v, ret) < 0) {
-		backend_set_last_error("exec: bad %s \"%s\"", key, v);
-		return -EINVAL;
-	}
-	return 1;
-}
-
 static int exec_open(const struct vmrd_backend_env *env, void **ret_state)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -330,33 +317,30 @@ static int exec_open(const struct vmrd_backend_env *env, void **ret_state)
 	s->block_bytes = EXEC_DEFAULT_BLOCK_BYTES;
 
 	r = -EINVAL;
-	v = env->config_get ? env->config_get(env->config_ctx, "command") : NULL;
+	v = backend_config(env, "command");
 	if (!v || !*v) {
 		backend_set_last_error("exec: no command configured");
 		goto fail;
 	}
 	s->command = strdup(v);
-	v = env->config_get(env->config_ctx, "current_command");
+	v = backend_config(env, "current_command");
 	if (v && *v)
 		s->current_command = strdup(v);
 	if (!s->command || (v && *v && !s->current_command)) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	v = env->config_get(env->config_ctx, "timeout");
-	if (v && (parse_duration_usec(v, &s->timeout_usec) < 0 || s->timeout_usec == 0)) {
-		backend_set_last_error("exec: bad timeout \"%s\"", v);
+	if ((r = backend_config_duration(env, "exec", "timeout", &s->timeout_usec)) < 0)
 		goto fail;
-	}
-	if ((r = exec_config_size(env, "block", &s->block_bytes)) < 0)
+	if ((r = backend_config_size(env, "exec", "block", &s->block_bytes)) < 0)
 		goto fail;
-	if ((r = exec_config_size(env, "max", &s->max_bytes)) <= 0) {
+	if ((r = backend_config_size(env, "exec", "max", &s->max_bytes)) <= 0) {
 		if (r == 0)
 			backend_set_last_error("exec: no max configured");
 		r = -EINVAL;
 		goto fail;
 	}
-	if ((r = exec_config_size(env, "min", &s->min_bytes)) < 0)
+	if ((r = backend_config_size(env, "exec", "min", &s->min_bytes)) < 0)
 		goto fail;
 	if (r == 0) {
 		r = meminfo_read(s->rootfd, &mi);

@@ -382,17 +382,6 @@ static void host_work(struct host_backend *s)
 	host_arm(s, now);
 }
 
-static int host_config_duration(const struct vmrd_backend_env *env, const char *key, uint64_t *ret)
-{
-	const char *v = env->config_get ? env->config_get(env->config_ctx, key) : NULL;
-
-	if (v && (parse_duration_usec(v, ret) < 0 || *ret == 0)) {
-		backend_set_last_error("host: bad %s \"%s\"", key, v);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int host_configure(struct host_backend *s, const struct vmrd_backend_env *env)
 {
 	const char *v;
@@ -403,22 +392,22 @@ static int host_configure(struct host_backend *s, const struct vmrd_backend_env 
 	s->backoff_min_usec = 1000000u;
 	s->backoff_max_usec = 30u * 1000000u;
 	snprintf(s->port_name, sizeof(s->port_name), "org.vmrd.0");
-	v = env->config_get ? env->config_get(env->config_ctx, "port_name") : NULL;
+	v = backend_config(env, "port_name");
 	if (v)
 		snprintf(s->port_name, sizeof(s->port_name), "%s", v);
-	v = env->config_get ? env->config_get(env->config_ctx, "device") : NULL;
+	v = backend_config(env, "device");
 	if (v)
 		snprintf(s->device, sizeof(s->device), "%s", v);
-	v = env->config_get ? env->config_get(env->config_ctx, "vsock_port") : NULL;
+	v = backend_config(env, "vsock_port");
 	if (v && (parse_u64(v, &s->vsock_port) < 0 || s->vsock_port == 0 ||
 		  s->vsock_port > UINT32_MAX)) {
 		backend_set_last_error("host: bad vsock_port \"%s\"", v);
 		return -EINVAL;
 	}
-	if ((r = host_config_duration(env, "confirm_timeout", &s->confirm_timeout_usec)) < 0 ||
-	    (r = host_config_duration(env, "reply_timeout", &s->reply_timeout_usec)) < 0 ||
-	    (r = host_config_duration(env, "backoff_min", &s->backoff_min_usec)) < 0 ||
-	    (r = host_config_duration(env, "backoff_max", &s->backoff_max_usec)) < 0)
+	if ((r = backend_config_duration(env, "host", "confirm_timeout", &s->confirm_timeout_usec)) < 0 ||
+	    (r = backend_config_duration(env, "host", "reply_timeout", &s->reply_timeout_usec)) < 0 ||
+	    (r = backend_config_duration(env, "host", "backoff_min", &s->backoff_min_usec)) < 0 ||
+	    (r = backend_config_duration(env, "host", "backoff_max", &s->backoff_max_usec)) < 0)
 		return r;
 	if (s->backoff_max_usec < s->backoff_min_usec)
 		s->backoff_max_usec = s->backoff_min_usec;

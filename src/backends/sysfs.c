@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "backends/backend.h"
-#include "core/parse.h"
 
 #define SYSFS_INITIAL_BLOCKS 256u
 /* 2^20 blocks of 128 MiB is 128 TiB: far beyond any guest. */
@@ -118,7 +117,6 @@ void sysfs_survey_compute(const struct memblock_set *set, uint64_t cfg_min_bytes
 static int sysfs_open(const struct vmrd_backend_env *env, void **ret_state)
 {
 	struct sysfs_backend *s;
-	const char *v;
 	int r;
 
 	backend_set_last_error(NULL);
@@ -127,16 +125,9 @@ static int sysfs_open(const struct vmrd_backend_env *env, void **ret_state)
 		return -ENOMEM;
 	s->rootfd = env->rootfd;
 	s->write_state = sysfs_default_writer;
-	v = env->config_get ? env->config_get(env->config_ctx, "min") : NULL;
-	if (v && (r = parse_size(v, &s->cfg_min_bytes)) < 0) {
-		backend_set_last_error("sysfs: bad min \"%s\"", v);
+	if ((r = backend_config_size(env, "sysfs", "min", &s->cfg_min_bytes)) < 0 ||
+	    (r = backend_config_size(env, "sysfs", "max", &s->cfg_max_bytes)) < 0)
 		goto fail;
-	}
-	v = env->config_get ? env->config_get(env->config_ctx, "max") : NULL;
-	if (v && (r = parse_size(v, &s->cfg_max_bytes)) < 0) {
-		backend_set_last_error("sysfs: bad max \"%s\"", v);
-		goto fail;
-	}
 	/* Fail at start-up, not at the first request, when there is nothing to drive. */
 	r = sysfs_scan(s->rootfd, &s->scan);
 	if (r < 0) {
