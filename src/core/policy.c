@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "core/policy.h"
+#include "core/policy_history.h"
 #include "vmrd/backend.h"
 
 #define SEC 1000000ull
@@ -93,98 +94,6 @@ void policy_init(struct policy_state *st)
 	st->pending = POLICY_HOLD;
 }
 
-static void history_push(struct policy_state *st, const struct policy_config *cfg,
-			 const struct policy_input *in)
-{
-	uint32_t newest = (st->hist_head + POLICY_HISTORY - 1) % POLICY_HISTORY;
-
-	/* A clock that went backwards (a restarted trace) voids the history. */
-	if (st->hist_len > 0 && in->now_usec < st->hist_usec[newest])
-		st->hist_len = 0;
-	st->hist_usec[st->hist_head] = in->now_usec;
-	st->hist_avail[st->hist_head] = in->mem_available_bytes;
-	st->hist_total[st->hist_head] = in->mem_total_bytes;
-	st->hist_head = (st->hist_head + 1) % POLICY_HISTORY;
-	if (st->hist_len < POLICY_HISTORY)
-		st->hist_len++;
-	while (st->hist_len > 1) {
-		uint32_t oldest = (st->hist_head + POLICY_HISTORY - st->hist_len) % POLICY_HISTORY;
-
-		if (in->now_usec - st->hist_usec[oldest] <= cfg->velocity_window_usec)
-			break;
-		st->hist_len--;
-	}
-}
-
-/* MemAvailable - MemTotal in KiB, the quantity whose slope we want. */
-static int64_t history_net_kib(const struct policy_state *st, uint32_t i)
-{
-	return (int64_t)(st->hist_avail[i] / 1024) - (int64_t)(st->hist_total[i] / 1024);
-}
-
-/*
- * The trend must still hold in the newest interval: a step (a burst that
- * has already landed) smears into the least-squares slope for a whole
- * window and would otherwise read as an ongoing fall and buy memory twice.
- * So the slope is limited to the newest interval's slope when that is
- * smaller or of the other sign (then 0).  A steady ramp keeps its slope.
- */
-static int64_t history_recent(int64_t slope, int64_t dx_ms, int64_t dy_kib)
-{
-	int64_t last;
-
-	if (dx_ms <= 0)
-		return slope;
-	last = dy_kib * 1000 / dx_ms * 1024;
-	if ((slope < 0) != (last < 0) || slope == 0 || last == 0)
-		return 0;
-	if (slope < 0)
-		return slope > last ? slope : last;
-	return slope < last ? slope : last;
-}
-
-/*
- * Least-squares slope in bytes per second.  x is milliseconds (at most
- * 10 min, so < 2^20) and y KiB relative to the newest sample, clamped to
- * 2^36 KiB (64 TiB): 64 products of 2^56 fit an int64_t.
- */
-static int64_t history_velocity(const struct policy_state *st)
-{
-	const int64_t ylim = (int64_t)1 << 36;
-	uint32_t n = st->hist_len, first, newest, i, k;
-	int64_t sum_x = 0, sum_y = 0, mx, my, sxx = 0, sxy = 0, q, r, y0;
-	int64_t xs[POLICY_HISTORY], ys[POLICY_HISTORY];
-
-	if (n < 2)
-		return 0;
-	first = (st->hist_head + POLICY_HISTORY - n) % POLICY_HISTORY;
-	newest = (st->hist_head + POLICY_HISTORY - 1) % POLICY_HISTORY;
-	y0 = history_net_kib(st, newest);
-	for (k = 0; k < n; k++) {
-		int64_t y;
-
-		i = (first + k) % POLICY_HISTORY;
-		xs[k] = (int64_t)((st->hist_usec[i] - st->hist_usec[first]) / 1000);
-		y = history_net_kib(st, i) - y0;
-		ys[k] = y > ylim ? ylim : y < -ylim ? -ylim : y;
-		sum_x += xs[k];
-		sum_y += ys[k];
-	}
-	mx = sum_x / n;
-	my = sum_y / n;
-	for (k = 0; k < n; k++) {
-		sxx += (xs[k] - mx) * (xs[k] - mx);
-		sxy += (xs[k] - mx) * (ys[k] - my);
-	}
-	if (sxx == 0)
-		return 0;
-	/* KiB per ms to bytes per second, keeping the remainder's precision. */
-	q = sxy / sxx;
-	r = sxy % sxx;
-	return history_recent((q * 1000 + r * 1000 / sxx) * 1024, xs[n - 1] - xs[n - 2],
-			      ys[n - 1] - ys[n - 2]);
-}
-
 static uint64_t counter_delta(uint64_t now, uint64_t prev)
 {
 	return now > prev ? now - prev : 0;
@@ -232,8 +141,9 @@ static void eval_prepare(struct policy_state *st, const struct policy_config *cf
 	ev->deficit = sat_sub(ev->headroom, ev->avail);
 	ev->surplus = sat_sub(ev->avail, sat_add(ev->headroom, cfg->shrink_margin_bytes));
 
-	history_push(st, cfg, in);
-	ev->velocity = history_velocity(st);
+	policy_history_push(st, cfg->velocity_window_usec, in->now_usec, in->mem_available_bytes,
+			    in->mem_total_bytes);
+	ev->velocity = policy_history_velocity(st);
 	if (ev->velocity < 0)
 		ev->falling_bytes = mul_div((uint64_t)(-(ev->velocity + 1)) + 1, lead, SEC);
 
