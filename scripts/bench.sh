@@ -3,8 +3,8 @@
 # report (bench/RESULTS.md, bench/results.json, bench/plots/*.png).
 #
 #   scripts/bench.sh [BUILD]      full run, about an hour under TCG
-#   QUICK=1 scripts/bench.sh      short smoke run; its report stays in
-#                                 BUILD/bench-quick/ and bench/ is left alone
+#   QUICK=1 scripts/bench.sh      short smoke run of three systems; its report
+#                                 stays in BUILD/bench-quick/, bench/ is left alone
 #
 # BENCH_SYSTEMS and BENCH_SCENARIOS (comma lists) narrow the matrix;
 # BENCH_<SCENARIO>_<KEY>=VALUE overrides one parameter (see bench.py).
@@ -26,6 +26,9 @@ fi
 
 if [ "${QUICK:-${BENCH_QUICK:-0}}" = 1 ]; then
 	profile=quick
+	# Three systems cover every harness path (static, balloon, vmrd with
+	# its broker) in a few minutes.
+	: "${BENCH_SYSTEMS:=static-max,balloon-fpr,vmrd}"
 	out="$build/bench-quick"
 	dest="$out/report"
 else

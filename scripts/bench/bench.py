@@ -64,7 +64,7 @@ PROFILES = {
     },
     "quick": {
         "ramp": dict(base="512M", max="2G", cpus=2, size="400M", procs=2, hold=2, timeout=180),
-        "burst": dict(base="512M", max="2G", cpus=1, size="300M", procs=2, hold=2, idle=30,
+        "burst": dict(base="512M", max="2G", cpus=1, size="300M", procs=2, hold=2, idle=20,
                       timeout=240, pair=True),
         "reread": dict(base="512M", max="2G", cpus=2, size="256M", idle=10, disk="400M",
                        timeout=300),
@@ -72,8 +72,8 @@ PROFILES = {
                       disk="400M", timeout=300, pair=True),
         "sawtooth": dict(base="512M", max="2G", cpus=2, size="200M", procs=2, cycles=2, hold=2,
                          idle=5, timeout=240),
-        "overcommit": dict(base="512M", max="1G", cpus=1, size="500M", hold=5, slot=15,
-                           first=12, zram="384M", budget="2G", weights="100,200,400",
+        "overcommit": dict(base="512M", max="1G", cpus=1, size="500M", hold=3, slot=10,
+                           first=8, zram="384M", budget="2G", weights="100,200,400",
                            timeout=300),
     },
 }

@@ -23,6 +23,7 @@ MIB = 1 << 20
 DONE = re.compile(r"backend: request (\d+) done: asked (\d+) MiB, now (\d+) MiB after (\d+) ms")
 FAILED = re.compile(r"backend: request (\d+) for (\d+) MiB failed")
 START = re.compile(r"backend host: current (\d+) MiB")
+GROW = re.compile(r"^vmrd: (vmrd: )?grow: ")
 SIM_SUMMARY = re.compile(r"# summary: (.*)")
 
 SCENARIO_TEXT = {
@@ -100,13 +101,15 @@ def load_vm(work):
     vm = dict(markers=summary.get("markers", []), status=summary.get("status"),
               console_oom=summary.get("console_oom_kills", 0),
               timeline=read_timeline(os.path.join(work, "timeline.csv")),
-              grows=[], shrinks=0, failures=0, kernel="")
+              grows=[], shrinks=0, failures=0, grow_asked=0, kernel="")
     cur = None
     try:
         with open(os.path.join(work, "console.log"), errors="replace") as f:
             for line in f:
                 if not line.startswith("vmrd: "):
                     continue
+                if GROW.search(line):
+                    vm["grow_asked"] += 1
                 m = START.search(line)
                 if m and cur is None:
                     cur = int(m.group(1))
@@ -221,7 +224,8 @@ def single_metrics(name, vm, rc):
                rss_per_demand=rss / demand if rss and demand else None,
                peak_rss_mib=max([r["qemu_rss_kb"] for r in w if ok(r["qemu_rss_kb"])] or [0]) / 1024,
                grow_p50_ms=percentile(vm["grows"], 50), grow_p99_ms=percentile(vm["grows"], 99),
-               grows=len(vm["grows"]), shrinks=vm["shrinks"], resize_failures=vm["failures"])
+               grows=len(vm["grows"]), shrinks=vm["shrinks"], resize_failures=vm["failures"],
+               grow_decisions=vm["grow_asked"])
     out["resizes"] = out["grows"] + out["shrinks"]
     out["vmrd_cpu_ms"], out["vmrd_maxrss_kib"] = vmrd_usage(vm)
     if name == "burst" and "freed" in ph:
@@ -390,7 +394,10 @@ def cell(m, key, digits):
     if key == "resizes":
         if m.get("resizes") is None:
             return "–"
-        return "%d (%d/%d)" % (m["resizes"], m["grows"], m["shrinks"])
+        text = "%d (%d/%d)" % (m["resizes"], m["grows"], m["shrinks"])
+        if m.get("grow_decisions", 0) > m["grows"]:
+            text += ", %d grows decided" % m["grow_decisions"]
+        return text
     return fnum(m.get(key), digits)
 
 
@@ -607,7 +614,9 @@ def write_markdown(dest, meta, plan, systems, results, plots, sim):
          "means not within the idle period.",
          "- *grow p50 / p99*: vmrd's own measure from sending a grow request to seeing "
          "MemTotal reach it (the host backend confirms grants by MemTotal).",
-         "- *resizes*: completed vmrd resize requests (grows/shrinks).",
+         "- *resizes*: completed vmrd resize requests (grows/shrinks); \"N grows decided\" "
+         "when vmrd decided more grows than completed (a grow still outstanding, or one "
+         "decided while another was in flight).",
          "- *vmrd CPU / max RSS*: `vmrctl metrics` (`vmrd_cpu_usec_total`, "
          "`vmrd_max_resident_bytes`) at the end of the scenario.", ""]
     L += ["## At a glance", "", "Picked from the tables below.", ""] + md_glance(results, systems)
