@@ -163,8 +163,15 @@ static void eval_prepare(struct policy_state *st, const struct policy_config *cf
 		ev->signals |= POLICY_SIG_LOW;
 
 	ev->want_grow = true;
-	if (ev->signals & (POLICY_SIG_FULL_AVG10 | POLICY_SIG_FULL_STALL |
-			   POLICY_SIG_OOM_KILL | POLICY_SIG_ALLOCSTALL)) {
+	/*
+	 * Direct reclaim while MemAvailable is above the headroom target is
+	 * page cache turning over (a guest reading files does it all the
+	 * time), not a shortage: only with low headroom is an allocation
+	 * stall an emergency.  Otherwise streaming reads grow a guest to its
+	 * maximum for cache, the very footprint vmrd exists to give back.
+	 */
+	if ((ev->signals & (POLICY_SIG_FULL_AVG10 | POLICY_SIG_FULL_STALL | POLICY_SIG_OOM_KILL)) ||
+	    (ev->signals & POLICY_SIG_ALLOCSTALL && ev->signals & POLICY_SIG_LOW)) {
 		ev->grow_reason = POLICY_R_EMERGENCY;
 		ev->grow_urgency = VMRD_URGENCY_CRITICAL;
 	} else if (ev->signals & POLICY_SIG_TRIGGER) {

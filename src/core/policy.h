@@ -26,8 +26,10 @@
  *     EMERGENCY (CRITICAL): PSI full avg10 >= full_emergency_centi, or the
  *       full stall time since the previous evaluation is at least that share
  *       of the elapsed time (avg10 lags by seconds, the total does not), or
- *       oom_kill or allocstall rose since the previous evaluation.  The first
- *       evaluation only primes these counters.
+ *       oom_kill rose since the previous evaluation, or allocstall rose
+ *       while MemAvailable is below the headroom target (with headroom to
+ *       spare, direct reclaim is page cache turning over, not a shortage).
+ *       The first evaluation only primes these counters.
  *     PSI_TRIGGER (HIGH): trigger_events > 0.
  *     FALLING_FAST (HIGH): MemAvailable falls fast enough to cross
  *       reserve_bytes within plug_latency_usec + lead_margin_usec.

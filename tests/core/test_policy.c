@@ -116,7 +116,9 @@ static void test_grow_reasons_in_order_of_urgency(void **state)
 		{ "trigger", 1 * GIB, 2, 0, 0, 0, 600 * MIB, POLICY_R_PSI_TRIGGER, VMRD_URGENCY_HIGH, BLOCK },
 		{ "full", 1 * GIB, 2, 600, 0, 0, 0, POLICY_R_EMERGENCY, VMRD_URGENCY_CRITICAL, 2 * BLOCK },
 		{ "oom", 1 * GIB, 0, 0, 1, 0, 0, POLICY_R_EMERGENCY, VMRD_URGENCY_CRITICAL, 2 * BLOCK },
-		{ "allocstall", 1 * GIB, 0, 0, 0, 7, 0, POLICY_R_EMERGENCY, VMRD_URGENCY_CRITICAL, 2 * BLOCK },
+		{ "allocstall", 300 * MIB, 0, 0, 0, 7, 0, POLICY_R_EMERGENCY, VMRD_URGENCY_CRITICAL, 2 * BLOCK },
+		/* Direct reclaim with headroom to spare is page cache turning over. */
+		{ "allocstall-cache", 1 * GIB, 0, 0, 0, 7, 0, POLICY_R_STEADY, VMRD_URGENCY_LOW, 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
