@@ -387,7 +387,8 @@ static int host_configure(struct host_backend *s, const struct vmrd_backend_env 
 	const char *v;
 	int r;
 
-	s->confirm_timeout_usec = 30u * 1000000u;
+	/* A plug lands in well under a second; a request stuck longer blocks all growth. */
+	s->confirm_timeout_usec = 10u * 1000000u;
 	s->reply_timeout_usec = 10u * 1000000u;
 	s->backoff_min_usec = 1000000u;
 	s->backoff_max_usec = 30u * 1000000u;

@@ -27,7 +27,7 @@
  *      by (target - current), within 1/32 of it for memmap and rounding,
  *      then sends `done` and ends the request with status 0, reason
  *      "granted" (or "partial" when the host granted less than asked);
- *      after confirm_timeout (30 s) it ends with -ETIMEDOUT "timeout";
+ *      after confirm_timeout (10 s) it ends with -ETIMEDOUT "timeout";
  *   `deny seq reason`: status -EAGAIN with the host's reason word;
  *   `error reason` while waiting for the answer: -EPROTO with its word;
  *   nothing within reply_timeout (10 s): -ETIMEDOUT "no_reply";

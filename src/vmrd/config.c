@@ -503,7 +503,7 @@ void config_print_defaults(FILE *out)
 		     "# Keys of the chosen built-in backend, passed to it as they are; see\n"
 		     "# vmrd.conf(5).\n"
 		     "# host:  port_name = org.vmrd.0, device = (path), vsock_port = (number),\n"
-		     "#        reply_timeout = 10s, confirm_timeout = 30s, backoff_min = 1s,\n"
+		     "#        reply_timeout = 10s, confirm_timeout = 10s, backoff_min = 1s,\n"
 		     "#        backoff_max = 30s\n"
 		     "# sysfs: min = (boot memory), max = (all present blocks)\n"
 		     "# exec:  command = (required), max = (required), min = (MemTotal at start),\n"
