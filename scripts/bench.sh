@@ -16,13 +16,14 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-build}" && pwd)
 image="$build/guest"
 
-if [ ! -f "$image/initramfs.gz" ] || [ ! -f "$image/vmlinuz" ]; then
-	"$top/scripts/guest/build-image.sh" -o "$image" --vmrd || {
-		status=$?
-		echo "bench: no guest image (build-image.sh exited $status)" >&2
-		exit "$status"
-	}
-fi
+# Always through build-image.sh: it rebuilds the static vmrd from the
+# current tree and reuses everything that did not change, so a benchmark
+# never measures a stale daemon.
+"$top/scripts/guest/build-image.sh" -o "$image" --vmrd || {
+	status=$?
+	echo "bench: no guest image (build-image.sh exited $status)" >&2
+	exit "$status"
+}
 
 if [ "${QUICK:-${BENCH_QUICK:-0}}" = 1 ]; then
 	profile=quick
