@@ -102,8 +102,13 @@ void config_defaults(struct vmrd_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	policy_config_defaults(&cfg->policy);
 	snprintf(cfg->backend, sizeof(cfg->backend), "host");
-	cfg->interval_usec = 1000000;
-	cfg->fast_interval_usec = 200000;
+	/*
+	 * A sample is three small /proc reads (tens of microseconds), and an
+	 * unthrottled allocation can eat a few hundred MiB in a second: sample
+	 * often even when calm, so the first grow is not a second late.
+	 */
+	cfg->interval_usec = 250000;
+	cfg->fast_interval_usec = 100000;
 	cfg->report_interval_usec = 5000000;
 	snprintf(cfg->control_path, sizeof(cfg->control_path), "/run/vmrd/vmrd.sock");
 	cfg->mlock = true;
