@@ -40,6 +40,24 @@ uint64_t loop_now_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+int loop_flush(int fd, char *buf, size_t *len)
+{
+	while (*len > 0) {
+		ssize_t n = send(fd, buf, *len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			return -errno;
+		}
+		memmove(buf, buf + n, *len - (size_t)n);
+		*len -= (size_t)n;
+	}
+	return 0;
+}
+
 int loop_connect_unix(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

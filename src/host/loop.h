@@ -8,6 +8,7 @@
  * so dispatch is a single indirect call and owners need no lookup table.
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct loop_watch {
@@ -17,6 +18,12 @@ struct loop_watch {
 
 int loop_watch_add(int epfd, struct loop_watch *w, uint32_t events);
 int loop_watch_mod(int epfd, struct loop_watch *w, uint32_t events);
+
+/*
+ * Send as much of buf[0..*len) as the socket takes without blocking and
+ * keep the rest at the front of buf; *len is what is left.  0 or -errno.
+ */
+int loop_flush(int fd, char *buf, size_t *len);
 /* Removes the watch from epoll and closes its fd; fd becomes -1. */
 void loop_watch_close(int epfd, struct loop_watch *w);
 

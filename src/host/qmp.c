@@ -61,19 +61,10 @@ static void qmp_drop(struct qmp *q, int err, uint64_t now_usec)
 
 static int flush_out(struct qmp *q)
 {
-	while (q->out_len > 0) {
-		ssize_t n = send(q->watch.fd, q->out, q->out_len, MSG_NOSIGNAL);
+	int r = loop_flush(q->watch.fd, q->out, &q->out_len);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
-			return -errno;
-		}
-		memmove(q->out, q->out + n, q->out_len - (size_t)n);
-		q->out_len -= (size_t)n;
-	}
+	if (r < 0)
+		return r;
 	return loop_watch_mod(q->epfd, &q->watch, EPOLLIN | (q->out_len ? EPOLLOUT : 0));
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "core/parse.h"
 
 #define STATE_HEADER "# vmrd-host state v1\n"
@@ -89,34 +90,18 @@ const struct state_entry *state_find(const struct state *st, const char *name)
 int state_load(const char *path, struct state *ret)
 {
 	static char buf[STATE_FILE_MAX];
-	size_t len = 0;
-	int fd, r = 0;
+	size_t len;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT) {
-			ret->n = 0;
-			return 0;
-		}
-		return -errno;
+	/* A state file larger than any we write is refused, not cut short. */
+	r = fileio_read_at(AT_FDCWD, path, buf, sizeof(buf), &len);
+	if (r == -ENOENT) {
+		ret->n = 0;
+		return 0;
 	}
-	while (len < sizeof(buf)) {
-		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	r = state_parse(buf, len, ret);
-out:
-	close(fd);
-	return r;
+	if (r < 0)
+		return r;
+	return state_parse(buf, len, ret);
 }
 
 static int write_all(int fd, const char *buf, size_t len)

@@ -75,19 +75,10 @@ void vm_disconnect(struct vm *vm, const char *reason, uint64_t delay_usec, uint6
 
 static int flush_out(struct vm *vm)
 {
-	while (vm->out_len > 0) {
-		ssize_t n = send(vm->ch.fd, vm->out, vm->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	int r = loop_flush(vm->ch.fd, vm->out, &vm->out_len);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
-			return -errno;
-		}
-		memmove(vm->out, vm->out + n, vm->out_len - (size_t)n);
-		vm->out_len -= (size_t)n;
-	}
+	if (r < 0)
+		return r;
 	return loop_watch_mod(vm->broker->epfd, &vm->ch, EPOLLIN | (vm->out_len ? EPOLLOUT : 0));
 }
 
