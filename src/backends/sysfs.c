@@ -22,6 +22,13 @@ struct sysfs_backend {
 
 	/* Owned by the daemon's thread (query, releasable). */
 	struct memblock_set scan;
+	/*
+	 * What the last query() found.  The daemon asks releasable() right
+	 * after query() on every evaluation; answering from this survey
+	 * saves a second walk of every block's sysfs files.
+	 */
+	struct sysfs_survey survey;
+	bool survey_valid;
 
 	/* Owned by the worker while a job runs, by the daemon's thread otherwise. */
 	struct backend_worker *worker;
@@ -157,10 +164,13 @@ static int sysfs_query(void *state, struct vmrd_backend_info *ret_info)
 	struct sysfs_survey sv;
 	int r;
 
+	s->survey_valid = false;
 	r = sysfs_scan(s->rootfd, &s->scan);
 	if (r < 0)
 		return r;
 	sysfs_survey_compute(&s->scan, s->cfg_min_bytes, s->cfg_max_bytes, &sv);
+	s->survey = sv;
+	s->survey_valid = true;
 	ret_info->current_bytes = sv.current_bytes;
 	ret_info->min_bytes = sv.min_bytes;
 	ret_info->max_bytes = sv.max_bytes;
@@ -171,14 +181,17 @@ static int sysfs_query(void *state, struct vmrd_backend_info *ret_info)
 static int sysfs_releasable(void *state, uint64_t *ret_bytes)
 {
 	struct sysfs_backend *s = state;
-	struct sysfs_survey sv;
 	int r;
 
-	r = sysfs_scan(s->rootfd, &s->scan);
-	if (r < 0)
-		return r;
-	sysfs_survey_compute(&s->scan, s->cfg_min_bytes, s->cfg_max_bytes, &sv);
-	*ret_bytes = sv.releasable_bytes;
+	if (!s->survey_valid) {
+		r = sysfs_scan(s->rootfd, &s->scan);
+		if (r < 0)
+			return r;
+		sysfs_survey_compute(&s->scan, s->cfg_min_bytes, s->cfg_max_bytes, &s->survey);
+		s->survey_valid = true;
+	}
+	s->survey_valid = false; /* the next evaluation's query scans afresh */
+	*ret_bytes = s->survey.releasable_bytes;
 	return 0;
 }
 
