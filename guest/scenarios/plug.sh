@@ -18,6 +18,9 @@ while [ "$i" -lt $((timeout_sec * 2)) ]; do
 		zones=$(awk '/^Node [0-9]+, *zone/ { z = $4 } /^ +present/ && z != "" { printf "%s:%s ", z, $2; z = "" }' /proc/zoneinfo)
 		echo "ZONES: $zones"
 		echo "VMRD-E2E: event=plugged memtotal_before_kb=$before memtotal_after_kb=$now grown_kb=$((now - before)) zones=\"$zones\""
+		# Stay up past the host's next once-per-second QMP sample, which
+		# a quick power-off after the plug could otherwise miss.
+		sleep 2
 		exit 0
 	fi
 	sleep 0.5
