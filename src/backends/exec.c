@@ -48,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "backends/backend.h"
 #include "core/parse.h"
 #include "sensors/meminfo.h"
@@ -248,18 +249,10 @@ static int exec_output_size(const char *out, uint64_t *ret)
 	return parse_size(line, ret);
 }
 
-static uint64_t exec_now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Run current_command to completion within the timeout; its first line is the size. */
 static int exec_run_current(struct exec_backend *s, uint64_t *ret_bytes)
 {
-	uint64_t deadline = exec_now_usec() + s->timeout_usec;
+	uint64_t deadline = clock_now_usec() + s->timeout_usec;
 	struct exec_child c;
 	siginfo_t info;
 	int r;
@@ -270,7 +263,7 @@ static int exec_run_current(struct exec_backend *s, uint64_t *ret_bytes)
 	for (;;) {
 		struct pollfd p[2] = { { .fd = c.pidfd, .events = POLLIN },
 				       { .fd = c.outfd, .events = POLLIN } };
-		uint64_t now = exec_now_usec();
+		uint64_t now = clock_now_usec();
 
 		exec_drain(&c, -1);
 		r = exec_reap(&c, &info);

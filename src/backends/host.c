@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "backends/backend.h"
 #include "common/fileio.h"
 #include "core/parse.h"
@@ -54,14 +55,6 @@ struct host_backend {
 	struct vmrd_backend_event evq[HOST_EVQ];
 	unsigned ev_head, ev_len;
 };
-
-static uint64_t host_now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void host_push(struct host_backend *s, const struct vmrd_backend_event *ev)
 {
@@ -352,7 +345,7 @@ static void host_arm(struct host_backend *s, uint64_t now)
 
 static void host_work(struct host_backend *s)
 {
-	uint64_t now = host_now_usec(), ticks;
+	uint64_t now = clock_now_usec(), ticks;
 
 	if (read(s->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		return;
@@ -491,7 +484,7 @@ static int host_request(void *state, const struct vmrd_backend_request *req)
 	struct host_backend *s = state;
 	struct proto_msg m = { .verb = PROTO_VERB_REQUEST, .seq = req->seq,
 			       .target_bytes = req->target_bytes };
-	uint64_t now = host_now_usec(), base;
+	uint64_t now = clock_now_usec(), base;
 	int r;
 
 	if (s->req != HOST_REQ_NONE)

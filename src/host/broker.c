@@ -127,13 +127,13 @@ void broker_vm_reconciled(struct broker *b, struct vm *vm)
 	 */
 	st->best_gap_bytes = target > vm->arb.current_bytes ? target - vm->arb.current_bytes :
 							       vm->arb.current_bytes - target;
-	st->progress_usec = loop_now_usec();
+	st->progress_usec = clock_now_usec();
 	st->non_converging = false;
 	vm->applied_bytes = target;
 	b->dirty = true;
 	b->state_dirty = true;
 	if (vm->welcome_pending)
-		vm_send_welcome(vm, loop_now_usec());
+		vm_send_welcome(vm, clock_now_usec());
 }
 
 static void log_decision(const struct vm *vm, const struct arbiter_decision *d)

@@ -134,7 +134,7 @@ int ctl_status_json(const struct broker *b, char *out, size_t size)
 			json_array_append_new(vms, vm_json(b->vms[i]));
 	root = json_pack("{s:i, s:b, s:I, s:I, s:b, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:o}",
 			 "version", 1, "dry_run", b->dry_run,
-			 "uptime_usec", (json_int_t)(loop_now_usec() - b->started_usec),
+			 "uptime_usec", (json_int_t)(clock_now_usec() - b->started_usec),
 			 "budget_bytes", (json_int_t)b->cfg.budget_bytes, "budget_auto", b->cfg.budget_auto,
 			 "reserve_bytes", (json_int_t)b->cfg.reserve_bytes,
 			 "sum_target_bytes", (json_int_t)b->summary.sum_target_bytes,

@@ -115,7 +115,7 @@ static int query(struct vm *vm, const char *cmd,
 static void on_ready(struct qmp *q, void *ctx)
 {
 	struct vm *vm = ctx;
-	uint64_t now_usec = loop_now_usec();
+	uint64_t now_usec = clock_now_usec();
 
 	log_info("vm %s: QMP connected to %s", vm->cfg.name, vm->cfg.qmp_path);
 	vm->reconciled = false;
@@ -189,7 +189,7 @@ static void on_applied(struct qmp *q, int err, const struct qmp_msg *m, void *ar
 	/* A failed resize is retried when the arbiter next sets a target. */
 	if (vm->apply_inflight && --vm->apply_inflight == 0 && vm->apply_again) {
 		vm->apply_again = false;
-		driver_apply(vm, vm->arb.state.target_bytes, loop_now_usec());
+		driver_apply(vm, vm->arb.state.target_bytes, clock_now_usec());
 	}
 }
 

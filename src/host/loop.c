@@ -6,7 +6,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 int loop_watch_add(int epfd, struct loop_watch *w, uint32_t events)
@@ -30,14 +29,6 @@ void loop_watch_close(int epfd, struct loop_watch *w)
 	epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
 	close(w->fd);
 	w->fd = -1;
-}
-
-uint64_t loop_now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 int loop_flush(int fd, char *buf, size_t *len)

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/clock.h"
+
 struct loop_watch {
 	int fd;
 	void (*fn)(struct loop_watch *w, uint32_t events);
@@ -32,8 +34,5 @@ void loop_watch_close(int epfd, struct loop_watch *w);
  * Unix sockets connect at once or fail, so there is no in-progress state.
  */
 int loop_connect_unix(const char *path);
-
-/* CLOCK_MONOTONIC in microseconds. */
-uint64_t loop_now_usec(void);
 
 #endif

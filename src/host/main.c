@@ -217,7 +217,7 @@ static bool handle_signal(int sfd, const struct options *o, struct broker *b)
 	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP: reloading configuration");
-			reload(o, b, loop_now_usec());
+			reload(o, b, clock_now_usec());
 		} else {
 			log_info("signal %u: exiting", si.ssi_signo);
 			return false;
@@ -250,7 +250,7 @@ static void run(const struct options *o, struct broker *b, struct ctlsrv *ctl, i
 			} else if (tag == 101) {
 				if (read(tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 					log_warn("timerfd");
-				now_usec = loop_now_usec();
+				now_usec = clock_now_usec();
 				if (now_usec - last_sample >= HOST_SAMPLE_USEC) {
 					sample_host(b);
 					last_sample = now_usec;
@@ -268,7 +268,7 @@ static void run(const struct options *o, struct broker *b, struct ctlsrv *ctl, i
 				w->fn(w, evs[i].events);
 			}
 		}
-		broker_flush(b, loop_now_usec());
+		broker_flush(b, clock_now_usec());
 	}
 	sdnotify("STOPPING=1");
 }
@@ -311,7 +311,7 @@ int main(int argc, char **argv)
 	if (r < 0)
 		fatalx(EX_CANTCREAT, "control socket %s: %s", cfg.control_path, strerror(-r));
 	sample_host(&b);
-	r = broker_start(&b, loop_now_usec());
+	r = broker_start(&b, clock_now_usec());
 	if (r < 0)
 		fatalx(EX_OSERR, "cannot start: %s", strerror(-r));
 	log_info("started: %zu VMs, budget %llu bytes%s", cfg.n_vms,

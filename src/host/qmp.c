@@ -261,7 +261,7 @@ static int read_input(struct qmp *q, uint64_t now_usec)
 static void qmp_io(struct loop_watch *w, uint32_t events)
 {
 	struct qmp *q = (struct qmp *)((char *)w - offsetof(struct qmp, watch));
-	uint64_t now_usec = loop_now_usec();
+	uint64_t now_usec = clock_now_usec();
 	int r = 0;
 
 	if (w->fd < 0)

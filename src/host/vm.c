@@ -292,7 +292,7 @@ static void read_channel(struct vm *vm, uint64_t now_usec)
 static void vm_channel_io(struct loop_watch *w, uint32_t events)
 {
 	struct vm *vm = (struct vm *)((char *)w - offsetof(struct vm, ch));
-	uint64_t now_usec = loop_now_usec();
+	uint64_t now_usec = clock_now_usec();
 
 	if (w->fd < 0 || vm->dead)
 		return;

@@ -4,6 +4,7 @@
  * the loop only reads small /proc files, talks to the backend through
  * non-blocking descriptors and hands page-cache trimming to its own thread.
  */
+#include "common/clock.h"
 #include "vmrd/daemon.h"
 
 #include <errno.h>
@@ -31,14 +32,6 @@ enum {
 };
 
 #define MIB(x) ((x) >> 20)
-
-uint64_t daemon_now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 int daemon_watch(struct daemon *d, int fd, uint32_t events, uint64_t tag)
 {
@@ -241,7 +234,7 @@ static void maybe_report(struct daemon *d, uint64_t now)
 
 static void evaluate(struct daemon *d)
 {
-	uint64_t now = daemon_now_usec();
+	uint64_t now = clock_now_usec();
 	struct policy_decision dec;
 	int r;
 
@@ -365,7 +358,7 @@ int daemon_setup(struct daemon *d)
 	r = ctlsrv_open(&d->ctl, d->cfg.control_path, d->epfd, TAG_CTL, control, d);
 	if (r < 0)
 		log_warnc(r, "control socket %s", d->cfg.control_path);
-	d->started_usec = daemon_now_usec();
+	d->started_usec = clock_now_usec();
 	d->watchdog_usec = sdnotify_watchdog_usec();
 	return 0;
 }
@@ -416,7 +409,7 @@ int daemon_run(struct daemon *d)
 				evaluate(d);
 				break;
 			case DAEMON_TAG_BACKEND:
-				daemon_backend_drain(d, daemon_now_usec());
+				daemon_backend_drain(d, clock_now_usec());
 				break;
 			case TAG_RECLAIM:
 				reclaim_done(d);
@@ -449,11 +442,11 @@ static int once_act(struct daemon *d, const struct policy_decision *dec)
 		log_warnx("backend %s is not available; nothing done", d->cfg.backend);
 		return EX_UNAVAILABLE;
 	}
-	act(d, dec, daemon_now_usec());
-	deadline = daemon_now_usec() + 30000000;
+	act(d, dec, clock_now_usec());
+	deadline = clock_now_usec() + 30000000;
 	while (d->request_pending && d->backend_up) {
 		struct epoll_event ev;
-		uint64_t now = daemon_now_usec();
+		uint64_t now = clock_now_usec();
 
 		if (now >= deadline) {
 			log_warnx("backend %s: no answer to request %" PRIu64 " within 30 s", d->cfg.backend,
@@ -461,7 +454,7 @@ static int once_act(struct daemon *d, const struct policy_decision *dec)
 			return EX_TEMPFAIL;
 		}
 		if (epoll_wait(d->epfd, &ev, 1, (int)((deadline - now) / 1000) + 1) > 0)
-			daemon_backend_drain(d, daemon_now_usec());
+			daemon_backend_drain(d, clock_now_usec());
 	}
 	return 0;
 }
@@ -479,8 +472,8 @@ int daemon_once(struct daemon *d)
 	policy_init(&d->pst);
 	psi_open(d);
 	if (!d->dry_run)
-		daemon_backend_open(d, daemon_now_usec());
-	r = daemon_sample(d, daemon_now_usec());
+		daemon_backend_open(d, clock_now_usec());
+	r = daemon_sample(d, clock_now_usec());
 	if (r < 0) {
 		log_warnc(r, "cannot read meminfo under %s", d->root_dir ? d->root_dir : "/");
 		return EX_NOINPUT;

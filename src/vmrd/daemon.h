@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/clock.h"
 #include "common/ctlsrv.h"
 #include "core/policy.h"
 #include "sensors/meminfo.h"
@@ -101,8 +102,6 @@ struct daemon {
 	uint64_t watchdog_usec;
 	uint64_t last_watchdog_usec;
 };
-
-uint64_t daemon_now_usec(void);
 
 /* epoll tags: the backend's fd is DAEMON_TAG_BACKEND, daemon.c numbers the rest. */
 #define DAEMON_TAG_BACKEND 1

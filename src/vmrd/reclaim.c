@@ -7,22 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fileio.h"
-
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static void trim(struct reclaim *rc, uint64_t bytes, uint64_t step, struct reclaim_result *res)
 {
-	uint64_t start = now_usec();
+	uint64_t start = clock_now_usec();
 	char text[32];
 
 	memset(res, 0, sizeof(*res));
@@ -45,7 +37,7 @@ static void trim(struct reclaim *rc, uint64_t bytes, uint64_t step, struct recla
 		}
 		res->reclaimed_bytes += n;
 	}
-	res->elapsed_usec = now_usec() - start;
+	res->elapsed_usec = clock_now_usec() - start;
 }
 
 static void *worker(void *arg)

@@ -87,7 +87,7 @@ int status_decision_json(const struct daemon *d, char *buf, size_t size)
 
 static void status_json(struct out *o, struct daemon *d)
 {
-	uint64_t now = daemon_now_usec();
+	uint64_t now = clock_now_usec();
 
 	put(o, "{\"backend\":\"%s\",\"backend_up\":%s,\"dry_run\":%s,\"uptime_sec\":%" PRIu64
 	       ",\"request_pending\":%s,\"reclaim_busy\":%s,\"sample\":",
@@ -136,7 +136,7 @@ static void status_table(struct out *o, struct daemon *d)
 
 static void why(struct out *o, struct daemon *d, bool json)
 {
-	uint64_t now = daemon_now_usec();
+	uint64_t now = clock_now_usec();
 	char text[256];
 
 	if (json)
