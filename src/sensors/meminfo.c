@@ -25,6 +25,11 @@ static const struct {
 	{ "SwapTotal", offsetof(struct meminfo, swap_total_bytes), false },
 	{ "SwapFree", offsetof(struct meminfo, swap_free_bytes), false },
 	{ "Committed_AS", offsetof(struct meminfo, committed_as_bytes), false },
+	{ "AnonPages", offsetof(struct meminfo, anon_pages_bytes), false },
+	{ "SReclaimable", offsetof(struct meminfo, slab_reclaimable_bytes), false },
+	{ "SUnreclaim", offsetof(struct meminfo, slab_unreclaimable_bytes), false },
+	{ "KernelStack", offsetof(struct meminfo, kernel_stack_bytes), false },
+	{ "PageTables", offsetof(struct meminfo, page_tables_bytes), false },
 };
 
 #define MEMINFO_NFIELDS (sizeof(meminfo_fields) / sizeof(meminfo_fields[0]))

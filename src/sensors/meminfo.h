@@ -18,6 +18,12 @@ struct meminfo {
 	uint64_t swap_total_bytes;
 	uint64_t swap_free_bytes;
 	uint64_t committed_as_bytes;
+	uint64_t anon_pages_bytes;
+	/* What only the kernel zones can hold (see sensors/zoneinfo.h). */
+	uint64_t slab_reclaimable_bytes;
+	uint64_t slab_unreclaimable_bytes;
+	uint64_t kernel_stack_bytes;
+	uint64_t page_tables_bytes;
 };
 
 /*

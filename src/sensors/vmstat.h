@@ -12,6 +12,16 @@ struct vmstat {
 	uint64_t workingset_refault_file;
 	uint64_t pgmajfault;
 	uint64_t allocstall; /* sum of allocstall_* over zones */
+	/*
+	 * The same split by the zone the stalled allocation asked for: kernel
+	 * allocations (slab, page tables: DMA, DMA32, Normal) and user ones
+	 * (Movable).  Both 0 on kernels before 4.10.
+	 */
+	uint64_t allocstall_kernel;
+	uint64_t allocstall_movable;
+	uint64_t workingset_activate_file; /* refaults of pages that were in the working set */
+	uint64_t pgscan;  /* pgscan_kswapd + pgscan_direct */
+	uint64_t pgsteal; /* pgsteal_kswapd + pgsteal_direct */
 	uint64_t pswpin;
 	uint64_t pswpout;
 };

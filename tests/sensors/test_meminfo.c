@@ -30,6 +30,11 @@ static void assert_meminfo_equal(const struct meminfo *got, const struct meminfo
 	assert_true(got->swap_total_bytes == want->swap_total_bytes);
 	assert_true(got->swap_free_bytes == want->swap_free_bytes);
 	assert_true(got->committed_as_bytes == want->committed_as_bytes);
+	assert_true(got->anon_pages_bytes == want->anon_pages_bytes);
+	assert_true(got->slab_reclaimable_bytes == want->slab_reclaimable_bytes);
+	assert_true(got->slab_unreclaimable_bytes == want->slab_unreclaimable_bytes);
+	assert_true(got->kernel_stack_bytes == want->kernel_stack_bytes);
+	assert_true(got->page_tables_bytes == want->page_tables_bytes);
 }
 
 static void test_read_returns_the_values_of_captured_files(void **state)
@@ -44,33 +49,48 @@ static void test_read_returns_the_values_of_captured_files(void **state)
 		    .cached_bytes = KB(579416), .active_file_bytes = KB(217320),
 		    .inactive_file_bytes = KB(502904), .shmem_bytes = KB(8884),
 		    .swap_total_bytes = 0, .swap_free_bytes = 0,
-		    .committed_as_bytes = KB(64732) } },
+		    .committed_as_bytes = KB(64732) ,
+		    .anon_pages_bytes = KB(17908), .slab_reclaimable_bytes = KB(160940),
+		    .slab_unreclaimable_bytes = KB(27568), .kernel_stack_bytes = KB(1504),
+		    .page_tables_bytes = KB(1948) } },
 		{ "guest-tree",
 		  { .mem_total_bytes = KB(1113972), .mem_free_bytes = KB(788400),
 		    .mem_available_bytes = KB(871236), .buffers_bytes = KB(11204),
 		    .cached_bytes = KB(98552), .active_file_bytes = KB(60760),
 		    .inactive_file_bytes = KB(47548), .shmem_bytes = KB(764),
 		    .swap_total_bytes = 0, .swap_free_bytes = 0,
-		    .committed_as_bytes = KB(164988) } },
+		    .committed_as_bytes = KB(164988) ,
+		    .anon_pages_bytes = KB(48120), .slab_reclaimable_bytes = KB(14228),
+		    .slab_unreclaimable_bytes = KB(19644), .kernel_stack_bytes = KB(1888),
+		    .page_tables_bytes = KB(1236) } },
 		/* Real QEMU guest: boot, +256 MiB virtio-mem, then memhog with zram swap. */
 		{ "qemu/boot",
 		  { .mem_total_bytes = KB(399844), .mem_free_bytes = KB(360652),
 		    .mem_available_bytes = KB(362156), .buffers_bytes = KB(4),
 		    .cached_bytes = KB(6832), .active_file_bytes = 0, .inactive_file_bytes = 0,
 		    .shmem_bytes = KB(6836), .swap_total_bytes = KB(262140),
-		    .swap_free_bytes = KB(262140), .committed_as_bytes = KB(8180) } },
+		    .swap_free_bytes = KB(262140), .committed_as_bytes = KB(8180) ,
+		    .anon_pages_bytes = KB(212), .slab_reclaimable_bytes = KB(9800),
+		    .slab_unreclaimable_bytes = KB(8792), .kernel_stack_bytes = KB(912),
+		    .page_tables_bytes = KB(36) } },
 		{ "qemu/plugged",
 		  { .mem_total_bytes = KB(661988), .mem_free_bytes = KB(618600),
 		    .mem_available_bytes = KB(617972), .buffers_bytes = KB(4),
 		    .cached_bytes = KB(6956), .active_file_bytes = 0, .inactive_file_bytes = KB(4),
 		    .shmem_bytes = KB(6956), .swap_total_bytes = KB(262140),
-		    .swap_free_bytes = KB(262140), .committed_as_bytes = KB(8636) } },
+		    .swap_free_bytes = KB(262140), .committed_as_bytes = KB(8636) ,
+		    .anon_pages_bytes = KB(244), .slab_reclaimable_bytes = KB(9908),
+		    .slab_unreclaimable_bytes = KB(9060), .kernel_stack_bytes = KB(928),
+		    .page_tables_bytes = KB(116) } },
 		{ "qemu/pressure",
 		  { .mem_total_bytes = KB(661988), .mem_free_bytes = KB(9140),
 		    .mem_available_bytes = KB(6764), .buffers_bytes = 0,
 		    .cached_bytes = KB(6276), .active_file_bytes = 0, .inactive_file_bytes = 0,
 		    .shmem_bytes = KB(6276), .swap_total_bytes = KB(262140),
-		    .swap_free_bytes = KB(215804), .committed_as_bytes = KB(9452) } },
+		    .swap_free_bytes = KB(215804), .committed_as_bytes = KB(9452) ,
+		    .anon_pages_bytes = KB(607328), .slab_reclaimable_bytes = KB(9992),
+		    .slab_unreclaimable_bytes = KB(9248), .kernel_stack_bytes = KB(960),
+		    .page_tables_bytes = KB(1428) } },
 	};
 
 	for (size_t i = 0; i < N(cases); i++) {

@@ -25,6 +25,11 @@ static void assert_vmstat_equal(const struct vmstat *got, const struct vmstat *w
 	assert_true(got->allocstall == want->allocstall);
 	assert_true(got->pswpin == want->pswpin);
 	assert_true(got->pswpout == want->pswpout);
+	assert_true(got->allocstall_kernel == want->allocstall_kernel);
+	assert_true(got->allocstall_movable == want->allocstall_movable);
+	assert_true(got->workingset_activate_file == want->workingset_activate_file);
+	assert_true(got->pgscan == want->pgscan);
+	assert_true(got->pgsteal == want->pgsteal);
 }
 
 static void test_read_returns_the_values_of_captured_files(void **state)
@@ -35,16 +40,20 @@ static void test_read_returns_the_values_of_captured_files(void **state)
 	} cases[] = {
 		{ "host",
 		  { .oom_kill = 0, .workingset_refault_anon = 0, .workingset_refault_file = 104336,
-		    .pgmajfault = 1128, .allocstall = 0, .pswpin = 0, .pswpout = 0 } },
+		    .pgmajfault = 1128, .allocstall = 0, .pswpin = 0, .pswpout = 0,
+		    .workingset_activate_file = 4419 } },
 		/* allocstall_dma32 5 + allocstall_movable 17. */
 		{ "guest-tree",
 		  { .oom_kill = 2, .workingset_refault_anon = 0, .workingset_refault_file = 8712,
-		    .pgmajfault = 1543, .allocstall = 22, .pswpin = 0, .pswpout = 0 } },
+		    .pgmajfault = 1543, .allocstall = 22, .pswpin = 0, .pswpout = 0,
+		    .allocstall_kernel = 5, .allocstall_movable = 17, .workingset_activate_file = 119 } },
 		/* Real QEMU guest: nothing after boot; swapping under memhog (3 + 241 stalls). */
 		{ "qemu/boot", { 0 } },
 		{ "qemu/pressure",
 		  { .oom_kill = 0, .workingset_refault_anon = 33, .workingset_refault_file = 0,
-		    .pgmajfault = 37, .allocstall = 244, .pswpin = 44, .pswpout = 11919 } },
+		    .pgmajfault = 37, .allocstall = 244, .pswpin = 44, .pswpout = 11919,
+		    .allocstall_kernel = 3, .allocstall_movable = 241, .pgscan = 229185,
+		    .pgsteal = 11880 } },
 	};
 
 	for (size_t i = 0; i < N(cases); i++) {
@@ -75,7 +84,10 @@ static void test_parse_accepts_kernel_variants(void **state)
 		  { .workingset_refault_file = 9, .pswpin = 1, .pswpout = 2 } },
 		{ "allocstall_dma 1\nallocstall_dma32 2\nallocstall_normal 4\nallocstall_movable 8\n"
 		  "allocstall_device 16\noom_kill 5\n",
-		  { .allocstall = 31, .oom_kill = 5 } },
+		  { .allocstall = 31, .oom_kill = 5, .allocstall_kernel = 7, .allocstall_movable = 8 } },
+		{ "pgscan_kswapd 10\npgscan_direct 5\npgsteal_kswapd 3\npgsteal_direct 1\n"
+		  "pgscan_anon 99\nworkingset_activate_file 6\n",
+		  { .pgscan = 15, .pgsteal = 4, .workingset_activate_file = 6 } },
 		{ "oom_kill 18446744073709551615\n", { .oom_kill = UINT64_MAX } },
 		/* Blank lines and unknown counters of any shape are someone else's. */
 		{ "\n\nnr_foo -3\npgmajfault 4\n\n", { .pgmajfault = 4 } },
@@ -107,6 +119,8 @@ static void test_parse_refuses_malformed_input(void **state)
 		{ "pgmajfault 0x10\n", -EINVAL },
 		{ "nr_free_pages\npgmajfault 1\n", -EINVAL },
 		{ "pgmajfault 1\npgmajfault 2\n", -EINVAL },
+		{ "workingset_activate_file 1\nworkingset_activate_file 2\n", -EINVAL },
+		{ "pgscan_kswapd 18446744073709551615\npgscan_direct 1\n", -ERANGE },
 		{ "allocstall_normal 1x\n", -EINVAL },
 		{ "\x01\x02\x03\xff", -EINVAL },
 		{ "oom_kill 18446744073709551616\n", -ERANGE },
