@@ -3,7 +3,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 
-.PHONY: all deps build check check-unit check-asan demo bench clean install guest-image
+.PHONY: all deps build check check-unit check-asan demo bench clean install deb guest-image
 
 all: build
 
@@ -19,14 +19,14 @@ $(ASAN_BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# Every test, then all but the end-to-end VM tests again under ASan/UBSan;
-# the last line counts both runs.
+# Every test, then all but the end-to-end VM tests and the package test
+# again under ASan/UBSan; the last line counts both runs.
 check: deps $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
 	ninja -C $(BUILD)
 	ninja -C $(ASAN_BUILD)
 	-meson test -C $(BUILD) --print-errorlogs --num-processes 2
 	-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite e2e
+	  meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite e2e --no-suite pkg
 	@./scripts/test-summary.py $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
 
 check-unit: deps $(BUILD)/build.ninja
@@ -43,8 +43,13 @@ bench: build
 guest-image: deps
 	./scripts/guest/build-image.sh -o $(BUILD)/guest --vmrd
 
+# Under the build's prefix, /usr/local unless MESON_OPTS says otherwise.
 install: build
 	meson install -C $(BUILD)
+
+# Debian packages of the working tree, lintian-clean, into $(BUILD)/deb.
+deb: deps
+	./scripts/deb.sh $(BUILD)/deb
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
