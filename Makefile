@@ -7,8 +7,9 @@ MESON_OPTS ?=
 
 all: build
 
+# Missing Debian packages, one line per group; apt's output goes to the log.
 deps:
-	@./scripts/deps.sh
+	@DEPS_LOG=$(BUILD)/deps.log ./scripts/deps.sh
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) $(MESON_OPTS)
