@@ -4,16 +4,36 @@
 #include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "core/parse.h"
+#include "core/proto.h"
+
+_Static_assert((int)VMRD_URGENCY_LOW == (int)URGENCY_LOW &&
+		       (int)VMRD_URGENCY_NORMAL == (int)URGENCY_NORMAL &&
+		       (int)VMRD_URGENCY_HIGH == (int)URGENCY_HIGH &&
+		       (int)VMRD_URGENCY_CRITICAL == (int)URGENCY_CRITICAL,
+	       "the plugin ABI's urgencies must equal the core's; map them here if they ever part");
+/* The wire codec still spells its own enum; until it takes enum urgency, the values must agree. */
+_Static_assert((int)PROTO_URGENCY_LOW == (int)URGENCY_LOW &&
+		       (int)PROTO_URGENCY_NORMAL == (int)URGENCY_NORMAL &&
+		       (int)PROTO_URGENCY_HIGH == (int)URGENCY_HIGH &&
+		       (int)PROTO_URGENCY_CRITICAL == (int)URGENCY_CRITICAL && PROTO_URGENCY__MAX == 4,
+	       "proto's urgencies must equal the core's");
+
+uint32_t backend_urgency_to_abi(enum urgency urgency)
+{
+	return (unsigned)urgency <= URGENCY_CRITICAL ? (uint32_t)urgency : VMRD_URGENCY_NORMAL;
+}
+
+enum urgency backend_urgency_from_abi(uint32_t urgency)
+{
+	return urgency <= URGENCY_CRITICAL ? (enum urgency)urgency : URGENCY_NORMAL;
+}
 
 #define BACKEND_TABLE_ENTRY(name) &backend_##name##_ops,
 static const struct vmrd_backend_ops *const backend_table[] = {
@@ -175,142 +195,4 @@ void backend_errno_reason(int negative_errno, char *buf, unsigned size)
 	for (i = 0; name[i] && i + 1 < size; i++)
 		buf[i] = (char)tolower((unsigned char)name[i]);
 	buf[i] = '\0';
-}
-
-/* ---- worker ---- */
-
-#define BACKEND_WORKER_STACK_BYTES (256u * 1024u)
-
-struct backend_worker {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	void (*job)(void *arg);
-	void *arg;
-	int efd;
-	bool pending; /* started, not yet picked up by the thread */
-	bool busy;    /* started, not yet collected */
-	bool quit;
-};
-
-static void *backend_worker_main(void *p)
-{
-	struct backend_worker *w = p;
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&w->lock);
-	for (;;) {
-		while (!w->pending && !w->quit)
-			pthread_cond_wait(&w->cond, &w->lock);
-		if (w->pending) {
-			w->pending = false;
-			pthread_mutex_unlock(&w->lock);
-			w->job(w->arg);
-			pthread_mutex_lock(&w->lock);
-			/* Signalled under the lock: collect() then sees the job's writes. */
-			while (write(w->efd, &one, sizeof(one)) < 0 && errno == EINTR)
-				;
-			continue;
-		}
-		if (w->quit)
-			break;
-	}
-	pthread_mutex_unlock(&w->lock);
-	return NULL;
-}
-
-int backend_worker_new(void (*job)(void *arg), void *arg, struct backend_worker **ret)
-{
-	struct backend_worker *w;
-	pthread_attr_t attr;
-	sigset_t all, old;
-	int r;
-
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	w->job = job;
-	w->arg = arg;
-	w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (w->efd < 0) {
-		r = -errno;
-		free(w);
-		return r;
-	}
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, BACKEND_WORKER_STACK_BYTES);
-	/* The thread inherits this mask: every signal stays with the daemon's loop. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = -pthread_create(&w->thread, &attr, backend_worker_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (r < 0) {
-		close(w->efd);
-		pthread_mutex_destroy(&w->lock);
-		pthread_cond_destroy(&w->cond);
-		free(w);
-		return r;
-	}
-	*ret = w;
-	return 0;
-}
-
-int backend_worker_fd(const struct backend_worker *w)
-{
-	return w->efd;
-}
-
-int backend_worker_start(struct backend_worker *w)
-{
-	int r = 0;
-
-	pthread_mutex_lock(&w->lock);
-	if (w->busy) {
-		r = -EBUSY;
-	} else {
-		w->busy = true;
-		w->pending = true;
-		pthread_cond_signal(&w->cond);
-	}
-	pthread_mutex_unlock(&w->lock);
-	return r;
-}
-
-int backend_worker_collect(struct backend_worker *w)
-{
-	uint64_t n;
-	int r;
-
-	pthread_mutex_lock(&w->lock);
-	if (read(w->efd, &n, sizeof(n)) == (ssize_t)sizeof(n)) {
-		w->busy = false;
-		r = 1;
-	} else {
-		r = 0;
-	}
-	pthread_mutex_unlock(&w->lock);
-	return r;
-}
-
-bool backend_worker_busy(const struct backend_worker *w)
-{
-	return w->busy;
-}
-
-void backend_worker_free(struct backend_worker *w)
-{
-	if (!w)
-		return;
-	pthread_mutex_lock(&w->lock);
-	w->quit = true;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
-	close(w->efd);
-	pthread_mutex_destroy(&w->lock);
-	pthread_cond_destroy(&w->cond);
-	free(w);
 }

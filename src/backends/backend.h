@@ -4,8 +4,9 @@
 
 /*
  * The daemon's side of include/vmrd/backend.h: the registry of built-in
- * backends, the loader of plugin shared objects, and a worker thread for
- * backends whose operation is slow and synchronous.
+ * backends, the loader of plugin shared objects, their configuration keys
+ * and the crossing between the ABI's urgency and the core's.  Backends
+ * whose operation is slow and synchronous use common/worker.h.
  *
  * All built-in backends return a descriptor from fd() that stays the same
  * from open() to close(), so the daemon may register it once.
@@ -14,7 +15,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/urgency.h"
 #include "vmrd/backend.h"
+
+/*
+ * The core has one urgency, enum urgency (core/urgency.h); the plugin ABI
+ * keeps its own numbers (enum vmrd_urgency) so that the core can change
+ * without breaking plugins.  They are the same today, and backend.c checks
+ * that at compile time; these two are the only crossing.  An ABI value out
+ * of range is taken as normal.
+ */
+uint32_t backend_urgency_to_abi(enum urgency urgency);
+enum urgency backend_urgency_from_abi(uint32_t urgency);
 
 /*
  * The built-in backends.  Adding one is this one line plus its source file
@@ -56,27 +68,6 @@ void backend_plugin_unload(void *handle);
  */
 const char *backend_last_error(void);
 void backend_set_last_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/*
- * A single background thread that runs one job at a time and signals its
- * end through an eventfd.  The backend stores the job's inputs in its own
- * state before backend_worker_start() and reads the outputs after
- * backend_worker_collect() returned 1; the worker's mutex orders both.
- * The thread blocks all signals, so they keep going to the daemon's
- * signalfd, and has a small stack, so mlockall() does not pin megabytes.
- */
-struct backend_worker;
-
-int backend_worker_new(void (*job)(void *arg), void *arg, struct backend_worker **ret);
-/* Readable when a job has finished. */
-int backend_worker_fd(const struct backend_worker *w);
-/* Start the job; -EBUSY while the previous one runs or is not collected. */
-int backend_worker_start(struct backend_worker *w);
-/* 1 when the job finished (and now counts as collected), 0 while it runs or none was started. */
-int backend_worker_collect(struct backend_worker *w);
-bool backend_worker_busy(const struct backend_worker *w);
-/* Waits for a running job to finish. */
-void backend_worker_free(struct backend_worker *w);
 
 /*
  * Configuration keys of a backend.  backend_config() is the value of key or

@@ -51,6 +51,7 @@
 #include "common/clock.h"
 #include "backends/backend.h"
 #include "core/parse.h"
+#include "core/proto.h"
 #include "sensors/meminfo.h"
 
 extern char **environ;
@@ -84,13 +85,6 @@ struct exec_backend {
 	uint64_t target_bytes;
 	struct exec_child child;
 };
-
-static const char *exec_urgency_name(uint32_t u)
-{
-	static const char *const names[] = { "low", "normal", "high", "critical" };
-
-	return u < sizeof(names) / sizeof(names[0]) ? names[u] : "normal";
-}
 
 /* The daemon's environment without our variables, plus extra; NULL-terminated. */
 static char **exec_env(char *const extra[], size_t n_extra)
@@ -411,7 +405,7 @@ static int exec_request(void *state, const struct vmrd_backend_request *req)
 	snprintf(target, sizeof(target), "%" PRIu64, req->target_bytes);
 	snprintf(e_target, sizeof(e_target), "VMRD_TARGET_BYTES=%" PRIu64, req->target_bytes);
 	snprintf(e_seq, sizeof(e_seq), "VMRD_SEQ=%" PRIu64, req->seq);
-	snprintf(e_urg, sizeof(e_urg), "VMRD_URGENCY=%s", exec_urgency_name(req->urgency));
+	snprintf(e_urg, sizeof(e_urg), "VMRD_URGENCY=%s", proto_urgency_name((enum proto_urgency)backend_urgency_from_abi(req->urgency)));
 	snprintf(e_reason, sizeof(e_reason), "VMRD_REASON=%.*s", VMRD_BACKEND_REASON_MAX,
 		 req->reason);
 	r = exec_spawn(s->command, target, extra, 4, &s->child);

@@ -14,8 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/clock.h"
 #include "backends/backend.h"
+#include "common/backoff.h"
+#include "common/clock.h"
 #include "common/fileio.h"
 #include "core/parse.h"
 #include "core/proto.h"
@@ -35,7 +36,8 @@ struct host_backend {
 	char device[256];
 	uint64_t vsock_port; /* 0: not vsock */
 	uint64_t confirm_timeout_usec, reply_timeout_usec;
-	uint64_t backoff_min_usec, backoff_max_usec, backoff_usec;
+	/* Reconnecting the link; only a welcome from the host counts as success. */
+	struct backoff backoff;
 
 	int epfd, timerfd, fd;
 	bool connecting, welcomed;
@@ -182,9 +184,7 @@ static void host_disconnect(struct host_backend *s, uint64_t now)
 	/* A grant being confirmed stays valid: the host applies it without us. */
 	if (s->req == HOST_REQ_WAIT_REPLY)
 		host_done(s, -ENOTCONN, s->cur_bytes, "link_down");
-	s->reconnect_at_usec = now + s->backoff_usec;
-	s->backoff_usec = s->backoff_usec * 2 > s->backoff_max_usec ? s->backoff_max_usec
-								      : s->backoff_usec * 2;
+	s->reconnect_at_usec = now + backoff_failed(&s->backoff, now);
 }
 
 static uint64_t host_memtotal(struct host_backend *s)
@@ -242,7 +242,7 @@ static void host_handle(struct host_backend *s, const struct proto_msg *m, uint6
 		s->min_bytes = m->min_bytes;
 		s->max_bytes = m->max_bytes;
 		s->block_bytes = m->block_bytes;
-		s->backoff_usec = s->backoff_min_usec;
+		backoff_succeeded(&s->backoff);
 		if (!s->welcomed)
 			host_push_simple(s, VMRD_BACKEND_EV_LINK, 1);
 		s->welcomed = true;
@@ -257,7 +257,7 @@ static void host_handle(struct host_backend *s, const struct proto_msg *m, uint6
 		ev.type = VMRD_BACKEND_EV_RECLAIM;
 		ev.current_bytes = s->cur_bytes;
 		ev.target_bytes = m->target_bytes;
-		ev.urgency = (uint32_t)m->urgency;
+		ev.urgency = backend_urgency_to_abi((enum urgency)m->urgency);
 		snprintf(ev.reason, sizeof(ev.reason), "%s",
 			 (m->present & PROTO_HAS(PROTO_KEY_REASON)) ? m->reason : "host");
 		host_push(s, &ev);
@@ -377,14 +377,13 @@ static void host_work(struct host_backend *s)
 
 static int host_configure(struct host_backend *s, const struct vmrd_backend_env *env)
 {
+	uint64_t backoff_min_usec = 1000000u, backoff_max_usec = 30u * 1000000u;
 	const char *v;
 	int r;
 
 	/* A plug lands in well under a second; a request stuck longer blocks all growth. */
 	s->confirm_timeout_usec = 10u * 1000000u;
 	s->reply_timeout_usec = 10u * 1000000u;
-	s->backoff_min_usec = 1000000u;
-	s->backoff_max_usec = 30u * 1000000u;
 	snprintf(s->port_name, sizeof(s->port_name), "org.vmrd.0");
 	v = backend_config(env, "port_name");
 	if (v)
@@ -400,12 +399,10 @@ static int host_configure(struct host_backend *s, const struct vmrd_backend_env 
 	}
 	if ((r = backend_config_duration(env, "host", "confirm_timeout", &s->confirm_timeout_usec)) < 0 ||
 	    (r = backend_config_duration(env, "host", "reply_timeout", &s->reply_timeout_usec)) < 0 ||
-	    (r = backend_config_duration(env, "host", "backoff_min", &s->backoff_min_usec)) < 0 ||
-	    (r = backend_config_duration(env, "host", "backoff_max", &s->backoff_max_usec)) < 0)
+	    (r = backend_config_duration(env, "host", "backoff_min", &backoff_min_usec)) < 0 ||
+	    (r = backend_config_duration(env, "host", "backoff_max", &backoff_max_usec)) < 0)
 		return r;
-	if (s->backoff_max_usec < s->backoff_min_usec)
-		s->backoff_max_usec = s->backoff_min_usec;
-	s->backoff_usec = s->backoff_min_usec;
+	backoff_init(&s->backoff, backoff_min_usec, backoff_max_usec);
 	return 0;
 }
 
@@ -491,8 +488,7 @@ static int host_request(void *state, const struct vmrd_backend_request *req)
 		return -EBUSY;
 	if (s->fd < 0 || !s->welcomed)
 		return -ENOTCONN;
-	m.urgency = req->urgency < PROTO_URGENCY__MAX ? (enum proto_urgency)req->urgency
-						      : PROTO_URGENCY_NORMAL;
+	m.urgency = (enum proto_urgency)backend_urgency_from_abi(req->urgency);
 	snprintf(m.reason, sizeof(m.reason), "%s",
 		 proto_word_valid(req->reason, PROTO_WORD_MAX) ? req->reason : "policy");
 	/*

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backends/backend.h"
+#include "common/worker.h"
 
 #define SYSFS_INITIAL_BLOCKS 256u
 /* 2^20 blocks of 128 MiB is 128 TiB: far beyond any guest. */
@@ -31,7 +32,7 @@ struct sysfs_backend {
 	bool survey_valid;
 
 	/* Owned by the worker while a job runs, by the daemon's thread otherwise. */
-	struct backend_worker *worker;
+	struct worker *worker;
 	struct memblock_set job_set;
 	uint64_t job_seq;
 	uint64_t job_target_bytes;
@@ -147,7 +148,7 @@ static int sysfs_open(const struct vmrd_backend_env *env, void **ret_state)
 		backend_set_last_error("sysfs: block_size_bytes is 0");
 		goto fail;
 	}
-	r = backend_worker_new(sysfs_job, s, &s->worker);
+	r = worker_new(sysfs_job, s, &s->worker);
 	if (r < 0)
 		goto fail;
 	*ret_state = s;
@@ -302,18 +303,18 @@ static int sysfs_request(void *state, const struct vmrd_backend_request *req)
 {
 	struct sysfs_backend *s = state;
 
-	if (backend_worker_busy(s->worker))
+	if (worker_busy(s->worker))
 		return -EBUSY;
 	s->job_seq = req->seq;
 	s->job_target_bytes = req->target_bytes;
-	return backend_worker_start(s->worker);
+	return worker_start(s->worker);
 }
 
 static int sysfs_fd(void *state)
 {
 	struct sysfs_backend *s = state;
 
-	return backend_worker_fd(s->worker);
+	return worker_fd(s->worker);
 }
 
 static int sysfs_next_event(void *state, struct vmrd_backend_event *ret_event)
@@ -321,7 +322,7 @@ static int sysfs_next_event(void *state, struct vmrd_backend_event *ret_event)
 	struct sysfs_backend *s = state;
 	struct vmrd_backend_event ev;
 
-	if (backend_worker_collect(s->worker) == 0)
+	if (worker_collect(s->worker) == 0)
 		return 0;
 	memset(&ev, 0, sizeof(ev));
 	ev.type = VMRD_BACKEND_EV_DONE;
@@ -341,7 +342,7 @@ static void sysfs_close(void *state)
 
 	if (!s)
 		return;
-	backend_worker_free(s->worker);
+	worker_stop(s->worker, UINT64_MAX);
 	free(s->scan.blocks);
 	free(s->job_set.blocks);
 	free(s);

@@ -3,7 +3,7 @@
 
 #include "core/policy.h"
 #include "core/policy_history.h"
-#include "vmrd/backend.h"
+#include "core/urgency.h"
 
 #define SEC 1000000ull
 
@@ -173,20 +173,20 @@ static void eval_prepare(struct policy_state *st, const struct policy_config *cf
 	if ((ev->signals & (POLICY_SIG_FULL_AVG10 | POLICY_SIG_FULL_STALL | POLICY_SIG_OOM_KILL)) ||
 	    (ev->signals & POLICY_SIG_ALLOCSTALL && ev->signals & POLICY_SIG_LOW)) {
 		ev->grow_reason = POLICY_R_EMERGENCY;
-		ev->grow_urgency = VMRD_URGENCY_CRITICAL;
+		ev->grow_urgency = URGENCY_CRITICAL;
 	} else if (ev->signals & POLICY_SIG_TRIGGER) {
 		ev->grow_reason = POLICY_R_PSI_TRIGGER;
-		ev->grow_urgency = VMRD_URGENCY_HIGH;
+		ev->grow_urgency = URGENCY_HIGH;
 	} else if (ev->signals & POLICY_SIG_FALLING) {
 		ev->grow_reason = POLICY_R_FALLING_FAST;
-		ev->grow_urgency = VMRD_URGENCY_HIGH;
+		ev->grow_urgency = URGENCY_HIGH;
 	} else if (ev->signals & POLICY_SIG_LOW) {
 		ev->grow_reason = POLICY_R_LOW_HEADROOM;
-		ev->grow_urgency = VMRD_URGENCY_NORMAL;
+		ev->grow_urgency = URGENCY_NORMAL;
 	} else {
 		ev->want_grow = false;
 		ev->grow_reason = POLICY_R_STEADY;
-		ev->grow_urgency = VMRD_URGENCY_LOW;
+		ev->grow_urgency = URGENCY_LOW;
 	}
 }
 
@@ -200,7 +200,7 @@ static void decide(struct policy_decision *d, enum policy_action action,
 
 static void hold_until(struct policy_decision *d, enum policy_reason reason, uint64_t until)
 {
-	decide(d, POLICY_HOLD, reason, VMRD_URGENCY_LOW);
+	decide(d, POLICY_HOLD, reason, URGENCY_LOW);
 	d->hold_until_usec = until;
 }
 
@@ -277,7 +277,7 @@ static void shrink_or_trim(const struct policy_state *st, const struct policy_co
 		uint64_t steps = missing / cfg->reclaim_step_bytes + (missing % cfg->reclaim_step_bytes != 0);
 
 		steps = min_u64(steps, cfg->reclaim_max_steps);
-		decide(d, POLICY_RECLAIM, POLICY_R_TRIM_CACHE, VMRD_URGENCY_LOW);
+		decide(d, POLICY_RECLAIM, POLICY_R_TRIM_CACHE, URGENCY_LOW);
 		d->reclaim_bytes = min_u64(steps * cfg->reclaim_step_bytes,
 					   in->file_cache_bytes - cfg->reclaim_min_cache_bytes);
 		return;
@@ -331,7 +331,7 @@ static void host_decide(const struct policy_state *st, const struct policy_confi
 		return;
 	}
 	shrink_or_trim(st, cfg, in, min_u64(release, cap), POLICY_R_HOST_RECLAIM,
-		       VMRD_URGENCY_NORMAL, d);
+		       URGENCY_NORMAL, d);
 }
 
 static void surplus_decide(const struct policy_state *st, const struct policy_config *cfg,
@@ -369,7 +369,7 @@ static void surplus_decide(const struct policy_state *st, const struct policy_co
 		release = max_u64(round_down(release, ev->block), ev->block);
 		release = min_u64(release, round_down(max_blocks_bytes(cfg, ev->block), ev->block));
 		release = min_u64(min_u64(release, room), cap);
-		shrink_or_trim(st, cfg, in, release, POLICY_R_SURPLUS, VMRD_URGENCY_LOW, d);
+		shrink_or_trim(st, cfg, in, release, POLICY_R_SURPLUS, URGENCY_LOW, d);
 	}
 }
 
@@ -400,10 +400,10 @@ static void psionly_decide(struct policy_state *st, const struct policy_config *
 	if (in->trigger_events > 0) {
 		room = round_down(sat_sub(in->max_bytes, in->current_bytes), ev->block);
 		if (room == 0) {
-			decide(d, POLICY_HOLD, POLICY_R_AT_MAX, VMRD_URGENCY_HIGH);
+			decide(d, POLICY_HOLD, POLICY_R_AT_MAX, URGENCY_HIGH);
 			return;
 		}
-		decide(d, POLICY_GROW, POLICY_R_PSI_EVENT, VMRD_URGENCY_HIGH);
+		decide(d, POLICY_GROW, POLICY_R_PSI_EVENT, URGENCY_HIGH);
 		d->target_bytes = in->current_bytes + min_u64(step, room);
 		return;
 	}
@@ -412,7 +412,7 @@ static void psionly_decide(struct policy_state *st, const struct policy_config *
 		hold_until(d, POLICY_R_AT_MIN, 0);
 		return;
 	}
-	decide(d, POLICY_SHRINK, POLICY_R_PSI_QUIET, VMRD_URGENCY_LOW);
+	decide(d, POLICY_SHRINK, POLICY_R_PSI_QUIET, URGENCY_LOW);
 	d->target_bytes = in->current_bytes - min_u64(step, room);
 }
 
@@ -427,7 +427,7 @@ static void default_decide(struct policy_state *st, const struct policy_config *
 	if (ev->want_grow)
 		grow_decide(st, cfg, in, ev, d);
 	else if (in->reclaim_busy && (ev->signals & (POLICY_SIG_SOME_HIGH | POLICY_SIG_REFAULTS)))
-		decide(d, POLICY_RECLAIM_STOP, POLICY_R_PRESSURE_RISING, VMRD_URGENCY_HIGH);
+		decide(d, POLICY_RECLAIM_STOP, POLICY_R_PRESSURE_RISING, URGENCY_HIGH);
 	else if (in->backend_busy)
 		hold_until(d, POLICY_R_BACKEND_BUSY, 0);
 	else if (in->reclaim_busy)

@@ -279,7 +279,7 @@ enum policy_signal {
 struct policy_decision {
 	enum policy_action action;
 	enum policy_reason reason;
-	uint32_t urgency;         /* enum vmrd_urgency */
+	uint32_t urgency;         /* enum urgency */
 	uint64_t now_usec;
 	uint64_t current_bytes;
 	uint64_t target_bytes;    /* GROW/SHRINK: the new total; else current */

@@ -8,7 +8,6 @@
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -224,55 +223,6 @@ static void test_plugin_open_error_is_forwarded(void **state)
 	f->state = NULL;
 }
 
-/* ---- worker ---- */
-
-static atomic_int job_runs;
-
-static void count_job(void *arg)
-{
-	int *gate = arg;
-	char c;
-
-	if (read(*gate, &c, 1) == 1)
-		atomic_fetch_add(&job_runs, 1);
-}
-
-static void test_worker_signals_its_fd_when_a_job_ends(void **state)
-{
-	struct backend_worker *w;
-	struct pollfd p;
-	int gate[2];
-
-	assert_int_equal(pipe(gate), 0);
-	assert_int_equal(backend_worker_new(count_job, &gate[0], &w), 0);
-	p = (struct pollfd){ .fd = backend_worker_fd(w), .events = POLLIN };
-	assert_int_equal(backend_worker_collect(w), 0);
-	assert_int_equal(backend_worker_start(w), 0);
-	assert_true(backend_worker_busy(w));
-	assert_int_equal(backend_worker_start(w), -EBUSY);
-	assert_int_equal(poll(&p, 1, 20), 0);
-	assert_int_equal(backend_worker_collect(w), 0);
-	assert_int_equal(write(gate[1], "x", 1), 1);
-	assert_int_equal(poll(&p, 1, 5000), 1);
-	assert_int_equal(backend_worker_collect(w), 1);
-	assert_false(backend_worker_busy(w));
-	assert_int_equal(atomic_load(&job_runs), 1);
-	/* Collected: the fd is quiet again and the next job may start. */
-	assert_int_equal(poll(&p, 1, 0), 0);
-	assert_int_equal(backend_worker_start(w), 0);
-	assert_int_equal(write(gate[1], "x", 1), 1);
-	assert_int_equal(poll(&p, 1, 5000), 1);
-	assert_int_equal(backend_worker_collect(w), 1);
-	assert_int_equal(atomic_load(&job_runs), 2);
-	/* Freeing with a job running waits for it. */
-	assert_int_equal(backend_worker_start(w), 0);
-	assert_int_equal(write(gate[1], "x", 1), 1);
-	backend_worker_free(w);
-	assert_int_equal(atomic_load(&job_runs), 3);
-	close(gate[0]);
-	close(gate[1]);
-}
-
 static void test_errno_reason_words(void **state)
 {
 	char buf[VMRD_BACKEND_REASON_MAX];
@@ -299,7 +249,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_example_plugin_allows_one_request_at_a_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plugin_backend_refuses_mismatch_and_says_why, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plugin_open_error_is_forwarded, setup, teardown),
-		cmocka_unit_test(test_worker_signals_its_fd_when_a_job_ends),
 		cmocka_unit_test(test_errno_reason_words),
 	};
 
