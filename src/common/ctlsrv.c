@@ -35,17 +35,21 @@ static void mkdir_parent(const char *path)
 	(void)mkdir(dir, 0755); /* EEXIST is the normal case; bind() reports the rest */
 }
 
-int ctlsrv_open(struct ctlsrv *srv, const char *path, int epfd, uint64_t tag,
-		ctlsrv_handler handler, void *ctx)
+static void client_io(struct loop_watch *w, uint32_t events);
+static void listen_io(struct loop_watch *w, uint32_t events);
+
+int ctlsrv_open(struct ctlsrv *srv, const char *path, struct loop *loop, ctlsrv_handler handler,
+		void *ctx)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 	struct sockaddr_un sa;
 	int fd, r;
 
 	memset(srv, 0, sizeof(*srv));
-	srv->listen_fd = -1;
-	for (int i = 0; i < CTLSRV_CLIENTS; i++)
-		srv->clients[i].fd = -1;
+	loop_watch_init(&srv->listen, listen_io);
+	for (int i = 0; i < CTLSRV_CLIENTS; i++) {
+		loop_watch_init(&srv->clients[i].watch, client_io);
+		srv->clients[i].srv = srv;
+	}
 	r = make_addr(path, &sa);
 	if (r < 0)
 		return r;
@@ -54,62 +58,65 @@ int ctlsrv_open(struct ctlsrv *srv, const char *path, int epfd, uint64_t tag,
 	if (fd < 0)
 		return -errno;
 	(void)unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0 ||
-	    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	srv->listen.fd = fd;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
 		r = -errno;
-		close(fd);
-		return r;
+		goto out;
 	}
-	srv->listen_fd = fd;
-	srv->epfd = epfd;
-	srv->tag = tag;
+	r = loop_add(loop, &srv->listen, EPOLLIN);
+	if (r < 0)
+		goto out;
+	srv->loop = loop;
 	srv->handler = handler;
 	srv->ctx = ctx;
 	return 0;
+out:
+	close(fd);
+	srv->listen.fd = -1;
+	return r;
 }
 
-int ctlsrv_owns(const struct ctlsrv *srv, uint64_t tag)
+static void client_drop(struct ctlsrv_client *c)
 {
-	return srv->listen_fd >= 0 && tag >= srv->tag && tag <= srv->tag + CTLSRV_CLIENTS;
+	loop_watch_close(c->srv->loop, &c->watch);
+	strbuf_free(&c->out);
 }
 
-static void client_drop(struct ctlsrv *srv, struct ctlsrv_client *c)
+static void listen_io(struct loop_watch *w, uint32_t events)
 {
-	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	c->fd = -1;
-}
+	struct ctlsrv *srv = LOOP_OWNER(w, struct ctlsrv, listen);
 
-static void client_accept(struct ctlsrv *srv)
-{
 	for (;;) {
-		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct ctlsrv_client *c = NULL;
-		struct epoll_event ev = { .events = EPOLLIN };
-		int i;
 
 		if (fd < 0)
 			return;
-		for (i = 0; i < CTLSRV_CLIENTS; i++)
-			if (srv->clients[i].fd < 0) {
+		for (int i = 0; i < CTLSRV_CLIENTS && !c; i++)
+			if (srv->clients[i].watch.fd < 0)
 				c = &srv->clients[i];
-				break;
-			}
-		ev.data.u64 = srv->tag + 1 + (uint64_t)i;
-		if (!c || epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		if (!c) {
 			/* Busy: the client sees the connection close and may retry. */
 			close(fd);
 			continue;
 		}
-		c->fd = fd;
-		c->cmd_len = c->out_len = c->out_off = 0;
+		c->watch.fd = fd;
+		if (loop_add(srv->loop, &c->watch, EPOLLIN) < 0) {
+			close(fd);
+			c->watch.fd = -1;
+			continue;
+		}
+		c->cmd_len = c->out_off = 0;
 	}
 }
 
-static void client_flush(struct ctlsrv *srv, struct ctlsrv_client *c)
+static void client_flush(struct ctlsrv_client *c)
 {
-	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+	const struct strbuf *out = &c->out;
+
+	while (c->out_off < strbuf_len(out)) {
+		ssize_t n = send(c->watch.fd, strbuf_str(out) + c->out_off, strbuf_len(out) - c->out_off,
+				 MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EAGAIN)
 			return; /* EPOLLOUT brings us back */
@@ -117,21 +124,49 @@ static void client_flush(struct ctlsrv *srv, struct ctlsrv_client *c)
 			break;
 		c->out_off += (size_t)n;
 	}
-	client_drop(srv, c);
+	client_drop(c);
 }
 
-static void client_read(struct ctlsrv *srv, struct ctlsrv_client *c)
+/* The handler's answer, or the error that replaces it. */
+static void answer(struct ctlsrv_client *c)
 {
-	struct epoll_event ev = { .events = EPOLLOUT };
+	struct ctlsrv *srv = c->srv;
+	int r;
+
+	if (strbuf_init_growable(&c->out, CTLSRV_OUT_MIN, CTLSRV_OUT_MAX) < 0) {
+		client_drop(c);
+		return;
+	}
+	r = srv->handler(srv->ctx, c->cmd, &c->out);
+	if (r < 0 || strbuf_truncated(&c->out)) {
+		bool too_large = (r >= 0 || r == -ENOSPC) && !c->out.failed;
+
+		strbuf_reset(&c->out);
+		if (r == -EINVAL)
+			strbuf_puts(&c->out, "error: unknown command\n");
+		else if (too_large)
+			strbuf_printf(&c->out, "error: reply larger than %d bytes\n", CTLSRV_OUT_MAX);
+		else
+			strbuf_printf(&c->out, "error: %s\n", strerror(r < 0 && r != -ENOSPC ? -r : ENOMEM));
+	}
+	c->out_off = 0;
+	if (loop_mod(srv->loop, &c->watch, EPOLLOUT) < 0) {
+		client_drop(c);
+		return;
+	}
+	client_flush(c);
+}
+
+static void client_read(struct ctlsrv_client *c)
+{
 	char *nl;
 	ssize_t n;
-	int len;
 
-	n = recv(c->fd, c->cmd + c->cmd_len, sizeof(c->cmd) - 1 - c->cmd_len, 0);
+	n = recv(c->watch.fd, c->cmd + c->cmd_len, sizeof(c->cmd) - 1 - c->cmd_len, 0);
 	if (n < 0 && errno == EAGAIN)
 		return;
 	if (n <= 0) {
-		client_drop(srv, c);
+		client_drop(c);
 		return;
 	}
 	c->cmd_len += (size_t)n;
@@ -139,44 +174,30 @@ static void client_read(struct ctlsrv *srv, struct ctlsrv_client *c)
 	nl = strchr(c->cmd, '\n');
 	if (!nl) {
 		if (c->cmd_len == sizeof(c->cmd) - 1)
-			client_drop(srv, c); /* a command never gets this long */
+			client_drop(c); /* a command never gets this long */
 		return;
 	}
 	*nl = '\0';
-	len = srv->handler(srv->ctx, c->cmd, c->out, sizeof(c->out));
-	if (len < 0)
-		len = snprintf(c->out, sizeof(c->out), "error: unknown command\n");
-	c->out_len = (size_t)len < sizeof(c->out) ? (size_t)len : sizeof(c->out) - 1;
-	ev.data.u64 = srv->tag + 1 + (uint64_t)(c - srv->clients);
-	epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-	client_flush(srv, c);
+	answer(c);
 }
 
-void ctlsrv_event(struct ctlsrv *srv, uint64_t tag, uint32_t events)
+static void client_io(struct loop_watch *w, uint32_t events)
 {
-	struct ctlsrv_client *c;
+	struct ctlsrv_client *c = LOOP_OWNER(w, struct ctlsrv_client, watch);
 
-	if (tag == srv->tag) {
-		client_accept(srv);
-		return;
-	}
-	c = &srv->clients[tag - srv->tag - 1];
-	if (c->fd < 0)
-		return;
-	if (c->out_len)
-		client_flush(srv, c);
+	if (strbuf_str(&c->out))
+		client_flush(c);
 	else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-		client_read(srv, c);
+		client_read(c);
 }
 
 void ctlsrv_close(struct ctlsrv *srv, const char *path)
 {
 	for (int i = 0; i < CTLSRV_CLIENTS; i++)
-		if (srv->clients[i].fd >= 0)
-			client_drop(srv, &srv->clients[i]);
-	if (srv->listen_fd >= 0) {
-		close(srv->listen_fd);
-		srv->listen_fd = -1;
+		if (srv->clients[i].watch.fd >= 0)
+			client_drop(&srv->clients[i]);
+	if (srv->listen.fd >= 0) {
+		loop_watch_close(srv->loop, &srv->listen);
 		if (path)
 			(void)unlink(path);
 	}

@@ -20,10 +20,10 @@ static void arbiter_config_from(struct arbiter_config *a, const struct config *c
 	a->demand_window_usec = cfg->demand_window_usec;
 }
 
-void broker_init(struct broker *b, int epfd, const struct config *cfg, bool dry_run)
+void broker_init(struct broker *b, struct loop *loop, const struct config *cfg, bool dry_run)
 {
 	memset(b, 0, sizeof(*b));
-	b->epfd = epfd;
+	b->loop = loop;
 	b->cfg = *cfg;
 	b->dry_run = dry_run;
 	arbiter_config_from(&b->acfg, cfg);

@@ -17,7 +17,7 @@
 #include "host/vm.h"
 
 struct broker {
-	int epfd;
+	struct loop *loop;
 	bool dry_run;
 	struct config cfg;
 	struct arbiter_config acfg;
@@ -45,7 +45,7 @@ struct broker {
 	uint64_t reloads_total;
 };
 
-void broker_init(struct broker *b, int epfd, const struct config *cfg, bool dry_run);
+void broker_init(struct broker *b, struct loop *loop, const struct config *cfg, bool dry_run);
 
 /* Create VMs for the configuration; after broker_init and state loading. */
 int broker_start(struct broker *b, uint64_t now_usec);

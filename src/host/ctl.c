@@ -3,41 +3,12 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/strbuf.h"
 #include "host/broker.h"
-
-/* Appends to a fixed buffer; remembers overflow instead of failing at each call. */
-struct out {
-	char *buf;
-	size_t size;
-	size_t len;
-	bool full;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->full)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->size - o->len) {
-		o->full = true;
-		return;
-	}
-	o->len += (size_t)n;
-}
-
-static int finish(struct out *o)
-{
-	return o->full ? -ENOSPC : (int)o->len;
-}
 
 static const char *qmp_state_word(enum qmp_state s)
 {
@@ -64,16 +35,14 @@ static uint64_t vm_current(const struct vm *vm)
 	return vm->reconciled ? vm_current_bytes(vm) : vm->arb.current_bytes;
 }
 
-int ctl_status_text(const struct broker *b, char *out, size_t size)
+void ctl_status_text(const struct broker *b, struct strbuf *o)
 {
-	struct out o = { .buf = out, .size = size };
-
-	put(&o, "budget %llu MiB (%s), targets %llu MiB, free %llu MiB, host psi some %u.%02u%%%s%s\n",
+	strbuf_printf(o, "budget %llu MiB (%s), targets %llu MiB, free %llu MiB, host psi some %u.%02u%%%s%s\n",
 	    mib(b->cfg.budget_bytes), b->cfg.budget_auto ? "auto" : "fixed",
 	    mib(b->summary.sum_target_bytes), mib(b->summary.free_bytes),
 	    b->host_psi_some_centi / 100, b->host_psi_some_centi % 100,
 	    b->summary.host_pressure ? ", HOST PRESSURE" : "", b->dry_run ? ", dry run" : "");
-	put(&o, "%-16s %-6s %-7s %9s %9s %9s %9s %9s %9s %6s %7s %s\n", "NAME", "QMP", "GUEST",
+	strbuf_printf(o, "%-16s %-6s %-7s %9s %9s %9s %9s %9s %9s %6s %7s %s\n", "NAME", "QMP", "GUEST",
 	    "CURRENT", "TARGET", "REQUESTED", "GRANTED", "MIN", "MAX", "WEIGHT", "PSI", "REASON");
 	for (size_t i = 0; i < b->n_vms; i++) {
 		const struct vm *vm = b->vms[i];
@@ -81,7 +50,7 @@ int ctl_status_text(const struct broker *b, char *out, size_t size)
 
 		if (vm->dead)
 			continue;
-		put(&o, "%-16s %-6s %-7s %9llu %9llu %9llu %9llu %9llu %9llu %6u %4u.%02u %s\n",
+		strbuf_printf(o, "%-16s %-6s %-7s %9llu %9llu %9llu %9llu %9llu %9llu %6u %4u.%02u %s\n",
 		    vm->cfg.name, qmp_state_word(vm->qmp.state),
 		    vm->hello ? "hello" : vm_channel_up(vm) ? "open" : "down", mib(vm_current(vm)),
 		    mib(vm->arb.state.target_bytes), mib(vm->requested_bytes), mib(vm->granted_bytes),
@@ -89,8 +58,7 @@ int ctl_status_text(const struct broker *b, char *out, size_t size)
 		    r->valid ? r->psi_some_avg10_centi / 100 : 0,
 		    r->valid ? r->psi_some_avg10_centi % 100 : 0, vm->last_reason);
 	}
-	put(&o, "(sizes in MiB; PSI is the guest's some avg10)\n");
-	return finish(&o);
+	strbuf_printf(o, "(sizes in MiB; PSI is the guest's some avg10)\n");
 }
 
 static json_t *vm_json(const struct vm *vm)
@@ -123,11 +91,11 @@ static json_t *vm_json(const struct vm *vm)
 		"errors", (json_int_t)vm->errors_total, "kicks", (json_int_t)vm->kicks_total);
 }
 
-int ctl_status_json(const struct broker *b, char *out, size_t size)
+int ctl_status_json(const struct broker *b, struct strbuf *o)
 {
 	json_t *vms = json_array();
 	json_t *root;
-	size_t n;
+	char *text;
 
 	for (size_t i = 0; i < b->n_vms; i++)
 		if (!b->vms[i]->dead)
@@ -147,13 +115,13 @@ int ctl_status_json(const struct broker *b, char *out, size_t size)
 			 "reloads", (json_int_t)b->reloads_total, "vms", vms);
 	if (!root)
 		return -ENOMEM;
-	n = json_dumpb(root, out, size - 1, JSON_COMPACT);
+	text = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
-	if (n == 0 || n >= size - 1)
-		return -ENOSPC;
-	out[n++] = '\n';
-	out[n] = '\0';
-	return (int)n;
+	if (!text)
+		return -ENOMEM;
+	strbuf_printf(o, "%s\n", text);
+	free(text);
+	return 0;
 }
 
 struct metric {
@@ -162,9 +130,9 @@ struct metric {
 	const char *help;
 };
 
-static void metric_head(struct out *o, const struct metric *m)
+static void metric_head(struct strbuf *o, const struct metric *m)
 {
-	put(o, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name, m->type);
+	strbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name, m->type);
 }
 
 static uint64_t vm_metric(const struct vm *vm, size_t idx)
@@ -207,9 +175,8 @@ static const struct metric vm_metrics[] = {
 	{ "vmrd_host_vm_kicks_total", "counter", "Disconnects of the guest for misbehaviour." },
 };
 
-int ctl_metrics(const struct broker *b, char *out, size_t size)
+void ctl_metrics(const struct broker *b, struct strbuf *o)
 {
-	struct out o = { .buf = out, .size = size };
 	static const struct metric g[] = {
 		{ "vmrd_host_budget_bytes", "gauge", "Memory all VMs may hold together." },
 		{ "vmrd_host_targets_bytes", "gauge", "Sum of all VM targets." },
@@ -221,29 +188,30 @@ int ctl_metrics(const struct broker *b, char *out, size_t size)
 				b->summary.host_pressure, b->evaluations_total };
 
 	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
-		metric_head(&o, &g[i]);
-		put(&o, "%s %llu\n", g[i].name, (unsigned long long)gv[i]);
+		metric_head(o, &g[i]);
+		strbuf_printf(o, "%s %llu\n", g[i].name, (unsigned long long)gv[i]);
 	}
 	for (size_t m = 0; m < sizeof(vm_metrics) / sizeof(vm_metrics[0]); m++) {
-		metric_head(&o, &vm_metrics[m]);
+		metric_head(o, &vm_metrics[m]);
 		/* VM names are [A-Za-z0-9._-] (config.c), so they need no label escaping. */
 		for (size_t i = 0; i < b->n_vms; i++)
 			if (!b->vms[i]->dead)
-				put(&o, "%s{vm=\"%s\"} %llu\n", vm_metrics[m].name, b->vms[i]->cfg.name,
+				strbuf_printf(o, "%s{vm=\"%s\"} %llu\n", vm_metrics[m].name, b->vms[i]->cfg.name,
 				    (unsigned long long)vm_metric(b->vms[i], m));
 	}
-	return finish(&o);
 }
 
-int ctl_handle(void *ctx, const char *cmd, char *out, size_t size)
+int ctl_handle(void *ctx, const char *cmd, struct strbuf *out)
 {
 	const struct broker *b = ctx;
 
 	if (strcmp(cmd, "status") == 0)
-		return ctl_status_text(b, out, size);
-	if (strcmp(cmd, "status json") == 0)
-		return ctl_status_json(b, out, size);
-	if (strcmp(cmd, "metrics") == 0)
-		return ctl_metrics(b, out, size);
-	return -EINVAL;
+		ctl_status_text(b, out);
+	else if (strcmp(cmd, "status json") == 0)
+		return ctl_status_json(b, out);
+	else if (strcmp(cmd, "metrics") == 0)
+		ctl_metrics(b, out);
+	else
+		return -EINVAL;
+	return 0;
 }

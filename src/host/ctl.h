@@ -40,12 +40,13 @@
 #include <stddef.h>
 
 struct broker;
+struct strbuf;
 
-/* The ctlsrv handler: writes the answer to cmd into out, returns its length. */
-int ctl_handle(void *broker, const char *cmd, char *out, size_t size);
+/* The ctlsrv handler: writes the answer to cmd into out; -EINVAL for an unknown command. */
+int ctl_handle(void *broker, const char *cmd, struct strbuf *out);
 
-int ctl_status_text(const struct broker *b, char *out, size_t size);
-int ctl_status_json(const struct broker *b, char *out, size_t size);
-int ctl_metrics(const struct broker *b, char *out, size_t size);
+void ctl_status_text(const struct broker *b, struct strbuf *out);
+int ctl_status_json(const struct broker *b, struct strbuf *out);
+void ctl_metrics(const struct broker *b, struct strbuf *out);
 
 #endif

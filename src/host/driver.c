@@ -24,9 +24,9 @@ static const struct qmp_ops driver_ops = {
 	.event = on_event,
 };
 
-void driver_init(struct vm *vm, int epfd)
+void driver_init(struct vm *vm, struct loop *loop)
 {
-	qmp_init(&vm->qmp, epfd, vm->cfg.qmp_path, &driver_ops, vm);
+	qmp_init(&vm->qmp, loop, vm->cfg.qmp_path, &driver_ops, vm);
 }
 
 uint64_t driver_block_bytes(const struct vm *vm)

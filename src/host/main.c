@@ -13,12 +13,12 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "common/ctlsrv.h"
 #include "common/fileio.h"
+#include "common/loop.h"
 #include "common/log.h"
 #include "common/sdnotify.h"
 #include "host/broker.h"
@@ -29,7 +29,6 @@
 
 #define TICK_USEC (100 * 1000ull)
 #define HOST_SAMPLE_USEC (1000 * 1000ull)
-#define CTL_TAG 1 /* epoll tags 1..1+CTLSRV_CLIENTS; every other entry is a loop_watch pointer */
 #define MAX_VM_ARGS CONFIG_MAX_VMS
 
 /* "/" opened once; the sensors read proc files relative to it. */
@@ -177,98 +176,85 @@ static void reload(const struct options *o, struct broker *b, uint64_t now_usec)
 	free(cfg);
 }
 
-static int open_fds(int *ret_epfd, int *ret_sfd, int *ret_tfd)
+/* The loop's own watches: signals and the tick, beside the broker's and the control socket's. */
+struct daemon_loop {
+	struct loop loop;
+	struct loop_watch signals;
+	struct loop_watch tick;
+	const struct options *o;
+	struct broker *b;
+	bool running;
+	uint64_t last_sample_usec;
+	uint64_t watchdog_usec;
+	uint64_t last_watchdog_usec;
+};
+
+static void on_signal(struct loop_watch *w, uint32_t events)
 {
-	struct itimerspec its = { .it_interval = { 0, TICK_USEC * 1000 }, .it_value = { 0, TICK_USEC * 1000 } };
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct daemon_loop *dl = LOOP_OWNER(w, struct daemon_loop, signals);
+	struct signalfd_siginfo si;
+
+	while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP: reloading configuration");
+			reload(dl->o, dl->b, clock_now_usec());
+		} else {
+			log_info("signal %u: exiting", si.ssi_signo);
+			dl->running = false;
+		}
+	}
+}
+
+static void on_tick(struct loop_watch *w, uint32_t events)
+{
+	struct daemon_loop *dl = LOOP_OWNER(w, struct daemon_loop, tick);
+	uint64_t now_usec;
+
+	loop_timer_read(w);
+	now_usec = clock_now_usec();
+	if (now_usec - dl->last_sample_usec >= HOST_SAMPLE_USEC) {
+		sample_host(dl->b);
+		dl->last_sample_usec = now_usec;
+	}
+	broker_tick(dl->b, now_usec);
+	if (dl->watchdog_usec && now_usec - dl->last_watchdog_usec >= dl->watchdog_usec / 2) {
+		sdnotify("WATCHDOG=1");
+		dl->last_watchdog_usec = now_usec;
+	}
+}
+
+static int open_loop(struct daemon_loop *dl)
+{
 	sigset_t mask;
-	int epfd, sfd, tfd;
+	int r;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return -errno;
 	signal(SIGPIPE, SIG_IGN);
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (epfd < 0 || sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0)
-		return -errno;
-	/* The signal and timer fds are tagged with their own small numbers. */
-	ev.data.u64 = 100;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev) < 0)
-		return -errno;
-	ev.data.u64 = 101;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev) < 0)
-		return -errno;
-	*ret_epfd = epfd;
-	*ret_sfd = sfd;
-	*ret_tfd = tfd;
+	loop_watch_init(&dl->signals, on_signal);
+	loop_watch_init(&dl->tick, on_tick);
+	if ((r = loop_init(&dl->loop)) < 0 || (r = loop_signal_open(&dl->signals, &mask)) < 0 ||
+	    (r = loop_timer_open(&dl->tick)) < 0 ||
+	    (r = loop_timer_set(&dl->tick, TICK_USEC, TICK_USEC)) < 0 ||
+	    (r = loop_add(&dl->loop, &dl->signals, EPOLLIN)) < 0 ||
+	    (r = loop_add(&dl->loop, &dl->tick, EPOLLIN)) < 0)
+		return r;
 	return 0;
 }
 
-/* Returns false when the daemon should stop. */
-static bool handle_signal(int sfd, const struct options *o, struct broker *b)
+static void run(struct daemon_loop *dl)
 {
-	struct signalfd_siginfo si;
-
-	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGHUP) {
-			log_info("SIGHUP: reloading configuration");
-			reload(o, b, clock_now_usec());
-		} else {
-			log_info("signal %u: exiting", si.ssi_signo);
-			return false;
-		}
-	}
-	return true;
-}
-
-static void run(const struct options *o, struct broker *b, struct ctlsrv *ctl, int epfd, int sfd,
-		int tfd)
-{
-	struct epoll_event evs[64];
-	uint64_t last_sample = 0, last_watchdog = 0;
-	uint64_t watchdog_usec = sdnotify_watchdog_usec();
-	bool running = true;
-
+	dl->watchdog_usec = sdnotify_watchdog_usec();
+	dl->running = true;
 	sdnotify("READY=1\nSTATUS=brokering guest memory");
-	while (running) {
-		int n = epoll_wait(epfd, evs, 64, broker_has_backlog(b) ? 0 : -1);
-		uint64_t now_usec;
+	while (dl->running) {
+		int r = loop_run_once(&dl->loop, broker_has_backlog(dl->b) ? 0 : -1);
 
-		if (n < 0 && errno != EINTR)
-			fatal(EX_OSERR, "epoll_wait");
-		for (int i = 0; i < n; i++) {
-			uint64_t tag = evs[i].data.u64;
-			uint64_t ticks;
-
-			if (tag == 100) {
-				running = handle_signal(sfd, o, b);
-			} else if (tag == 101) {
-				if (read(tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-					log_warn("timerfd");
-				now_usec = clock_now_usec();
-				if (now_usec - last_sample >= HOST_SAMPLE_USEC) {
-					sample_host(b);
-					last_sample = now_usec;
-				}
-				broker_tick(b, now_usec);
-				if (watchdog_usec && now_usec - last_watchdog >= watchdog_usec / 2) {
-					sdnotify("WATCHDOG=1");
-					last_watchdog = now_usec;
-				}
-			} else if (ctlsrv_owns(ctl, tag)) {
-				ctlsrv_event(ctl, tag, evs[i].events);
-			} else {
-				struct loop_watch *w = evs[i].data.ptr;
-
-				w->fn(w, evs[i].events);
-			}
-		}
-		broker_flush(b, clock_now_usec());
+		if (r < 0)
+			fatalx(EX_OSERR, "epoll_wait: %s", strerror(-r));
+		broker_flush(dl->b, clock_now_usec());
 	}
 	sdnotify("STOPPING=1");
 }
@@ -279,7 +265,8 @@ int main(int argc, char **argv)
 	static struct config cfg;
 	static struct broker b;
 	static struct ctlsrv ctl;
-	int epfd = -1, sfd = -1, tfd = -1, r;
+	static struct daemon_loop dl;
+	int r;
 
 	parse_args(argc, argv, &o);
 	if (o.print_defaults) {
@@ -300,14 +287,16 @@ int main(int argc, char **argv)
 	/* The broker must keep working when the host is short of memory. */
 	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
 		log_debug("mlockall failed (%s); continuing unlocked", strerror(errno));
-	r = open_fds(&epfd, &sfd, &tfd);
+	r = open_loop(&dl);
 	if (r < 0)
 		fatalx(EX_OSERR, "cannot set up the event loop: %s", strerror(-r));
-	broker_init(&b, epfd, &cfg, o.dry_run);
+	dl.o = &o;
+	dl.b = &b;
+	broker_init(&b, &dl.loop, &cfg, o.dry_run);
 	r = state_load(cfg.state_path, &b.saved);
 	if (r < 0)
 		log_warnc(r, "cannot read state file %s; starting without it", cfg.state_path);
-	r = ctlsrv_open(&ctl, cfg.control_path, epfd, CTL_TAG, ctl_handle, &b);
+	r = ctlsrv_open(&ctl, cfg.control_path, &dl.loop, ctl_handle, &b);
 	if (r < 0)
 		fatalx(EX_CANTCREAT, "control socket %s: %s", cfg.control_path, strerror(-r));
 	sample_host(&b);
@@ -316,7 +305,7 @@ int main(int argc, char **argv)
 		fatalx(EX_OSERR, "cannot start: %s", strerror(-r));
 	log_info("started: %zu VMs, budget %llu bytes%s", cfg.n_vms,
 		 (unsigned long long)cfg.budget_bytes, o.dry_run ? ", dry run" : "");
-	run(&o, &b, &ctl, epfd, sfd, tfd);
+	run(&dl);
 	broker_shutdown(&b);
 	ctlsrv_close(&ctl, cfg.control_path);
 	return 0;

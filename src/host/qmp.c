@@ -10,22 +10,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+
 /* At most this much is read per wakeup, so one chatty QEMU cannot starve others. */
 #define QMP_READ_BUDGET (64 * 1024)
 
 static void qmp_io(struct loop_watch *w, uint32_t events);
 
-void qmp_init(struct qmp *q, int epfd, const char *path, const struct qmp_ops *ops, void *ctx)
+void qmp_init(struct qmp *q, struct loop *loop, const char *path, const struct qmp_ops *ops, void *ctx)
 {
 	memset(q, 0, sizeof(*q));
-	q->watch.fd = -1;
-	q->watch.fn = qmp_io;
-	q->epfd = epfd;
+	loop_watch_init(&q->watch, qmp_io);
+	q->loop = loop;
 	snprintf(q->path, sizeof(q->path), "%s", path);
 	q->ops = ops;
 	q->ctx = ctx;
 	q->next_id = 1;
-	q->backoff_usec = QMP_BACKOFF_MIN_USEC;
+	backoff_init(&q->backoff, QMP_BACKOFF_MIN_USEC, QMP_BACKOFF_MAX_USEC);
 }
 
 static void fail_pending(struct qmp *q, int err)
@@ -44,16 +45,13 @@ static void qmp_drop(struct qmp *q, int err, uint64_t now_usec)
 {
 	bool was_ready = q->state == QMP_READY;
 
-	loop_watch_close(q->epfd, &q->watch);
+	loop_watch_close(q->loop, &q->watch);
 	q->state = QMP_DOWN;
 	q->state_since_usec = now_usec;
 	q->in_len = 0;
 	q->out_len = 0;
 	q->last_err = err;
-	q->retry_at_usec = now_usec + q->backoff_usec;
-	q->backoff_usec *= 2;
-	if (q->backoff_usec > QMP_BACKOFF_MAX_USEC)
-		q->backoff_usec = QMP_BACKOFF_MAX_USEC;
+	backoff_failed(&q->backoff, now_usec);
 	fail_pending(q, -ECONNRESET);
 	if (was_ready && q->ops->down)
 		q->ops->down(q, err, q->ctx);
@@ -65,7 +63,7 @@ static int flush_out(struct qmp *q)
 
 	if (r < 0)
 		return r;
-	return loop_watch_mod(q->epfd, &q->watch, EPOLLIN | (q->out_len ? EPOLLOUT : 0));
+	return loop_mod(q->loop, &q->watch, EPOLLIN | (q->out_len ? EPOLLOUT : 0));
 }
 
 static int queue_line(struct qmp *q, const char *line, size_t len)
@@ -178,7 +176,7 @@ static int handle_message(struct qmp *q, const struct qmp_msg *m, uint64_t now_u
 			return -EPROTO;
 		q->state = QMP_READY;
 		q->state_since_usec = now_usec;
-		q->backoff_usec = QMP_BACKOFF_MIN_USEC;
+		backoff_succeeded(&q->backoff);
 		q->last_err = 0;
 		q->connects++;
 		if (q->ops->ready)
@@ -260,7 +258,7 @@ static int read_input(struct qmp *q, uint64_t now_usec)
 
 static void qmp_io(struct loop_watch *w, uint32_t events)
 {
-	struct qmp *q = (struct qmp *)((char *)w - offsetof(struct qmp, watch));
+	struct qmp *q = LOOP_OWNER(w, struct qmp, watch);
 	uint64_t now_usec = clock_now_usec();
 	int r = 0;
 
@@ -286,7 +284,7 @@ static void try_connect(struct qmp *q, uint64_t now_usec)
 		return;
 	}
 	q->watch.fd = fd;
-	r = loop_watch_add(q->epfd, &q->watch, EPOLLIN);
+	r = loop_add(q->loop, &q->watch, EPOLLIN);
 	if (r < 0) {
 		qmp_drop(q, r, now_usec);
 		return;
@@ -298,7 +296,7 @@ static void try_connect(struct qmp *q, uint64_t now_usec)
 void qmp_tick(struct qmp *q, uint64_t now_usec)
 {
 	if (q->state == QMP_DOWN) {
-		if (now_usec >= q->retry_at_usec)
+		if (!backoff_waiting(&q->backoff, now_usec))
 			try_connect(q, now_usec);
 		return;
 	}
@@ -324,7 +322,7 @@ void qmp_tick(struct qmp *q, uint64_t now_usec)
 
 void qmp_destroy(struct qmp *q)
 {
-	loop_watch_close(q->epfd, &q->watch);
+	loop_watch_close(q->loop, &q->watch);
 	memset(q->pending, 0, sizeof(q->pending));
 	q->state = QMP_DOWN;
 }

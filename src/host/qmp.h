@@ -18,14 +18,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "host/loop.h"
+#include "common/backoff.h"
+#include "common/loop.h"
 #include "host/qmp_parse.h"
 
 #define QMP_IN_MAX (64 * 1024)
 #define QMP_OUT_MAX (16 * 1024)
 #define QMP_MAX_PENDING 16
 #define QMP_REPLY_TIMEOUT_USEC (5 * 1000000ull)
-#define QMP_BACKOFF_MIN_USEC (100 * 1000ull)
+#define QMP_BACKOFF_MIN_USEC (100 * 1000ull) /* reconnect delays */
 #define QMP_BACKOFF_MAX_USEC (5 * 1000000ull)
 
 enum qmp_state {
@@ -61,14 +62,14 @@ struct qmp_pending {
 
 struct qmp {
 	struct loop_watch watch;
-	int epfd;
+	struct loop *loop;
 	char path[108];
 	enum qmp_state state;
 	const struct qmp_ops *ops;
 	void *ctx;
 	uint64_t next_id;
-	uint64_t retry_at_usec;
-	uint64_t backoff_usec;
+	/* Reconnection; a connection counts as a success once capabilities are negotiated. */
+	struct backoff backoff;
 	uint64_t state_since_usec;
 	/* The last reason the connection failed, for status output. */
 	int last_err;
@@ -80,7 +81,7 @@ struct qmp {
 	char out[QMP_OUT_MAX];
 };
 
-void qmp_init(struct qmp *q, int epfd, const char *path, const struct qmp_ops *ops, void *ctx);
+void qmp_init(struct qmp *q, struct loop *loop, const char *path, const struct qmp_ops *ops, void *ctx);
 
 /* Reconnect when due, time out commands and stalled greetings.  Call often. */
 void qmp_tick(struct qmp *q, uint64_t now_usec);

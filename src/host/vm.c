@@ -25,15 +25,14 @@ struct vm *vm_new(struct broker *b, const struct config_vm *cfg, uint64_t now_us
 		return NULL;
 	vm->cfg = *cfg;
 	vm->broker = b;
-	vm->ch.fd = -1;
-	vm->ch.fn = vm_channel_io;
-	vm->ch_backoff_usec = CH_BACKOFF_MIN_USEC;
+	loop_watch_init(&vm->ch, vm_channel_io);
+	backoff_init(&vm->ch_backoff, CH_BACKOFF_MIN_USEC, CH_BACKOFF_MAX_USEC);
 	vm->ch_retry_at_usec = now_usec;
 	vm->arb.min_bytes = cfg->min_bytes;
 	vm->arb.max_bytes = cfg->max_bytes;
 	vm->arb.weight = cfg->weight;
 	snprintf(vm->last_reason, sizeof(vm->last_reason), "none");
-	driver_init(vm, b->epfd);
+	driver_init(vm, b->loop);
 	return vm;
 }
 
@@ -41,7 +40,7 @@ void vm_free(struct vm *vm)
 {
 	if (!vm)
 		return;
-	loop_watch_close(vm->broker->epfd, &vm->ch);
+	loop_watch_close(vm->broker->loop, &vm->ch);
 	qmp_destroy(&vm->qmp);
 	free(vm);
 }
@@ -61,7 +60,7 @@ void vm_disconnect(struct vm *vm, const char *reason, uint64_t delay_usec, uint6
 	if (vm->ch.fd < 0)
 		return;
 	log_info("vm %s: channel closed: %s", vm->cfg.name, reason);
-	loop_watch_close(vm->broker->epfd, &vm->ch);
+	loop_watch_close(vm->broker->loop, &vm->ch);
 	vm->hello = false;
 	vm->welcome_pending = false;
 	vm->backlog = false;
@@ -79,7 +78,7 @@ static int flush_out(struct vm *vm)
 
 	if (r < 0)
 		return r;
-	return loop_watch_mod(vm->broker->epfd, &vm->ch, EPOLLIN | (vm->out_len ? EPOLLOUT : 0));
+	return loop_mod(vm->broker->loop, &vm->ch, EPOLLIN | (vm->out_len ? EPOLLOUT : 0));
 }
 
 int vm_send(struct vm *vm, const struct proto_msg *msg, uint64_t now_usec)
@@ -105,7 +104,7 @@ int vm_send(struct vm *vm, const struct proto_msg *msg, uint64_t now_usec)
 	vm->out_len += (size_t)len;
 	r = flush_out(vm);
 	if (r < 0)
-		vm_disconnect(vm, "write failed", vm->ch_backoff_usec, now_usec);
+		vm_disconnect(vm, "write failed", backoff_next_usec(&vm->ch_backoff), now_usec);
 	return r;
 }
 
@@ -277,11 +276,11 @@ static void read_channel(struct vm *vm, uint64_t now_usec)
 	n = recv(vm->ch.fd, vm->in, sizeof(vm->in), MSG_DONTWAIT);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
-			vm_disconnect(vm, "read failed", vm->ch_backoff_usec, now_usec);
+			vm_disconnect(vm, "read failed", backoff_next_usec(&vm->ch_backoff), now_usec);
 		return;
 	}
 	if (n == 0) {
-		vm_disconnect(vm, "end of file", vm->ch_backoff_usec, now_usec);
+		vm_disconnect(vm, "end of file", backoff_next_usec(&vm->ch_backoff), now_usec);
 		return;
 	}
 	vm->in_off = 0;
@@ -291,7 +290,7 @@ static void read_channel(struct vm *vm, uint64_t now_usec)
 
 static void vm_channel_io(struct loop_watch *w, uint32_t events)
 {
-	struct vm *vm = (struct vm *)((char *)w - offsetof(struct vm, ch));
+	struct vm *vm = LOOP_OWNER(w, struct vm, ch);
 	uint64_t now_usec = clock_now_usec();
 
 	if (w->fd < 0 || vm->dead)
@@ -299,9 +298,9 @@ static void vm_channel_io(struct loop_watch *w, uint32_t events)
 	if (events & EPOLLIN)
 		read_channel(vm, now_usec);
 	if (vm->ch.fd >= 0 && (events & EPOLLOUT) && flush_out(vm) < 0)
-		vm_disconnect(vm, "write failed", vm->ch_backoff_usec, now_usec);
+		vm_disconnect(vm, "write failed", backoff_next_usec(&vm->ch_backoff), now_usec);
 	if (vm->ch.fd >= 0 && (events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN))
-		vm_disconnect(vm, "hang-up", vm->ch_backoff_usec, now_usec);
+		vm_disconnect(vm, "hang-up", backoff_next_usec(&vm->ch_backoff), now_usec);
 }
 
 static void connect_channel(struct vm *vm, uint64_t now_usec)
@@ -310,23 +309,22 @@ static void connect_channel(struct vm *vm, uint64_t now_usec)
 
 	if (fd >= 0) {
 		vm->ch.fd = fd;
-		if (loop_watch_add(vm->broker->epfd, &vm->ch, EPOLLIN) < 0) {
+		if (loop_add(vm->broker->loop, &vm->ch, EPOLLIN) < 0) {
 			close(fd);
 			vm->ch.fd = -1;
 			fd = -1;
 		}
 	}
 	if (fd < 0) {
+		uint64_t delay = backoff_failed(&vm->ch_backoff, now_usec);
+
 		log_debug("vm %s: channel %s: %s; next try in %llu ms", vm->cfg.name,
-			  vm->cfg.channel_path, strerror(-fd),
-			  (unsigned long long)(vm->ch_backoff_usec / 1000));
-		vm->ch_retry_at_usec = now_usec + vm->ch_backoff_usec;
-		vm->ch_backoff_usec = vm->ch_backoff_usec * 2 > CH_BACKOFF_MAX_USEC ?
-					      CH_BACKOFF_MAX_USEC : vm->ch_backoff_usec * 2;
+			  vm->cfg.channel_path, strerror(-fd), (unsigned long long)(delay / 1000));
+		vm->ch_retry_at_usec = vm->ch_backoff.retry_at_usec;
 		return;
 	}
 	log_info("vm %s: channel connected to %s", vm->cfg.name, vm->cfg.channel_path);
-	vm->ch_backoff_usec = CH_BACKOFF_MIN_USEC;
+	backoff_succeeded(&vm->ch_backoff);
 	proto_reader_init(&vm->reader, vm->rbuf, sizeof(vm->rbuf));
 	vm->out_len = 0;
 	vm->in_off = vm->in_len = 0;

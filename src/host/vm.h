@@ -21,7 +21,9 @@
 #include "core/arbiter.h"
 #include "core/proto.h"
 #include "host/config.h"
-#include "host/loop.h"
+#include "common/backoff.h"
+#include "common/clock.h"
+#include "common/loop.h"
 #include "host/qmp.h"
 
 #define VM_OUT_MAX (8 * 1024)
@@ -52,8 +54,8 @@ struct vm {
 
 	/* --- guest channel (vm.c) --- */
 	struct loop_watch ch;
+	struct backoff ch_backoff;     /* reconnecting; a connect that works is a success */
 	uint64_t ch_retry_at_usec;
-	uint64_t ch_backoff_usec;
 	bool hello;
 	bool welcome_pending; /* hello came before QEMU told us the VM's size */
 	char agent[PROTO_AGENT_MAX + 1];
@@ -107,7 +109,7 @@ static inline bool vm_channel_up(const struct vm *vm)
 uint64_t vm_current_bytes(const struct vm *vm);
 
 /* --- driver.c: QMP drivers (virtio-mem, balloon) --- */
-void driver_init(struct vm *vm, int epfd);
+void driver_init(struct vm *vm, struct loop *loop);
 /* Set the VM's total size; clamped to [min, max] and to what the devices can do. */
 int driver_apply(struct vm *vm, uint64_t target_bytes, uint64_t now_usec);
 /* Ask QEMU for the device sizes again (after `done`, or periodically). */

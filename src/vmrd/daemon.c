@@ -14,66 +14,41 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "backends/backend.h"
 #include "common/log.h"
 #include "common/sdnotify.h"
 
-enum {
-	TAG_SIGNAL = DAEMON_TAG_BACKEND + 1,
-	TAG_TIMER,
-	TAG_PSI_SOME,
-	TAG_PSI_FULL,
-	TAG_RECLAIM,
-	TAG_CTL = 100, /* and up: the control socket and its clients */
-};
-
 #define MIB(x) ((x) >> 20)
-
-int daemon_watch(struct daemon *d, int fd, uint32_t events, uint64_t tag)
-{
-	struct epoll_event ev = { .events = events, .data.u64 = tag };
-
-	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
-
-void daemon_unwatch(struct daemon *d, int fd)
-{
-	if (fd >= 0)
-		epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
-}
 
 static int timer_arm(struct daemon *d, uint64_t period_usec)
 {
-	struct itimerspec its = {
-		.it_interval = { .tv_sec = (time_t)(period_usec / 1000000),
-				 .tv_nsec = (long)(period_usec % 1000000) * 1000 },
-	};
+	int r;
 
 	if (period_usec == d->timer_period_usec)
 		return 0;
-	its.it_value = its.it_interval;
-	if (timerfd_settime(d->timerfd, 0, &its, NULL) < 0)
-		return -errno;
-	d->timer_period_usec = period_usec;
-	return 0;
+	r = loop_timer_set(&d->timer, period_usec, period_usec);
+	if (r == 0)
+		d->timer_period_usec = period_usec;
+	return r;
 }
 
 /* ---- PSI triggers ---- */
 
 static void psi_close(struct daemon *d)
 {
-	daemon_unwatch(d, d->trig_some.fd);
-	daemon_unwatch(d, d->trig_full.fd);
+	/* The trigger owns the descriptor: only take it out of the loop. */
+	loop_del(&d->loop, &d->psi_some_watch);
+	loop_del(&d->loop, &d->psi_full_watch);
+	d->psi_some_watch.fd = d->psi_full_watch.fd = -1;
 	psi_trigger_close(&d->trig_some);
 	psi_trigger_close(&d->trig_full);
 }
 
 static void psi_open_one(struct daemon *d, enum psi_kind kind, uint64_t stall, struct psi_trigger *t,
-			 uint64_t tag)
+			 struct loop_watch *w)
 {
 	const char *name = kind == PSI_SOME ? "some" : "full";
 	int r;
@@ -98,8 +73,11 @@ static void psi_open_one(struct daemon *d, enum psi_kind kind, uint64_t stall, s
 		log_info("psi: the kernel refused a %" PRIu64 " ms window; using %" PRIu64 " ms with a %" PRIu64
 			 " ms %s stall (unprivileged rule: multiples of 2 s)",
 			 d->cfg.psi_window_usec / 1000, t->window_usec / 1000, t->stall_usec / 1000, name);
-	if (daemon_watch(d, t->fd, EPOLLPRI, tag) < 0) {
-		log_warn("psi: epoll");
+	w->fd = t->fd;
+	r = loop_add(&d->loop, w, EPOLLPRI);
+	if (r < 0) {
+		log_warnc(r, "psi: epoll");
+		w->fd = -1;
 		psi_trigger_close(t);
 	}
 }
@@ -118,8 +96,8 @@ static void psi_open(struct daemon *d)
 	}
 	if (d->once)
 		return;
-	psi_open_one(d, PSI_SOME, d->cfg.psi_some_stall_usec, &d->trig_some, TAG_PSI_SOME);
-	psi_open_one(d, PSI_FULL, d->cfg.psi_full_stall_usec, &d->trig_full, TAG_PSI_FULL);
+	psi_open_one(d, PSI_SOME, d->cfg.psi_some_stall_usec, &d->trig_some, &d->psi_some_watch);
+	psi_open_one(d, PSI_FULL, d->cfg.psi_full_stall_usec, &d->trig_full, &d->psi_full_watch);
 }
 
 /* ---- decisions ---- */
@@ -157,9 +135,42 @@ static void log_decision(struct daemon *d, const struct policy_decision *dec)
 		 dec->psi_some_avg10 % 100, dec->psi_full_avg10 / 100, dec->psi_full_avg10 % 100, why);
 }
 
+/* ---- the backend's news ---- */
+
+static void backend_done(void *ctx, int status, uint64_t current_bytes, uint64_t now)
+{
+	struct daemon *d = ctx;
+
+	policy_backend_done(&d->pst, &d->cfg.policy, now, status, current_bytes);
+}
+
+static void backend_reclaim(void *ctx, uint64_t target_bytes, uint64_t now)
+{
+	struct daemon *d = ctx;
+
+	d->host_reclaim_target_bytes = target_bytes;
+}
+
+static const struct daemon_backend_owner backend_owner = {
+	.done = backend_done,
+	.reclaim = backend_reclaim,
+};
+
+static void backend_open(struct daemon *d, uint64_t now)
+{
+	struct vmrd_backend_env env = {
+		.abi_version = VMRD_BACKEND_ABI_VERSION,
+		.rootfd = d->rootfd,
+		/* A plugin's keys, its path among them, live in [plugin]. */
+		.config_get = strcmp(d->cfg.backend, "plugin") == 0 ? config_plugin_get : config_backend_get,
+		.config_ctx = &d->cfg,
+	};
+
+	daemon_backend_open(&d->backend, &env, now);
+}
+
 static void act(struct daemon *d, const struct policy_decision *dec, uint64_t now)
 {
-	struct vmrd_backend_request *req = &d->pending;
 	int r;
 
 	switch (dec->action) {
@@ -169,22 +180,13 @@ static void act(struct daemon *d, const struct policy_decision *dec, uint64_t no
 			reclaim_abort(&d->rc);
 		/* fall through */
 	case POLICY_SHRINK:
-		if (d->dry_run || !d->backend_up)
+		if (d->dry_run || !d->backend.up)
 			return;
-		memset(req, 0, sizeof(*req));
-		req->seq = ++d->seq;
-		req->target_bytes = dec->target_bytes;
-		req->urgency = dec->urgency;
-		snprintf(req->reason, sizeof(req->reason), "%s", policy_reason_name(dec->reason));
-		r = d->ops->request(d->bstate, req);
-		if (r < 0) {
-			d->m.backend_failures++;
-			policy_backend_done(&d->pst, &d->cfg.policy, now, r, d->binfo.current_bytes);
-			log_warnc(r, "backend %s: request %" PRIu64 " refused", d->cfg.backend, req->seq);
+		r = daemon_backend_request(&d->backend, dec->target_bytes,
+					   backend_urgency_to_abi(dec->urgency),
+					   policy_reason_name(dec->reason), now);
+		if (r < 0)
 			return;
-		}
-		d->request_pending = true;
-		d->request_sent_usec = now;
 		if (dec->action == POLICY_GROW) {
 			d->m.grows++;
 			d->m.grown_bytes += dec->target_bytes - dec->current_bytes;
@@ -194,7 +196,6 @@ static void act(struct daemon *d, const struct policy_decision *dec, uint64_t no
 			if (dec->reason == POLICY_R_HOST_RECLAIM)
 				d->host_reclaim_target_bytes = 0;
 		}
-		daemon_backend_drain(d, now); /* synchronous backends complete at once */
 		break;
 	case POLICY_RECLAIM:
 		if (d->dry_run || !d->reclaim_available)
@@ -217,7 +218,8 @@ static void maybe_report(struct daemon *d, uint64_t now)
 {
 	struct vmrd_backend_report rep;
 
-	if (!d->backend_up || !d->ops->report || now - d->last_report_usec < d->cfg.report_interval_usec)
+	if (!d->backend.up || !d->backend.ops->report ||
+	    now - d->last_report_usec < d->cfg.report_interval_usec)
 		return;
 	d->last_report_usec = now;
 	memset(&rep, 0, sizeof(rep));
@@ -229,7 +231,7 @@ static void maybe_report(struct daemon *d, uint64_t now)
 	rep.swap_total_bytes = d->mi.swap_total_bytes;
 	rep.swap_free_bytes = d->mi.swap_free_bytes;
 	rep.oom_kill = d->vs.oom_kill;
-	d->ops->report(d->bstate, &rep);
+	d->backend.ops->report(d->backend.state, &rep);
 }
 
 static void evaluate(struct daemon *d)
@@ -238,10 +240,9 @@ static void evaluate(struct daemon *d)
 	struct policy_decision dec;
 	int r;
 
-	if (!d->backend_up && !d->dry_run && now >= d->reopen_at_usec)
-		daemon_backend_open(d, now);
-	if (d->backend_up && d->ops->query(d->bstate, &d->binfo) < 0)
-		d->m.backend_failures++;
+	if (!d->dry_run && daemon_backend_due(&d->backend, now))
+		backend_open(d, now);
+	daemon_backend_query(&d->backend);
 	r = daemon_sample(d, now);
 	if (r < 0) {
 		log_warnc(r, "cannot read meminfo");
@@ -256,7 +257,7 @@ static void evaluate(struct daemon *d)
 	maybe_report(d, now);
 
 	/* Sample fast while anything is moving; slow down when calm. */
-	d->fast = dec.action == POLICY_GROW || d->request_pending || dec.velocity_bytes_per_sec < 0 ||
+	d->fast = dec.action == POLICY_GROW || d->backend.pending || dec.velocity_bytes_per_sec < 0 ||
 		  d->psi.some.avg10 > d->cfg.policy.calm_some_avg10_centi;
 	timer_arm(d, d->fast ? d->cfg.fast_interval_usec : d->cfg.interval_usec);
 
@@ -304,70 +305,31 @@ static void reload(struct daemon *d)
 			  next.n_backend_kv != d->cfg.n_backend_kv ||
 			  memcmp(next.backend_kv, d->cfg.backend_kv, sizeof(next.backend_kv)) != 0;
 	if (backend_changed)
-		daemon_backend_close(d);
+		daemon_backend_close(&d->backend);
 	psi_close(d);
 	d->cfg = next;
 	psi_open(d);
 	d->timer_period_usec = 0;
 	timer_arm(d, d->cfg.interval_usec);
-	d->reopen_at_usec = 0;
+	daemon_backend_configure(&d->backend, d->cfg.backend, d->cfg.policy.backoff_min_usec,
+				 d->cfg.policy.backoff_max_usec);
+	daemon_backend_retry_now(&d->backend);
 	log_info("reload: %s applied%s", d->config_path, backend_changed ? " (backend reopened)" : "");
 }
 
 /* ---- setup and loop ---- */
 
-static int control(void *ctx, const char *cmd, char *out, size_t size)
+static int control(void *ctx, const char *cmd, struct strbuf *out)
 {
-	return status_render(ctx, cmd, out, size);
+	return status_render(ctx, cmd, out);
 }
 
-int daemon_setup(struct daemon *d)
+static void on_signal(struct loop_watch *w, uint32_t events)
 {
-	sigset_t mask;
-	int r;
-
-	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d->epfd < 0)
-		fatal(EX_OSERR, "epoll_create1");
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (d->sigfd < 0 || d->timerfd < 0)
-		fatal(EX_OSERR, "signalfd/timerfd");
-	daemon_watch(d, d->sigfd, EPOLLIN, TAG_SIGNAL);
-	daemon_watch(d, d->timerfd, EPOLLIN, TAG_TIMER);
-	d->backend_fd = -1;
-	d->last_logged_hold = POLICY_R__MAX;
-	policy_init(&d->pst);
-	psi_open(d);
-
-	r = reclaim_start(&d->rc, d->rootfd, d->cfg.cgroup_path);
-	d->reclaim_available = r >= 0;
-	if (r < 0 && d->cfg.policy.reclaim_enabled)
-		log_warnc(r, "reclaim: %s/memory.reclaim unusable; page cache is left to the kernel",
-			  d->cfg.cgroup_path);
-	if (!d->reclaim_available)
-		d->cfg.policy.reclaim_enabled = false;
-	else
-		daemon_watch(d, reclaim_fd(&d->rc), EPOLLIN, TAG_RECLAIM);
-
-	r = ctlsrv_open(&d->ctl, d->cfg.control_path, d->epfd, TAG_CTL, control, d);
-	if (r < 0)
-		log_warnc(r, "control socket %s", d->cfg.control_path);
-	d->started_usec = clock_now_usec();
-	d->watchdog_usec = sdnotify_watchdog_usec();
-	return 0;
-}
-
-static void handle_signal(struct daemon *d)
-{
+	struct daemon *d = LOOP_OWNER(w, struct daemon, signals);
 	struct signalfd_siginfo si;
 
-	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP)
 			reload(d);
 		else
@@ -375,49 +337,99 @@ static void handle_signal(struct daemon *d)
 	}
 }
 
+static void on_timer(struct loop_watch *w, uint32_t events)
+{
+	if (loop_timer_read(w))
+		evaluate(LOOP_OWNER(w, struct daemon, timer));
+}
+
+static void on_psi(struct daemon *d)
+{
+	d->trigger_events++;
+	d->m.psi_events++;
+	evaluate(d);
+}
+
+static void on_psi_some(struct loop_watch *w, uint32_t events)
+{
+	on_psi(LOOP_OWNER(w, struct daemon, psi_some_watch));
+}
+
+static void on_psi_full(struct loop_watch *w, uint32_t events)
+{
+	on_psi(LOOP_OWNER(w, struct daemon, psi_full_watch));
+}
+
+static void on_reclaim(struct loop_watch *w, uint32_t events)
+{
+	reclaim_done(LOOP_OWNER(w, struct daemon, reclaim_watch));
+}
+
+/* The loop, the daemon's watches on it and the backend's side; PSI triggers opened. */
+static void daemon_init(struct daemon *d)
+{
+	if (loop_init(&d->loop) < 0)
+		fatal(EX_OSERR, "epoll_create1");
+	loop_watch_init(&d->signals, on_signal);
+	loop_watch_init(&d->timer, on_timer);
+	loop_watch_init(&d->psi_some_watch, on_psi_some);
+	loop_watch_init(&d->psi_full_watch, on_psi_full);
+	loop_watch_init(&d->reclaim_watch, on_reclaim);
+	daemon_backend_init(&d->backend, &d->loop, &backend_owner, d);
+	daemon_backend_configure(&d->backend, d->cfg.backend, d->cfg.policy.backoff_min_usec,
+				 d->cfg.policy.backoff_max_usec);
+	d->last_logged_hold = POLICY_R__MAX;
+	policy_init(&d->pst);
+	psi_open(d);
+}
+
+int daemon_setup(struct daemon *d)
+{
+	sigset_t mask;
+	int r;
+
+	daemon_init(d);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (loop_signal_open(&d->signals, &mask) < 0 || loop_timer_open(&d->timer) < 0)
+		fatal(EX_OSERR, "signalfd/timerfd");
+	if (loop_add(&d->loop, &d->signals, EPOLLIN) < 0 || loop_add(&d->loop, &d->timer, EPOLLIN) < 0)
+		fatal(EX_OSERR, "epoll_ctl");
+
+	r = reclaim_start(&d->rc, d->rootfd, d->cfg.cgroup_path);
+	d->reclaim_available = r >= 0;
+	if (r < 0 && d->cfg.policy.reclaim_enabled)
+		log_warnc(r, "reclaim: %s/memory.reclaim unusable; page cache is left to the kernel",
+			  d->cfg.cgroup_path);
+	if (!d->reclaim_available) {
+		d->cfg.policy.reclaim_enabled = false;
+	} else {
+		d->reclaim_watch.fd = reclaim_fd(&d->rc);
+		if (loop_add(&d->loop, &d->reclaim_watch, EPOLLIN) < 0)
+			d->reclaim_watch.fd = -1;
+	}
+
+	r = ctlsrv_open(&d->ctl, d->cfg.control_path, &d->loop, control, d);
+	if (r < 0)
+		log_warnc(r, "control socket %s", d->cfg.control_path);
+	d->started_usec = clock_now_usec();
+	d->watchdog_usec = sdnotify_watchdog_usec();
+	return 0;
+}
+
 int daemon_run(struct daemon *d)
 {
-	struct epoll_event evs[16];
-
 	timer_arm(d, d->cfg.interval_usec);
 	evaluate(d);
 	sdnotify("READY=1\nSTATUS=watching memory pressure");
 	while (!d->quit) {
-		int n = epoll_wait(d->epfd, evs, 16, -1);
+		int r = loop_run_once(&d->loop, -1);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_warn("epoll_wait");
+		if (r < 0) {
+			log_warnc(r, "epoll_wait");
 			return EX_OSERR;
-		}
-		for (int i = 0; i < n; i++) {
-			uint64_t tag = evs[i].data.u64, ticks;
-
-			switch (tag) {
-			case TAG_SIGNAL:
-				handle_signal(d);
-				break;
-			case TAG_TIMER:
-				if (read(d->timerfd, &ticks, sizeof(ticks)) == sizeof(ticks))
-					evaluate(d);
-				break;
-			case TAG_PSI_SOME:
-			case TAG_PSI_FULL:
-				d->trigger_events++;
-				d->m.psi_events++;
-				evaluate(d);
-				break;
-			case DAEMON_TAG_BACKEND:
-				daemon_backend_drain(d, clock_now_usec());
-				break;
-			case TAG_RECLAIM:
-				reclaim_done(d);
-				break;
-			default:
-				if (ctlsrv_owns(&d->ctl, tag))
-					ctlsrv_event(&d->ctl, tag, evs[i].events);
-			}
 		}
 	}
 	sdnotify("STOPPING=1");
@@ -427,8 +439,12 @@ int daemon_run(struct daemon *d)
 
 void daemon_teardown(struct daemon *d)
 {
+	if (d->reclaim_watch.fd >= 0) {
+		loop_del(&d->loop, &d->reclaim_watch);
+		d->reclaim_watch.fd = -1;
+	}
 	reclaim_stop(&d->rc);
-	daemon_backend_close(d);
+	daemon_backend_close(&d->backend);
 	psi_close(d);
 	ctlsrv_close(&d->ctl, d->cfg.control_path);
 }
@@ -438,41 +454,36 @@ static int once_act(struct daemon *d, const struct policy_decision *dec)
 {
 	uint64_t deadline;
 
-	if (!d->backend_up) {
+	if (!d->backend.up) {
 		log_warnx("backend %s is not available; nothing done", d->cfg.backend);
 		return EX_UNAVAILABLE;
 	}
 	act(d, dec, clock_now_usec());
 	deadline = clock_now_usec() + 30000000;
-	while (d->request_pending && d->backend_up) {
-		struct epoll_event ev;
+	while (d->backend.pending && d->backend.up) {
 		uint64_t now = clock_now_usec();
 
 		if (now >= deadline) {
 			log_warnx("backend %s: no answer to request %" PRIu64 " within 30 s", d->cfg.backend,
-				  d->pending.seq);
+				  d->backend.req.seq);
 			return EX_TEMPFAIL;
 		}
-		if (epoll_wait(d->epfd, &ev, 1, (int)((deadline - now) / 1000) + 1) > 0)
-			daemon_backend_drain(d, clock_now_usec());
+		/* Only the backend's watch is on the loop in this mode. */
+		loop_run_once(&d->loop, (int)((deadline - now) / 1000) + 1);
 	}
 	return 0;
 }
 
 int daemon_once(struct daemon *d)
 {
-	static char out[8192];
+	static char text[8192];
+	struct strbuf out;
 	struct policy_decision dec;
 	int r, status = 0;
 
-	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d->epfd < 0)
-		fatal(EX_OSERR, "epoll_create1");
-	d->backend_fd = -1;
-	policy_init(&d->pst);
-	psi_open(d);
+	daemon_init(d);
 	if (!d->dry_run)
-		daemon_backend_open(d, clock_now_usec());
+		backend_open(d, clock_now_usec());
 	r = daemon_sample(d, clock_now_usec());
 	if (r < 0) {
 		log_warnc(r, "cannot read meminfo under %s", d->root_dir ? d->root_dir : "/");
@@ -482,10 +493,11 @@ int daemon_once(struct daemon *d)
 	d->last = dec;
 	if (!d->dry_run)
 		status = once_act(d, &dec);
-	r = status_decision_json(d, out, sizeof(out));
-	if (r < 0)
+	strbuf_init(&out, text, sizeof(text));
+	status_decision_json(d, &out);
+	if (strbuf_truncated(&out))
 		return EX_SOFTWARE;
-	fputs(out, stdout);
-	daemon_backend_close(d);
+	fputs(strbuf_str(&out), stdout);
+	daemon_backend_close(&d->backend);
 	return status;
 }

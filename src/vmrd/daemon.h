@@ -5,9 +5,9 @@
 /*
  * The vmrd daemon's state and its single event loop.  main.c builds a
  * struct daemon from the command line and the config; everything the
- * daemon does happens in daemon_run() on one epoll loop: signals, the
- * sampling timer, PSI trigger fds, the backend's fd, the page-cache
- * trimmer's eventfd and the control socket.
+ * daemon does happens in daemon_run() on one event loop (common/loop.h):
+ * signals, the sampling timer, PSI trigger fds, the backend's fd, the
+ * page-cache trimmer's eventfd and the control socket.
  */
 
 #include <stdbool.h>
@@ -15,12 +15,15 @@
 
 #include "common/clock.h"
 #include "common/ctlsrv.h"
+#include "common/loop.h"
+#include "common/strbuf.h"
 #include "core/policy.h"
 #include "sensors/meminfo.h"
 #include "sensors/psi.h"
 #include "sensors/vmstat.h"
 #include "vmrd/backend.h"
 #include "vmrd/config.h"
+#include "vmrd/daemon_backend.h"
 #include "vmrd/reclaim.h"
 
 #define DECISION_LOG 64
@@ -33,14 +36,11 @@ struct daemon_metrics {
 	uint64_t shrinks;
 	uint64_t grown_bytes;
 	uint64_t shrunk_bytes;
-	uint64_t backend_failures;
 	uint64_t reclaims;
 	uint64_t reclaimed_bytes;
 	uint64_t reclaim_aborts;
 	uint64_t reclaim_usec;
-	uint64_t grow_latency_usec_last;
-	uint64_t grow_latency_usec_sum;
-	uint64_t grow_latency_count;
+	/* Backend failures and grow latencies: backend.stats. */
 };
 
 struct daemon {
@@ -51,9 +51,13 @@ struct daemon {
 	bool dry_run;
 	bool once;
 
-	int epfd;
-	int sigfd;
-	int timerfd;
+	/* The one event loop and the daemon's own watches on it. */
+	struct loop loop;
+	struct loop_watch signals;
+	struct loop_watch timer;
+	struct loop_watch psi_some_watch;
+	struct loop_watch psi_full_watch;
+	struct loop_watch reclaim_watch;
 	uint64_t timer_period_usec;
 	uint64_t started_usec;
 
@@ -62,19 +66,8 @@ struct daemon {
 	struct psi_trigger trig_full;
 	uint32_t trigger_events;
 
-	/* The backend, reopened with backoff while it fails. */
-	const struct vmrd_backend_ops *ops;
-	void *bstate;
-	void *plugin_handle;
-	int backend_fd;
-	bool backend_up;
-	struct vmrd_backend_info binfo;
-	uint32_t open_failures;
-	uint64_t reopen_at_usec;
-	uint64_t seq;
-	bool request_pending;
-	struct vmrd_backend_request pending;
-	uint64_t request_sent_usec;
+	/* The backend (daemon_backend.c), reopened with backoff while it fails. */
+	struct daemon_backend backend;
 	uint64_t host_reclaim_target_bytes;
 	uint64_t last_report_usec;
 
@@ -103,17 +96,6 @@ struct daemon {
 	uint64_t last_watchdog_usec;
 };
 
-/* epoll tags: the backend's fd is DAEMON_TAG_BACKEND, daemon.c numbers the rest. */
-#define DAEMON_TAG_BACKEND 1
-int daemon_watch(struct daemon *d, int fd, uint32_t events, uint64_t tag);
-void daemon_unwatch(struct daemon *d, int fd);
-
-/* The backend (daemon_backend.c). */
-void daemon_backend_open(struct daemon *d, uint64_t now_usec);
-void daemon_backend_close(struct daemon *d);
-/* Take every pending event from the backend. */
-void daemon_backend_drain(struct daemon *d, uint64_t now_usec);
-
 /* Set up everything but the loop; logs and returns a sysexits code on failure. */
 int daemon_setup(struct daemon *d);
 /* Run until SIGTERM/SIGINT; returns the exit status. */
@@ -126,8 +108,8 @@ int daemon_once(struct daemon *d);
 /* Sampling: fill d->mi/vs/psi and d->in (sample.c). */
 int daemon_sample(struct daemon *d, uint64_t now_usec);
 
-/* Rendering for the control socket and --once (status.c). */
-int status_render(struct daemon *d, const char *cmd, char *out, size_t size);
-int status_decision_json(const struct daemon *d, char *out, size_t size);
+/* Rendering for the control socket and --once (status.c); -EINVAL for an unknown command. */
+int status_render(struct daemon *d, const char *cmd, struct strbuf *out);
+void status_decision_json(const struct daemon *d, struct strbuf *out);
 
 #endif

@@ -1,155 +1,225 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The daemon's side of the backend: opening it (again, with backoff, while
- * it fails), and turning its events into the daemon's state.  A backend
+ * it fails), and turning its events into the owner's callbacks.  A backend
  * that fails is reported and retried; the daemon keeps running.
  */
+#include "vmrd/daemon_backend.h"
+
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 
 #include "backends/backend.h"
+#include "common/clock.h"
 #include "common/log.h"
-#include "vmrd/daemon.h"
 
 #define MIB(x) ((x) >> 20)
 
-void daemon_backend_close(struct daemon *d)
+static void on_readable(struct loop_watch *w, uint32_t events)
 {
-	if (!d->backend_up)
-		return;
-	daemon_unwatch(d, d->backend_fd);
-	d->ops->close(d->bstate);
-	d->bstate = NULL;
-	d->backend_up = false;
-	d->request_pending = false;
+	daemon_backend_drain(LOOP_OWNER(w, struct daemon_backend, watch), clock_now_usec());
 }
 
-void daemon_backend_open(struct daemon *d, uint64_t now)
+void daemon_backend_init(struct daemon_backend *b, struct loop *loop,
+			 const struct daemon_backend_owner *owner, void *ctx)
 {
-	struct vmrd_backend_env env = {
-		.abi_version = VMRD_BACKEND_ABI_VERSION,
-		.rootfd = d->rootfd,
-		/* A plugin's keys, its path among them, live in [plugin]. */
-		.config_get = strcmp(d->cfg.backend, "plugin") == 0 ? config_plugin_get : config_backend_get,
-		.config_ctx = &d->cfg,
-	};
-	uint64_t delay;
-	int r;
+	memset(b, 0, sizeof(*b));
+	b->loop = loop;
+	b->owner = owner;
+	b->ctx = ctx;
+	loop_watch_init(&b->watch, on_readable);
+	backoff_init(&b->reopen, 0, 0);
+}
 
-	d->ops = backend_lookup(d->cfg.backend);
-	if (!d->ops) {
+void daemon_backend_configure(struct daemon_backend *b, const char *name, uint64_t backoff_min_usec,
+			      uint64_t backoff_max_usec)
+{
+	snprintf(b->name, sizeof(b->name), "%s", name);
+	backoff_set_limits(&b->reopen, backoff_min_usec, backoff_max_usec);
+}
+
+bool daemon_backend_due(const struct daemon_backend *b, uint64_t now_usec)
+{
+	return !b->up && !backoff_waiting(&b->reopen, now_usec);
+}
+
+void daemon_backend_retry_now(struct daemon_backend *b)
+{
+	b->reopen.retry_at_usec = 0;
+}
+
+void daemon_backend_close(struct daemon_backend *b)
+{
+	if (!b->up)
+		return;
+	/* The backend owns the descriptor: only take it out of the loop. */
+	loop_del(b->loop, &b->watch);
+	b->watch.fd = -1;
+	b->ops->close(b->state);
+	b->state = NULL;
+	b->up = false;
+	b->pending = false;
+}
+
+static void open_failed(struct daemon_backend *b, int r, uint64_t now)
+{
+	uint64_t delay = backoff_failed(&b->reopen, now);
+	const char *why;
+
+	b->state = NULL;
+	/* Say it the first time and then only as the delay grows, not every retry. */
+	if (b->reopen.failures != 1 && delay >= b->reopen.max_usec)
+		return;
+	why = backend_last_error();
+	if (why)
+		log_warnx("backend %s: %s; retrying in %" PRIu64 " s", b->name, why, delay / 1000000);
+	else
+		log_warnc(r, "backend %s: cannot open; retrying in %" PRIu64 " s", b->name,
+			  delay / 1000000);
+}
+
+int daemon_backend_open(struct daemon_backend *b, const struct vmrd_backend_env *env, uint64_t now)
+{
+	int fd, r;
+
+	b->ops = backend_lookup(b->name);
+	if (!b->ops) {
 		r = -ENOENT;
 		goto fail;
 	}
-	r = d->ops->open(&env, &d->bstate);
+	r = b->ops->open(env, &b->state);
 	if (r < 0)
 		goto fail;
-	r = d->ops->query(d->bstate, &d->binfo);
-	if (r < 0) {
-		d->ops->close(d->bstate);
-		goto fail;
+	r = b->ops->query(b->state, &b->info);
+	if (r < 0)
+		goto fail_close;
+	fd = b->ops->fd(b->state);
+	b->watch.fd = fd;
+	if (fd >= 0 && (r = loop_add(b->loop, &b->watch, EPOLLIN)) < 0) {
+		b->watch.fd = -1;
+		goto fail_close;
 	}
-	d->backend_fd = d->ops->fd(d->bstate);
-	if (d->backend_fd >= 0 && daemon_watch(d, d->backend_fd, EPOLLIN, DAEMON_TAG_BACKEND) < 0) {
-		r = -errno;
-		d->ops->close(d->bstate);
-		goto fail;
-	}
-	d->backend_up = true;
-	d->open_failures = 0;
+	b->up = true;
+	backoff_succeeded(&b->reopen);
 	log_info("backend %s: current %" PRIu64 " MiB, min %" PRIu64 " MiB, max %" PRIu64
 		 " MiB, block %" PRIu64 " MiB",
-		 d->cfg.backend, MIB(d->binfo.current_bytes), MIB(d->binfo.min_bytes),
-		 MIB(d->binfo.max_bytes), MIB(d->binfo.block_bytes));
-	return;
+		 b->name, MIB(b->info.current_bytes), MIB(b->info.min_bytes), MIB(b->info.max_bytes),
+		 MIB(b->info.block_bytes));
+	return 0;
+fail_close:
+	b->ops->close(b->state);
 fail:
-	d->bstate = NULL;
-	d->open_failures++;
-	delay = d->cfg.policy.backoff_min_usec << (d->open_failures > 16 ? 16 : d->open_failures - 1);
-	if (delay > d->cfg.policy.backoff_max_usec)
-		delay = d->cfg.policy.backoff_max_usec;
-	d->reopen_at_usec = now + delay;
-	/* Say it the first time and then only as the delay grows, not every retry. */
-	if (d->open_failures == 1 || delay < d->cfg.policy.backoff_max_usec) {
-		const char *why = backend_last_error();
-
-		if (why)
-			log_warnx("backend %s: %s; retrying in %" PRIu64 " s", d->cfg.backend, why,
-				  delay / 1000000);
-		else
-			log_warnc(r, "backend %s: cannot open; retrying in %" PRIu64 " s", d->cfg.backend,
-				  delay / 1000000);
-	}
+	open_failed(b, r, now);
+	return r;
 }
 
-static void backend_handle_event(struct daemon *d, const struct vmrd_backend_event *ev, uint64_t now)
+void daemon_backend_query(struct daemon_backend *b)
+{
+	if (b->up && b->ops->query(b->state, &b->info) < 0)
+		b->stats.failures++;
+}
+
+int daemon_backend_request(struct daemon_backend *b, uint64_t target_bytes, uint32_t urgency,
+			   const char *reason, uint64_t now)
+{
+	struct vmrd_backend_request *req = &b->req;
+	int r;
+
+	if (!b->up)
+		return -ENOTCONN;
+	memset(req, 0, sizeof(*req));
+	req->seq = ++b->seq;
+	req->target_bytes = target_bytes;
+	req->urgency = urgency;
+	snprintf(req->reason, sizeof(req->reason), "%s", reason);
+	r = b->ops->request(b->state, req);
+	if (r < 0) {
+		b->stats.failures++;
+		log_warnc(r, "backend %s: request %" PRIu64 " refused", b->name, req->seq);
+		b->owner->done(b->ctx, r, b->info.current_bytes, now);
+		return r;
+	}
+	b->pending = true;
+	b->sent_usec = now;
+	daemon_backend_drain(b, now); /* synchronous backends complete at once */
+	return 0;
+}
+
+static void request_done(struct daemon_backend *b, const struct vmrd_backend_event *ev, uint64_t now)
+{
+	if (!b->pending || ev->seq != b->req.seq) {
+		log_warnx("backend: completion for unknown request %" PRIu64 " ignored", ev->seq);
+		return;
+	}
+	b->pending = false;
+	if (ev->status < 0) {
+		b->stats.failures++;
+		log_warnc(ev->status, "backend: request %" PRIu64 " for %" PRIu64 " MiB failed (%s)",
+			  ev->seq, MIB(b->req.target_bytes), ev->reason);
+		b->owner->done(b->ctx, ev->status, ev->current_bytes, now);
+		return;
+	}
+	if (ev->current_bytes > b->info.current_bytes) {
+		b->stats.grow_latency_usec_last = now - b->sent_usec;
+		b->stats.grow_latency_usec_sum += b->stats.grow_latency_usec_last;
+		b->stats.grow_latency_count++;
+	}
+	log_info("backend: request %" PRIu64 " done: asked %" PRIu64 " MiB, now %" PRIu64
+		 " MiB after %" PRIu64 " ms (%s)",
+		 ev->seq, MIB(b->req.target_bytes), MIB(ev->current_bytes), (now - b->sent_usec) / 1000,
+		 ev->reason);
+	b->info.current_bytes = ev->current_bytes;
+	b->owner->done(b->ctx, 0, ev->current_bytes, now);
+}
+
+static void handle_event(struct daemon_backend *b, const struct vmrd_backend_event *ev, uint64_t now)
 {
 	switch (ev->type) {
 	case VMRD_BACKEND_EV_DONE:
-		if (!d->request_pending || ev->seq != d->pending.seq) {
-			log_warnx("backend: completion for unknown request %" PRIu64 " ignored", ev->seq);
-			return;
-		}
-		d->request_pending = false;
-		policy_backend_done(&d->pst, &d->cfg.policy, now, ev->status, ev->current_bytes);
-		if (ev->status < 0) {
-			d->m.backend_failures++;
-			log_warnc(ev->status, "backend: request %" PRIu64 " for %" PRIu64 " MiB failed (%s)",
-				  ev->seq, MIB(d->pending.target_bytes), ev->reason);
-			return;
-		}
-		if (ev->current_bytes > d->binfo.current_bytes) {
-			d->m.grow_latency_usec_last = now - d->request_sent_usec;
-			d->m.grow_latency_usec_sum += d->m.grow_latency_usec_last;
-			d->m.grow_latency_count++;
-		}
-		log_info("backend: request %" PRIu64 " done: asked %" PRIu64 " MiB, now %" PRIu64
-			 " MiB after %" PRIu64 " ms (%s)",
-			 ev->seq, MIB(d->pending.target_bytes), MIB(ev->current_bytes),
-			 (now - d->request_sent_usec) / 1000, ev->reason);
-		d->binfo.current_bytes = ev->current_bytes;
+		request_done(b, ev, now);
 		break;
 	case VMRD_BACKEND_EV_LIMITS:
 		log_info("backend: limits now min %" PRIu64 " MiB, max %" PRIu64 " MiB",
 			 MIB(ev->min_bytes), MIB(ev->max_bytes));
-		d->binfo.min_bytes = ev->min_bytes;
-		d->binfo.max_bytes = ev->max_bytes;
+		b->info.min_bytes = ev->min_bytes;
+		b->info.max_bytes = ev->max_bytes;
 		break;
 	case VMRD_BACKEND_EV_RECLAIM:
 		log_info("backend: host asks to shrink to %" PRIu64 " MiB (urgency %u)",
 			 MIB(ev->target_bytes), ev->urgency);
-		d->host_reclaim_target_bytes = ev->target_bytes;
+		b->owner->reclaim(b->ctx, ev->target_bytes, now);
 		break;
 	case VMRD_BACKEND_EV_LINK:
 		log_info("backend: link %s%s%s", ev->status ? "up" : "down", ev->reason[0] ? ": " : "",
 			 ev->reason);
 		if (!ev->status)
-			d->request_pending = false;
+			b->pending = false;
 		break;
 	default:
 		log_warnx("backend: unknown event type %u ignored", ev->type);
 	}
 }
 
-void daemon_backend_drain(struct daemon *d, uint64_t now)
+void daemon_backend_drain(struct daemon_backend *b, uint64_t now)
 {
 	struct vmrd_backend_event ev;
 	int r;
 
-	while (d->backend_up) {
+	while (b->up) {
 		memset(&ev, 0, sizeof(ev));
-		r = d->ops->next_event(d->bstate, &ev);
+		r = b->ops->next_event(b->state, &ev);
 		if (r == 0)
 			return;
 		if (r < 0) {
-			log_warnc(r, "backend %s: failed; reopening", d->cfg.backend);
-			daemon_backend_close(d);
-			d->reopen_at_usec = now;
+			/* It opened before, so the backoff allows the reopen at once. */
+			log_warnc(r, "backend %s: failed; reopening", b->name);
+			daemon_backend_close(b);
 			return;
 		}
 		ev.reason[sizeof(ev.reason) - 1] = '\0';
-		backend_handle_event(d, &ev, now);
+		handle_event(b, &ev, now);
 	}
 }

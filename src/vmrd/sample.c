@@ -19,11 +19,11 @@ static void backend_view(const struct daemon *d, struct policy_input *in)
 {
 	const struct vmrd_config *c = &d->cfg;
 
-	if (d->backend_up) {
-		in->current_bytes = d->binfo.current_bytes;
-		in->min_bytes = d->binfo.min_bytes;
-		in->max_bytes = d->binfo.max_bytes;
-		in->block_bytes = d->binfo.block_bytes;
+	if (d->backend.up) {
+		in->current_bytes = d->backend.info.current_bytes;
+		in->min_bytes = d->backend.info.min_bytes;
+		in->max_bytes = d->backend.info.max_bytes;
+		in->block_bytes = d->backend.info.block_bytes;
 	} else {
 		/* No backend (dry run, or not up yet): the guest as it is. */
 		in->current_bytes = d->mi.mem_total_bytes;
@@ -38,10 +38,10 @@ static void backend_view(const struct daemon *d, struct policy_input *in)
 	if (in->block_bytes == 0)
 		in->block_bytes = 2 << 20;
 	in->releasable_bytes = UINT64_MAX;
-	if (d->backend_up && d->ops->releasable &&
-	    d->ops->releasable(d->bstate, &in->releasable_bytes) < 0)
+	if (d->backend.up && d->backend.ops->releasable &&
+	    d->backend.ops->releasable(d->backend.state, &in->releasable_bytes) < 0)
 		in->releasable_bytes = UINT64_MAX;
-	in->backend_busy = d->request_pending;
+	in->backend_busy = d->backend.pending;
 }
 
 int daemon_sample(struct daemon *d, uint64_t now_usec)
