@@ -5,146 +5,66 @@
 #include <string.h>
 
 #include "common/inifile.h"
-#include "core/parse.h"
+#include "common/inikey.h"
+#include "core/arbiter.h"
 
-enum key_type {
-	KT_SIZE,
-	KT_SIZE_AUTO,
-	KT_CENTI,
-	KT_U32,
-	KT_DURATION,
-	KT_PATH,
-	KT_ID,
+#define G(key, t, field, text) INIKEY("", key, t, struct config, field, text)
+#define V(key, t, field, text) INIKEY(NULL, key, t, struct config_vm, field, text)
+
+/*
+ * One table for parsing and config_print_defaults(): the docs cannot drift.
+ * Defaults are set in config_defaults() and vm_defaults().
+ */
+static const struct inikey global_keys[] = {
+	{ .section = "", .name = "budget", .type = INIKEY_SIZE, .flags = INIKEY_AUTO,
+	  INIKEY_FIELD(struct config, budget_bytes), .min = 1,
+	  .aux_offset = offsetof(struct config, budget_auto),
+	  .doc = "Memory all VMs may have in total (sum of their sizes); auto is host MemTotal minus reserve." },
+	G("reserve", INIKEY_SIZE, reserve_bytes, "Memory kept for the host when budget is auto."),
+	G("host_psi_some", INIKEY_PERCENT, host_psi_some_centi,
+	  "Host memory PSI some avg10 (percent) from which only critical requests grow a VM."),
+	G("host_psi_full", INIKEY_PERCENT, host_psi_full_centi,
+	  "Host memory PSI full avg10 (percent) from which only critical requests grow a VM."),
+	G("state_file", INIKEY_PATH, state_path,
+	  "Where granted sizes are kept across restarts (written atomically)."),
+	G("control", INIKEY_PATH, control_path, "Control socket for status, status json and metrics."),
+	INIKEY_RANGE("", "error_limit", INIKEY_U32, struct config, error_limit, 1, 0,
+		     "Bad lines a guest may send within error_window before it is disconnected."),
+	INIKEY_RANGE("", "error_window", INIKEY_DURATION, struct config, error_window_usec, 1, 0,
+		     "See error_limit."),
+	INIKEY_RANGE("", "penalty", INIKEY_DURATION, struct config, penalty_usec, 1, 0,
+		     "How long a disconnected guest channel stays closed before reconnecting."),
+	INIKEY_RANGE("", "lines_per_wakeup", INIKEY_U32, struct config, lines_per_wakeup, 1, 0,
+		     "Lines handled per VM per loop iteration, so one guest cannot delay the others."),
+	INIKEY_RANGE("", "converge_timeout", INIKEY_DURATION, struct config, converge_timeout_usec, 1, 0,
+		     "A VM that does not approach its target for this long gets its growth cut back to its size."),
+	INIKEY_RANGE("", "oscillation_hold", INIKEY_DURATION, struct config, oscillation_hold_usec, 1, 0,
+		     "No resize opposite to a VM's previous one for this long (critical growth excepted)."),
+	INIKEY_RANGE("", "fair_share_grace", INIKEY_DURATION, struct config, fair_share_grace_usec, 1, 0,
+		     "A VM over its weighted share, asked to give memory back while another VM lacks its share, is cut after this long."),
+	INIKEY_RANGE("", "demand_window", INIKEY_DURATION, struct config, demand_window_usec, 1, 0,
+		     "A request counts as the VM's demand for this long after it arrived."),
 };
 
-/* One table for both parsing and config_print_defaults(): the docs cannot drift. */
-struct key {
-	const char *name;
-	enum key_type type;
-	size_t offset;
-	size_t size;
-	const char *def;
-	const char *doc;
+/* The keys of a [vm NAME] section, and of --vm. */
+static const struct inikey vm_keys[] = {
+	V("qmp", INIKEY_PATH, qmp_path, "QMP unix socket QEMU serves (-qmp unix:PATH,server=on,wait=off)."),
+	V("channel", INIKEY_PATH, channel_path,
+	  "Unix socket of the virtio-serial port org.vmrd.0 (-chardev socket,server=on,wait=off)."),
+	V("virtio_mem", INIKEY_STRING, vmem_id, "Id of the virtio-mem device (preferred)."),
+	V("balloon", INIKEY_STRING, balloon_id, "Id of the virtio-balloon device (VMs without virtio-mem)."),
+	{ .name = "min", .type = INIKEY_SIZE, .flags = INIKEY_REQUIRED, INIKEY_FIELD(struct config_vm, min_bytes),
+	  .min = 1, .doc = "Smallest total size the VM is ever given (required)." },
+	{ .name = "max", .type = INIKEY_SIZE, .flags = INIKEY_REQUIRED, INIKEY_FIELD(struct config_vm, max_bytes),
+	  .min = 1, .doc = "Largest total size the VM is ever given (required)." },
+	INIKEY_RANGE(NULL, "weight", INIKEY_U32, struct config_vm, weight, 1, ARBITER_WEIGHT_MAX,
+		     "Share of the budget under contention, relative to other VMs."),
 };
 
-#define G(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
-#define V(field) offsetof(struct config_vm, field), sizeof(((struct config_vm *)0)->field)
-
-static const struct key global_keys[] = {
-	{ "budget", KT_SIZE_AUTO, G(budget_bytes), "auto",
-	  "Memory all VMs may have in total (sum of their sizes); auto is host MemTotal minus reserve." },
-	{ "reserve", KT_SIZE, G(reserve_bytes), "1G", "Memory kept for the host when budget is auto." },
-	{ "host_psi_some", KT_CENTI, G(host_psi_some_centi), "20",
-	  "Host memory PSI some avg10 (percent) from which only critical requests grow a VM." },
-	{ "host_psi_full", KT_CENTI, G(host_psi_full_centi), "5",
-	  "Host memory PSI full avg10 (percent) from which only critical requests grow a VM." },
-	{ "state_file", KT_PATH, G(state_path), "/var/lib/vmrd-host/state",
-	  "Where granted sizes are kept across restarts (written atomically)." },
-	{ "control", KT_PATH, G(control_path), "/run/vmrd-host/control.sock",
-	  "Control socket for status, status json and metrics." },
-	{ "error_limit", KT_U32, G(error_limit), "10",
-	  "Bad lines a guest may send within error_window before it is disconnected." },
-	{ "error_window", KT_DURATION, G(error_window_usec), "10s", "See error_limit." },
-	{ "penalty", KT_DURATION, G(penalty_usec), "5s",
-	  "How long a disconnected guest channel stays closed before reconnecting." },
-	{ "lines_per_wakeup", KT_U32, G(lines_per_wakeup), "16",
-	  "Lines handled per VM per loop iteration, so one guest cannot delay the others." },
-	{ "converge_timeout", KT_DURATION, G(converge_timeout_usec), "30s",
-	  "A VM that does not approach its target for this long gets its growth cut back to its size." },
-	{ "oscillation_hold", KT_DURATION, G(oscillation_hold_usec), "30s",
-	  "No resize opposite to a VM's previous one for this long (critical growth excepted)." },
-	{ "fair_share_grace", KT_DURATION, G(fair_share_grace_usec), "10s",
-	  "A VM over its weighted share, asked to give memory back while another VM lacks its share, is cut after this long." },
-	{ "demand_window", KT_DURATION, G(demand_window_usec), "30s",
-	  "A request counts as the VM's demand for this long after it arrived." },
-};
-
-static const struct key vm_keys[] = {
-	{ "qmp", KT_PATH, V(qmp_path), "", "QMP unix socket QEMU serves (-qmp unix:PATH,server=on,wait=off)." },
-	{ "channel", KT_PATH, V(channel_path), "",
-	  "Unix socket of the virtio-serial port org.vmrd.0 (-chardev socket,server=on,wait=off)." },
-	{ "virtio_mem", KT_ID, V(vmem_id), "", "Id of the virtio-mem device (preferred)." },
-	{ "balloon", KT_ID, V(balloon_id), "", "Id of the virtio-balloon device (VMs without virtio-mem)." },
-	{ "min", KT_SIZE, V(min_bytes), "", "Smallest total size the VM is ever given (required)." },
-	{ "max", KT_SIZE, V(max_bytes), "", "Largest total size the VM is ever given (required)." },
-	{ "weight", KT_U32, V(weight), "100", "Share of the budget under contention, relative to other VMs." },
-};
-
-static int set_value(const struct key *k, void *base, const char *value, const char **ret_msg)
-{
-	void *p = (char *)base + k->offset;
-	uint64_t v;
-	int r;
-
-	*ret_msg = "invalid value";
-	switch (k->type) {
-	case KT_SIZE_AUTO:
-		if (strcmp(value, "auto") == 0) {
-			*(uint64_t *)p = 0;
-			((struct config *)base)->budget_auto = true;
-			return 0;
-		}
-		((struct config *)base)->budget_auto = false;
-		/* fall through */
-	case KT_SIZE:
-		r = parse_size(value, &v);
-		if (r == 0 && v == 0)
-			r = -EINVAL;
-		if (r < 0)
-			*ret_msg = r == -ERANGE ? "size out of range" : "expected a size like 512M or 4G";
-		else
-			*(uint64_t *)p = v;
-		return r;
-	case KT_CENTI:
-		r = parse_centi(value, &v);
-		if (r == 0 && v > 10000)
-			r = -ERANGE;
-		if (r < 0)
-			*ret_msg = "expected a percentage like 12.5 (0..100)";
-		else
-			*(uint32_t *)p = (uint32_t)v;
-		return r;
-	case KT_U32:
-		r = parse_u64(value, &v);
-		if (r == 0 && (v == 0 || v > UINT32_MAX))
-			r = -ERANGE;
-		if (r < 0)
-			*ret_msg = "expected a whole number from 1 to 4294967295";
-		else
-			*(uint32_t *)p = (uint32_t)v;
-		return r;
-	case KT_DURATION:
-		r = parse_duration_usec(value, &v);
-		if (r == 0 && v == 0)
-			r = -ERANGE;
-		if (r < 0)
-			*ret_msg = "expected a duration like 500ms or 10s";
-		else
-			*(uint64_t *)p = v;
-		return r;
-	case KT_PATH:
-	case KT_ID:
-		if (value[0] == '\0' || strlen(value) >= k->size) {
-			*ret_msg = k->type == KT_PATH ? "path empty or too long" : "id empty or too long";
-			return -EINVAL;
-		}
-		if (k->type == KT_PATH && value[0] != '/') {
-			*ret_msg = "path must be absolute";
-			return -EINVAL;
-		}
-		memcpy(p, value, strlen(value) + 1);
-		return 0;
-	}
-	return -EINVAL;
-}
-
-static const struct key *find_key(const struct key *keys, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(keys[i].name, name) == 0)
-			return &keys[i];
-	return NULL;
-}
+#undef G
+#undef V
+#define N_GLOBAL_KEYS (sizeof(global_keys) / sizeof(global_keys[0]))
+#define N_VM_KEYS (sizeof(vm_keys) / sizeof(vm_keys[0]))
 
 static bool name_valid(const char *s)
 {
@@ -167,11 +87,21 @@ static void vm_defaults(struct config_vm *vm)
 
 void config_defaults(struct config *cfg)
 {
-	const char *msg;
-
 	memset(cfg, 0, sizeof(*cfg));
-	for (size_t i = 0; i < sizeof(global_keys) / sizeof(global_keys[0]); i++)
-		set_value(&global_keys[i], cfg, global_keys[i].def, &msg);
+	cfg->budget_auto = true;
+	cfg->reserve_bytes = 1ull << 30;
+	cfg->host_psi_some_centi = 2000;
+	cfg->host_psi_full_centi = 500;
+	snprintf(cfg->state_path, sizeof(cfg->state_path), "/var/lib/vmrd-host/state");
+	snprintf(cfg->control_path, sizeof(cfg->control_path), "/run/vmrd-host/control.sock");
+	cfg->error_limit = 10;
+	cfg->error_window_usec = 10 * 1000000ull;
+	cfg->penalty_usec = 5 * 1000000ull;
+	cfg->lines_per_wakeup = 16;
+	cfg->converge_timeout_usec = 30 * 1000000ull;
+	cfg->oscillation_hold_usec = 30 * 1000000ull;
+	cfg->fair_share_grace_usec = 10 * 1000000ull;
+	cfg->demand_window_usec = 30 * 1000000ull;
 }
 
 struct parse_ctx {
@@ -230,17 +160,14 @@ static void enter_section(struct parse_ctx *ctx, const char *section)
 
 static void vm_key(struct parse_ctx *ctx, struct config_vm *vm, const char *name, const char *value)
 {
-	const struct key *k = find_key(vm_keys, sizeof(vm_keys) / sizeof(vm_keys[0]), name);
-	const char *msg;
+	const struct inikey *k = inikey_find(vm_keys, N_VM_KEYS, NULL, name);
 
 	if (!k) {
 		perr(ctx, "unknown key '%s' in [vm %s]", name, vm->name);
 		return;
 	}
-	if (set_value(k, vm, value, &msg) < 0) {
-		perr(ctx, "%s: %s", name, msg);
+	if (inikey_apply(&ctx->ini, k, vm, value) < 0)
 		return;
-	}
 	vm->has_min |= strcmp(name, "min") == 0;
 	vm->has_max |= strcmp(name, "max") == 0;
 }
@@ -248,17 +175,16 @@ static void vm_key(struct parse_ctx *ctx, struct config_vm *vm, const char *name
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *ctx = user;
-	const struct key *k;
-	const char *msg;
+	const struct inikey *k;
 
 	if (strcmp(section, ctx->section) != 0)
 		enter_section(ctx, section);
 	if (section[0] == '\0') {
-		k = find_key(global_keys, sizeof(global_keys) / sizeof(global_keys[0]), name);
+		k = inikey_find(global_keys, N_GLOBAL_KEYS, "", name);
 		if (!k)
 			perr(ctx, "unknown key '%s'", name);
-		else if (set_value(k, ctx->cfg, value, &msg) < 0)
-			perr(ctx, "%s: %s", name, msg);
+		else
+			inikey_apply(&ctx->ini, k, ctx->cfg, value);
 		return 1;
 	}
 	if (ctx->vm)
@@ -288,8 +214,8 @@ int config_load(const char *path, struct config *cfg, FILE *err)
 static bool vm_arg_pair(struct config_vm *vm, char *tok, FILE *err)
 {
 	char *eq = strchr(tok, '=');
-	const struct key *k;
-	const char *msg = "unknown key";
+	const struct inikey *k;
+	char msg[256];
 
 	if (!eq) {
 		fprintf(err, "--vm: expected key=value, got '%s'\n", tok);
@@ -308,9 +234,13 @@ static bool vm_arg_pair(struct config_vm *vm, char *tok, FILE *err)
 		snprintf(vm->name, sizeof(vm->name), "%s", eq + 1);
 		return true;
 	}
-	k = find_key(vm_keys, sizeof(vm_keys) / sizeof(vm_keys[0]), tok);
-	if (!k || set_value(k, vm, eq + 1, &msg) < 0) {
-		fprintf(err, "--vm: %s: %s\n", tok, msg);
+	k = inikey_find(vm_keys, N_VM_KEYS, NULL, tok);
+	if (!k) {
+		fprintf(err, "--vm: %s: unknown key\n", tok);
+		return false;
+	}
+	if (inikey_set(k, vm, eq + 1, msg, sizeof(msg)) < 0) {
+		fprintf(err, "--vm: %s = '%s': %s\n", tok, eq + 1, msg);
 		return false;
 	}
 	vm->has_min |= strcmp(tok, "min") == 0;
@@ -410,25 +340,20 @@ int config_finish(struct config *cfg, const char *label, uint64_t mem_total_byte
 	return errors ? -EINVAL : 0;
 }
 
-static void print_keys(FILE *out, const struct key *keys, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		fprintf(out, "# %s\n", keys[i].doc);
-		if (keys[i].def[0])
-			fprintf(out, "#%s = %s\n", keys[i].name, keys[i].def);
-		else
-			fprintf(out, "#%s =\n", keys[i].name);
-	}
-}
-
 void config_print_defaults(FILE *out)
 {
+	struct config cfg;
+	struct config_vm vm;
+
+	config_defaults(&cfg);
+	vm_defaults(&vm);
 	fprintf(out, "# vmrd-host.conf: every key with its default value.  Sizes take K, M, G, T\n"
-		     "# suffixes; durations us, ms, s, m, h; percentages up to two decimals.\n\n");
-	print_keys(out, global_keys, sizeof(global_keys) / sizeof(global_keys[0]));
+		     "# suffixes; durations us, ms, s, m, h; percentages up to two decimals,\n"
+		     "# with or without %%.  See vmrd-host.conf(5).\n\n");
+	inikey_print(out, global_keys, N_GLOBAL_KEYS, &cfg);
 	fprintf(out, "\n# One section per VM; the name appears in logs, status and metrics.\n"
 		     "#[vm NAME]\n");
-	print_keys(out, vm_keys, sizeof(vm_keys) / sizeof(vm_keys[0]));
+	inikey_print(out, vm_keys, N_VM_KEYS, &vm);
 	fprintf(out, "\n# An example VM, commented out:\n"
 		     "#[vm web]\n#qmp = /run/vm/web.qmp\n#channel = /run/vm/web.vmrd\n"
 		     "#virtio_mem = vmem0\n#min = 1G\n#max = 8G\n#weight = 100\n");

@@ -18,6 +18,8 @@
 
 #define CONFIG_PATH_MAX 256
 #define CONFIG_KV_MAX 32
+/* Room for this many keys in the key table (config.c checks it at compile time). */
+#define CONFIG_KEYS_MAX 128
 
 /* Free-form keys of [backend] and [plugin], handed to the backend as they are. */
 struct config_kv {
@@ -47,7 +49,7 @@ struct vmrd_config {
 	char cgroup_path[CONFIG_PATH_MAX]; /* cgroup v2 dir whose memory.reclaim is written */
 
 	/* The line each key of the key table was set on (0: default), for errors. */
-	uint16_t key_line[64];
+	uint16_t key_line[CONFIG_KEYS_MAX];
 
 	struct config_kv backend_kv[CONFIG_KV_MAX];
 	size_t n_backend_kv;

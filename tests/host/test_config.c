@@ -54,7 +54,7 @@ static void test_vm_argument_matches_file_keys(void **state)
 		{ "name=a,qmp=/q,colour=red", -EINVAL, "--vm: colour: unknown key\n" },
 		{ "qmp=/q", -EINVAL, "--vm: name= is required\n" },
 		{ "name=a b", -EINVAL, "--vm: invalid VM name 'a b'\n--vm: name= is required\n" },
-		{ "name=a,min=lots", -EINVAL, "--vm: min: expected a size like 512M or 4G\n" },
+		{ "name=a,min=lots", -EINVAL, "--vm: min = 'lots': expected a size such as 4096, 512M or 2G\n" },
 		{ "name=a,qmp", -EINVAL, "--vm: expected key=value, got 'qmp'\n" },
 	};
 
