@@ -124,6 +124,34 @@ void arbiter_set_target(struct arbiter_vm *vm, struct arbiter_decision *d, uint6
 	d->apply_bytes = t;
 }
 
+void arbiter_vm_seed(struct arbiter_vm *vm, uint64_t target_bytes)
+{
+	struct arbiter_vm_state *s = &vm->state;
+
+	/*
+	 * Only what first sight (vm_limits) would set from the seeded size; the
+	 * rate limit starts full as it does there, through refill_tokens().
+	 */
+	s->initialized = true;
+	s->target_bytes = target_bytes;
+	s->prev_min_bytes = vm->min_bytes;
+	s->prev_max_bytes = vm->max_bytes;
+	vm->current_bytes = target_bytes;
+}
+
+void arbiter_vm_reconcile(struct arbiter_vm *vm, uint64_t target_bytes, uint64_t current_bytes,
+			  uint64_t now_usec)
+{
+	struct arbiter_vm_state *s = &vm->state;
+
+	vm->current_bytes = current_bytes;
+	s->initialized = true;
+	s->target_bytes = target_bytes;
+	s->best_gap_bytes = gap_bytes(current_bytes, target_bytes);
+	s->progress_usec = now_usec;
+	s->non_converging = false;
+}
+
 static void answer(struct arbiter_decision *d, enum arbiter_action action, enum arbiter_reason why,
 		   uint64_t target)
 {
@@ -223,7 +251,7 @@ static void refill_tokens(const struct arbiter_config *cfg, struct arbiter_vm_st
 static bool vm_pressured(const struct arbiter_config *cfg, const struct arbiter_vm *vm,
 			 bool fresh_request)
 {
-	if (fresh_request && vm->request.urgency >= PROTO_URGENCY_HIGH)
+	if (fresh_request && vm->request.urgency >= URGENCY_HIGH)
 		return true;
 	return vm->report.valid && vm->report.psi_some_avg10_centi >= cfg->guest_psi_pressure_centi;
 }
@@ -277,7 +305,7 @@ static void vm_request(const struct arbiter_config *cfg, bool host_pressure, str
 	host_asked = s->fair_asked ||
 		     (s->reclaimed && now - s->last_reclaim_usec < cfg->reclaim_interval_usec);
 	if (s->last_dir == -dir && now - s->last_resize_usec < cfg->oscillation_hold_usec &&
-	    !(dir > 0 && r->urgency == PROTO_URGENCY_CRITICAL) && !(dir < 0 && host_asked)) {
+	    !(dir > 0 && r->urgency == URGENCY_CRITICAL) && !(dir < 0 && host_asked)) {
 		answer(d, ARBITER_DENY, ARBITER_R_OSCILLATION_HOLD, 0);
 		return;
 	}
@@ -326,7 +354,7 @@ static bool may_ask(const struct arbiter_config *cfg, const struct arbiter_vm *v
 }
 
 void arbiter_ask_reclaim(struct arbiter_vm *vm, struct arbiter_decision *d,
-			 enum arbiter_reason why, uint64_t target, enum proto_urgency urgency,
+			 enum arbiter_reason why, uint64_t target, enum urgency urgency,
 			 uint64_t now)
 {
 	answer(d, ARBITER_RECLAIM, why, target);
@@ -385,7 +413,7 @@ static void budget_cut(const struct arbiter_config *cfg, uint64_t budget, struct
 		if (d->action == ARBITER_GRANT)
 			d->target_bytes = t;
 		else if (d->action == ARBITER_NONE && vm->connected && !vm->state.non_converging)
-			arbiter_ask_reclaim(vm, d, ARBITER_R_BUDGET, t, PROTO_URGENCY_HIGH, now);
+			arbiter_ask_reclaim(vm, d, ARBITER_R_BUDGET, t, URGENCY_HIGH, now);
 	}
 }
 
@@ -466,7 +494,7 @@ static void host_reclaim(const struct arbiter_config *cfg, uint64_t shortfall,
 {
 	bool cand[ARBITER_MAX_VMS];
 	uint64_t covered = 0, need = shortfall ? shortfall : 1;
-	enum proto_urgency urgency = shortfall ? PROTO_URGENCY_HIGH : PROTO_URGENCY_NORMAL;
+	enum urgency urgency = shortfall ? URGENCY_HIGH : URGENCY_NORMAL;
 
 	for (size_t i = 0; i < n; i++) {
 		dec[i].surplus_bytes = surplus_bytes(cfg, &vms[i]);

@@ -81,7 +81,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/proto.h"
+#include "core/urgency.h"
 
 /* Upper bound on VMs per evaluation; keeps the pure core free of allocation. */
 #define ARBITER_MAX_VMS 256
@@ -136,7 +136,7 @@ struct arbiter_request {
 	bool valid;
 	uint64_t seq;
 	uint64_t target_bytes;
-	enum proto_urgency urgency;
+	enum urgency urgency;
 	uint64_t usec;                  /* when it arrived */
 };
 
@@ -238,7 +238,7 @@ struct arbiter_decision {
 	enum arbiter_reason reason;
 	uint64_t seq;                   /* GRANT/DENY: the request answered */
 	uint64_t target_bytes;          /* GRANT/RECLAIM: the size granted or asked for */
-	enum proto_urgency urgency;     /* RECLAIM */
+	enum urgency urgency;     /* RECLAIM */
 
 	/* Set the target in QEMU (virtio-mem requested-size / balloon). */
 	bool apply;
@@ -267,6 +267,25 @@ struct arbiter_summary {
 	bool host_pressure;
 	uint64_t host_shortfall_bytes;  /* reserve - host available (0 if none) */
 };
+
+/*
+ * The two moments the owner sets a VM's arbiter state itself, so that it
+ * never has to write the state's fields:
+ *
+ * arbiter_vm_seed(): a VM whose size is not known yet (the hypervisor has
+ * not answered) is accounted at target_bytes, which the owner picks on the
+ * safe side (a saved target, else max).  Its current size is taken to be
+ * the same until arbiter_vm_reconcile().  min, max and weight must be set.
+ *
+ * arbiter_vm_reconcile(): the hypervisor told the VM's real size and the
+ * target it holds (after a (re)connect): both are the truth from now on,
+ * and convergence is judged afresh from now_usec, so a reconnect never
+ * counts as time without progress.  Other state (rate limit, oscillation
+ * hold, fair share) is kept.
+ */
+void arbiter_vm_seed(struct arbiter_vm *vm, uint64_t target_bytes);
+void arbiter_vm_reconcile(struct arbiter_vm *vm, uint64_t target_bytes, uint64_t current_bytes,
+			  uint64_t now_usec);
 
 /*
  * Evaluate all VMs.  vms[i].state is read and updated; ret_decisions gets

@@ -72,7 +72,7 @@ static bool may_raise(const struct arbiter_config *cfg, const struct arbiter_vm 
 		      uint64_t now)
 {
 	const struct arbiter_vm_state *s = &vm->state;
-	bool critical = w->recent[i] && vm->request.urgency == PROTO_URGENCY_CRITICAL;
+	bool critical = w->recent[i] && vm->request.urgency == URGENCY_CRITICAL;
 
 	if (d->action != ARBITER_NONE || s->non_converging)
 		return false;
@@ -199,7 +199,7 @@ void arbiter_fair_enforce(const struct arbiter_config *cfg, struct arbiter_vm *v
 			s->fair_asked_usec = now;
 			if (vm->connected && dec[i].action == ARBITER_NONE)
 				arbiter_ask_reclaim(vm, &dec[i], ARBITER_R_FAIR_SHARE, w->ent[i],
-						    hot ? PROTO_URGENCY_HIGH : PROTO_URGENCY_NORMAL, now);
+						    hot ? URGENCY_HIGH : URGENCY_NORMAL, now);
 			continue;
 		}
 		if (need == 0 || now - s->fair_asked_usec < cfg->fair_share_grace_usec)

@@ -47,7 +47,7 @@ uint64_t arbiter_accounted_bytes(const struct arbiter_vm *vm);
 void arbiter_set_target(struct arbiter_vm *vm, struct arbiter_decision *d, uint64_t t,
 			enum arbiter_reason why, uint64_t now);
 void arbiter_ask_reclaim(struct arbiter_vm *vm, struct arbiter_decision *d,
-			 enum arbiter_reason why, uint64_t target, enum proto_urgency urgency,
+			 enum arbiter_reason why, uint64_t target, enum urgency urgency,
 			 uint64_t now);
 
 /* Step 5: demands and entitlements into w->demand, w->ent. */

@@ -177,7 +177,7 @@ static void act(struct broker *b, struct vm *vm, const struct arbiter_decision *
 		break;
 	case ARBITER_RECLAIM:
 		m = (struct proto_msg){ .verb = PROTO_VERB_RECLAIM, .target_bytes = d->target_bytes,
-					.urgency = d->urgency };
+					.urgency = (enum proto_urgency)d->urgency };
 		vm->reclaims_total++;
 		vm_send(vm, &m, now_usec);
 		break;

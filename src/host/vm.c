@@ -172,7 +172,7 @@ static void handle_request(struct vm *vm, const struct proto_msg *m, uint64_t no
 	r->valid = true;
 	r->seq = m->seq;
 	r->target_bytes = m->target_bytes;
-	r->urgency = m->urgency;
+	r->urgency = (enum urgency)m->urgency;
 	r->usec = now_usec;
 	vm->requested_bytes = m->target_bytes;
 	log_debug("vm %s: request seq %llu target %llu urgency %s reason \"%s\"", vm->cfg.name,

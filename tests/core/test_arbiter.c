@@ -32,7 +32,7 @@ static void test_one_vm_grows_then_shrinks(void **state)
 	assert_false(w.d[0].apply);
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		settle(&w, 60 * SEC); /* past the oscillation hold */
-		request(&w, 0, i + 1, steps[i].ask, PROTO_URGENCY_NORMAL);
+		request(&w, 0, i + 1, steps[i].ask, URGENCY_NORMAL);
 		eval(&w);
 		assert_decision(&w.d[0], steps[i].action, steps[i].reason, steps[i].target);
 		assert_true(w.d[0].seq == i + 1);
@@ -52,8 +52,8 @@ static void test_contention_shares_by_weight_two_to_one(void **state)
 	w.vm[0].weight = 200;
 	w.vm[1].weight = 100;
 	eval(&w);
-	request(&w, 0, 1, 4 * G, PROTO_URGENCY_NORMAL);
-	request(&w, 1, 1, 4 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 0, 1, 4 * G, URGENCY_NORMAL);
+	request(&w, 1, 1, 4 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_CONTENTION, 3 * G);
 	assert_decision(&w.d[1], ARBITER_GRANT, ARBITER_R_CONTENTION, 2 * G);
@@ -68,8 +68,8 @@ static void test_vm_under_pressure_is_served_first(void **state)
 	w.vm[0].weight = 1;       /* low weight, but critical */
 	w.vm[1].weight = 10000;
 	eval(&w);
-	request(&w, 0, 1, 4 * G, PROTO_URGENCY_CRITICAL);
-	request(&w, 1, 1, 4 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 0, 1, 4 * G, URGENCY_CRITICAL);
+	request(&w, 1, 1, 4 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_CONTENTION, 2 * G);
 	assert_true(w.d[0].pressured);
@@ -80,8 +80,8 @@ static void test_vm_under_pressure_is_served_first(void **state)
 	w.vm[1].weight = 10000;
 	eval(&w);
 	report(&w, 0, 100 * M, 2000);
-	request(&w, 0, 1, 4 * G, PROTO_URGENCY_NORMAL);
-	request(&w, 1, 1, 4 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 0, 1, 4 * G, URGENCY_NORMAL);
+	request(&w, 1, 1, 4 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_true(w.vm[0].state.target_bytes == 2 * G);
 	assert_true(w.vm[1].state.target_bytes == 1 * G);
@@ -93,18 +93,18 @@ static void test_contention_asks_the_biggest_holder_to_give_back(void **state)
 
 	world_init(&w, 2, 6 * G);
 	eval(&w);
-	request(&w, 0, 1, 5 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 0, 1, 5 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 5 * G);
 	settle(&w, 60 * SEC);
-	request(&w, 1, 1, 4 * G, PROTO_URGENCY_HIGH);
+	request(&w, 1, 1, 4 * G, URGENCY_HIGH);
 	eval(&w);
 	assert_decision(&w.d[1], ARBITER_DENY, ARBITER_R_BUDGET, 0);
 	/* Equal weights: fair is 3G each. */
 	assert_decision(&w.d[0], ARBITER_RECLAIM, ARBITER_R_FAIR_SHARE, 3 * G);
-	assert_int_equal(w.d[0].urgency, PROTO_URGENCY_HIGH);
+	assert_int_equal(w.d[0].urgency, URGENCY_HIGH);
 	/* Asked once per interval, not every evaluation. */
-	request(&w, 1, 2, 4 * G, PROTO_URGENCY_HIGH);
+	request(&w, 1, 2, 4 * G, URGENCY_HIGH);
 	eval(&w);
 	assert_int_equal(w.d[0].action, ARBITER_NONE);
 }
@@ -122,14 +122,14 @@ static void test_host_pressure_denies_growth_and_asks_most_surplus_first(void **
 	report(&w, 0, 2 * G, 0);         /* surplus 1.5G */
 	report(&w, 1, 4 * G, 100);       /* surplus 3.5G: most */
 	report(&w, 2, 6 * G, 2000);      /* most available, but under pressure */
-	request(&w, 3, 1, 8 * G + 512 * M, PROTO_URGENCY_NORMAL);
+	request(&w, 3, 1, 8 * G + 512 * M, URGENCY_NORMAL);
 	w.host.psi_some_avg10_centi = 3000;
 	w.host.mem_available_bytes = 512 * M; /* 512M short of the 1G reserve */
 	eval(&w);
 	assert_true(w.sum.host_pressure);
 	assert_decision(&w.d[3], ARBITER_DENY, ARBITER_R_HOST_PRESSURE, 0);
 	assert_decision(&w.d[1], ARBITER_RECLAIM, ARBITER_R_HOST_PRESSURE, 8 * G - 3584 * M);
-	assert_int_equal(w.d[1].urgency, PROTO_URGENCY_HIGH);
+	assert_int_equal(w.d[1].urgency, URGENCY_HIGH);
 	assert_int_equal(w.d[0].action, ARBITER_NONE); /* the first one covered it */
 	assert_int_equal(w.d[2].action, ARBITER_NONE);
 
@@ -149,27 +149,27 @@ static void test_opposite_resize_is_held_except_critical_growth(void **state)
 
 	world_init(&w, 1, 16 * G);
 	eval(&w);
-	request(&w, 0, 1, 4 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 0, 1, 4 * G, URGENCY_NORMAL);
 	eval(&w);
 	settle(&w, 5 * SEC);
-	request(&w, 0, 2, 2 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 0, 2, 2 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_OSCILLATION_HOLD, 0);
 	/* Same direction is fine. */
-	request(&w, 0, 3, 5 * G, PROTO_URGENCY_LOW);
+	request(&w, 0, 3, 5 * G, URGENCY_LOW);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 5 * G);
 	/* After the hold the shrink passes. */
 	settle(&w, w.cfg.oscillation_hold_usec);
-	request(&w, 0, 4, 2 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 0, 4, 2 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 2 * G);
 	/* Growing right after a shrink: held at high, let through at critical. */
 	settle(&w, SEC);
-	request(&w, 0, 5, 3 * G, PROTO_URGENCY_HIGH);
+	request(&w, 0, 5, 3 * G, URGENCY_HIGH);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_OSCILLATION_HOLD, 0);
-	request(&w, 0, 6, 3 * G, PROTO_URGENCY_CRITICAL);
+	request(&w, 0, 6, 3 * G, URGENCY_CRITICAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 3 * G);
 }
@@ -180,7 +180,7 @@ static void test_stuck_guest_is_counted_at_current_and_reissued_later(void **sta
 
 	world_init(&w, 2, 6 * G);
 	eval(&w);
-	request(&w, 0, 1, 5 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 0, 1, 5 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_true(w.vm[0].state.target_bytes == 5 * G);
 	/* The guest only ever reaches 2G. */
@@ -197,17 +197,17 @@ static void test_stuck_guest_is_counted_at_current_and_reissued_later(void **sta
 	assert_int_equal(w.d[0].apply_reason, ARBITER_R_NOT_CONVERGING);
 	assert_true(w.vm[0].state.target_bytes == 2 * G);
 	/* What it did not take goes to the other VM. */
-	request(&w, 1, 1, 4 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 1, 1, 4 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_decision(&w.d[1], ARBITER_GRANT, ARBITER_R_GRANTED, 4 * G);
 	/* It may not grow while stuck. */
-	request(&w, 0, 2, 3 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 0, 2, 3 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_NOT_CONVERGING, 0);
 	/* Later, the old target comes back as far as the budget allows. */
 	settle(&w, w.cfg.reissue_after_usec);
 	w.vm[0].request.valid = false;
-	request(&w, 1, 2, 2 * G, PROTO_URGENCY_NORMAL); /* frees 2G */
+	request(&w, 1, 2, 2 * G, URGENCY_NORMAL); /* frees 2G */
 	eval(&w);
 	assert_false(w.d[0].non_converging);
 	assert_true(w.d[0].apply);
@@ -223,14 +223,14 @@ static void test_stuck_shrink_counts_current_against_budget(void **state)
 	w.vm[0].current_bytes = 6 * G;
 	eval(&w);
 	settle(&w, 60 * SEC);
-	request(&w, 0, 1, 2 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 0, 1, 2 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 2 * G);
 	w.host.now_usec += w.cfg.converge_timeout_usec; /* still at 6G */
 	eval(&w);
 	assert_true(w.d[0].non_converging);
 	assert_true(w.vm[0].state.target_bytes == 2 * G); /* the shrink stays asked for */
-	request(&w, 1, 1, 8 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 1, 1, 8 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_decision(&w.d[1], ARBITER_GRANT, ARBITER_R_CONTENTION, 2 * G);
 	assert_true(w.sum.sum_accounted_bytes == 8 * G);
@@ -242,7 +242,7 @@ static void test_limits_changed_at_run_time_apply_next_evaluation(void **state)
 
 	world_init(&w, 2, 16 * G);
 	eval(&w);
-	request(&w, 0, 1, 6 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 0, 1, 6 * G, URGENCY_NORMAL);
 	eval(&w);
 	settle(&w, SEC);
 	w.vm[0].max_bytes = 4 * G;
@@ -281,25 +281,25 @@ static void test_requests_beyond_the_bucket_are_rate_limited(void **state)
 	w.cfg.rate_refill_usec = 10 * SEC;
 	eval(&w);
 	for (int i = 0; i < 3; i++) {
-		request(&w, 0, ++seq, (2 + (uint64_t)i) * G, PROTO_URGENCY_NORMAL);
+		request(&w, 0, ++seq, (2 + (uint64_t)i) * G, URGENCY_NORMAL);
 		eval(&w);
 		assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 0);
 	}
-	request(&w, 0, ++seq, 6 * G, PROTO_URGENCY_CRITICAL);
+	request(&w, 0, ++seq, 6 * G, URGENCY_CRITICAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_RATE_LIMITED, 0);
 	assert_true(w.vm[0].state.target_bytes == 4 * G);
 	w.host.now_usec += 10 * SEC - 1;
-	request(&w, 0, ++seq, 6 * G, PROTO_URGENCY_CRITICAL);
+	request(&w, 0, ++seq, 6 * G, URGENCY_CRITICAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_RATE_LIMITED, 0);
 	w.host.now_usec += 1;
-	request(&w, 0, ++seq, 6 * G, PROTO_URGENCY_CRITICAL);
+	request(&w, 0, ++seq, 6 * G, URGENCY_CRITICAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 6 * G);
 	/* An older seq is refused as stale. */
 	w.host.now_usec += 100 * SEC;
-	request(&w, 0, 1, 7 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 0, 1, 7 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_STALE_SEQ, 0);
 }
@@ -310,7 +310,7 @@ static void test_invalid_input_changes_nothing(void **state)
 
 	world_init(&w, 2, 16 * G);
 	eval(&w);
-	request(&w, 0, 1, 4 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 0, 1, 4 * G, URGENCY_NORMAL);
 	w.vm[1].weight = 0;
 	before = w;
 	assert_int_equal(arbiter_evaluate(&w.cfg, &w.host, w.vm, w.n, w.d, &w.sum), -EINVAL);
@@ -322,6 +322,41 @@ static void test_invalid_input_changes_nothing(void **state)
 			 -EINVAL);
 	assert_string_equal(arbiter_reason_word(ARBITER_R_OSCILLATION_HOLD), "oscillation_hold");
 	assert_string_equal(arbiter_reason_word(ARBITER_R__MAX), "unknown");
+}
+
+static void test_seed_and_reconcile_are_the_owners_only_writes(void **state)
+{
+	struct world w;
+
+	/* vm0's hypervisor has not answered: it counts at the seeded 6G, so vm1 gets only 2G. */
+	world_init(&w, 2, 8 * G);
+	arbiter_vm_seed(&w.vm[0], 6 * G);
+	assert_true(w.vm[0].current_bytes == 6 * G);
+	eval(&w);
+	assert_true(w.vm[0].state.target_bytes == 6 * G);
+	request(&w, 1, 1, 4 * G, URGENCY_NORMAL);
+	eval(&w);
+	assert_decision(&w.d[1], ARBITER_GRANT, ARBITER_R_CONTENTION, 2 * G);
+	w.vm[1].current_bytes = 2 * G;
+	/* Long after, the hypervisor says: target 2G, holding 2G.  That is the truth now. */
+	w.host.now_usec += 1000 * SEC;
+	arbiter_vm_reconcile(&w.vm[0], 2 * G, 2 * G, w.host.now_usec);
+	assert_true(w.vm[0].current_bytes == 2 * G);
+	eval(&w);
+	assert_false(w.d[0].non_converging);
+	assert_true(w.vm[0].state.target_bytes == 2 * G);
+	/* A gap found at reconciliation is judged from then, not from the seed 1000 s ago. */
+	arbiter_vm_reconcile(&w.vm[0], 3 * G, 2 * G, w.host.now_usec);
+	w.host.now_usec += w.cfg.converge_timeout_usec - 1;
+	eval(&w);
+	assert_false(w.vm[0].state.non_converging);
+	w.host.now_usec += 1;
+	eval(&w);
+	assert_true(w.vm[0].state.non_converging);
+	/* vm1's free room: 8G - 2G (vm0 cut back to current) - 2G. */
+	request(&w, 1, 2, 6 * G, URGENCY_NORMAL);
+	eval(&w);
+	assert_decision(&w.d[1], ARBITER_GRANT, ARBITER_R_GRANTED, 6 * G);
 }
 
 /* xorshift64*: the sequence is the same on every run. */
@@ -378,7 +413,7 @@ static void test_sum_of_targets_never_exceeds_budget_over_random_runs(void **sta
 
 			w.host.now_usec += rnd(&s) % (20 * SEC);
 			if (r < 50)
-				request(&w, i, ++seq[i], rnd(&s) % (10 * G), (enum proto_urgency)(rnd(&s) % 4));
+				request(&w, i, ++seq[i], rnd(&s) % (10 * G), (enum urgency)(rnd(&s) % 4));
 			else if (r < 62) /* the guest moves part of the way, or not at all */
 				w.vm[i].current_bytes = w.vm[i].state.target_bytes - (rnd(&s) % 2) * (w.vm[i].state.target_bytes / 3);
 			else if (r < 70) /* a shrink or cut the guest follows late, or never */
@@ -435,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_limits_changed_at_run_time_apply_next_evaluation),
 		cmocka_unit_test(test_requests_beyond_the_bucket_are_rate_limited),
 		cmocka_unit_test(test_invalid_input_changes_nothing),
+		cmocka_unit_test(test_seed_and_reconcile_are_the_owners_only_writes),
 		cmocka_unit_test(test_sum_of_targets_never_exceeds_budget_over_random_runs),
 	};
 

@@ -16,7 +16,7 @@
  * (urgencies from the table, cycling); guests take whatever is set at once and
  * ignore every reclaim ask.  Returns how many targets were cut for fair share.
  */
-static int ramp(struct world *w, uint64_t step, int secs, const enum proto_urgency *u, size_t nu,
+static int ramp(struct world *w, uint64_t step, int secs, const enum urgency *u, size_t nu,
 		uint64_t *seq)
 {
 	int cuts = 0;
@@ -44,16 +44,16 @@ static int ramp(struct world *w, uint64_t step, int secs, const enum proto_urgen
 
 static void test_ramping_vms_end_at_the_weighted_split_of_the_excess(void **state)
 {
-	static const enum proto_urgency normal[] = { PROTO_URGENCY_NORMAL };
-	static const enum proto_urgency mixed[] = { PROTO_URGENCY_NORMAL, PROTO_URGENCY_HIGH,
-						     PROTO_URGENCY_NORMAL };
-	static const enum proto_urgency high[] = { PROTO_URGENCY_HIGH };
+	static const enum urgency normal[] = { URGENCY_NORMAL };
+	static const enum urgency mixed[] = { URGENCY_NORMAL, URGENCY_HIGH,
+						     URGENCY_NORMAL };
+	static const enum urgency high[] = { URGENCY_HIGH };
 	static const struct {
 		const char *name;
 		size_t n;
 		uint32_t weight[3];
 		uint64_t min, budget, step;
-		const enum proto_urgency *u;
+		const enum urgency *u;
 		size_t nu;
 		uint64_t extra[3]; /* the split of budget - sum of mins */
 	} cases[] = {
@@ -103,21 +103,21 @@ static void test_greedy_vm_is_asked_then_cut_after_the_grace(void **state)
 
 	world_init(&w, 2, 6 * G);
 	eval(&w);
-	request(&w, 0, 1, 5 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 0, 1, 5 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 5 * G);
 	/* One second later, well within vm0's oscillation hold. */
 	settle(&w, SEC);
-	request(&w, 1, 1, 4 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 1, 1, 4 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_decision(&w.d[1], ARBITER_DENY, ARBITER_R_BUDGET, 0);
 	assert_true(w.d[1].fair_bytes == 3 * G); /* the entitlement, not vm1's 1G */
 	assert_decision(&w.d[0], ARBITER_RECLAIM, ARBITER_R_FAIR_SHARE, 3 * G);
-	assert_int_equal(w.d[0].urgency, PROTO_URGENCY_NORMAL);
+	assert_int_equal(w.d[0].urgency, URGENCY_NORMAL);
 	assert_true(w.d[0].fair_bytes == 3 * G);
 	/* vm0 ignores it; vm1 asks again; nothing is cut before the grace ends. */
 	w.host.now_usec += w.cfg.fair_share_grace_usec - 2 * SEC;
-	request(&w, 1, 2, 4 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 1, 2, 4 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_decision(&w.d[1], ARBITER_DENY, ARBITER_R_BUDGET, 0);
 	assert_int_equal(w.d[0].action, ARBITER_NONE);
@@ -152,8 +152,8 @@ static void test_greedy_vm_is_asked_then_cut_after_the_grace(void **state)
 	assert_false(w.d[0].apply || w.d[1].apply);
 	/* vm0 may not take it back: its growth stops at its entitlement. */
 	w.host.now_usec += w.cfg.oscillation_hold_usec;
-	request(&w, 1, 3, 4 * G, PROTO_URGENCY_NORMAL);
-	request(&w, 0, 2, 5 * G, PROTO_URGENCY_CRITICAL);
+	request(&w, 1, 3, 4 * G, URGENCY_NORMAL);
+	request(&w, 0, 2, 5 * G, URGENCY_CRITICAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_BUDGET, 0);
 	assert_true(w.d[0].fair_bytes == 3 * G);
@@ -180,7 +180,7 @@ static void test_idle_vm_within_its_share_or_not_needed_is_not_cut(void **state)
 		eval(&w);
 		for (uint64_t seq = 1; seq <= 20; seq++) {
 			settle(&w, 3 * SEC);
-			request(&w, 1, seq, cases[c].ask, PROTO_URGENCY_HIGH);
+			request(&w, 1, seq, cases[c].ask, URGENCY_HIGH);
 			eval(&w);
 			assert_int_equal(w.d[0].action, ARBITER_NONE);
 			assert_false(w.d[0].apply);
@@ -203,7 +203,7 @@ static void test_fair_share_cut_never_goes_below_min(void **state)
 	for (uint64_t seq = 1; seq <= 30; seq++) {
 		w.host.now_usec += 2 * SEC;
 		w.vm[1].current_bytes = w.vm[1].state.target_bytes;
-		request(&w, 1, seq, 8 * G, PROTO_URGENCY_HIGH);
+		request(&w, 1, seq, 8 * G, URGENCY_HIGH);
 		eval(&w);
 		assert_true(w.vm[0].state.target_bytes >= 3 * G);
 		/* Once stuck, it is entitled to what it cannot give back. */
@@ -228,8 +228,8 @@ static void test_pressure_is_served_first_then_weight_is_restored(void **state)
 	w.vm[0].weight = 100; /* entitled to 0.5G of the 2G above the mins */
 	w.vm[1].weight = 300; /* and this one to 1.5G */
 	eval(&w);
-	request(&w, 1, 1, 4 * G, PROTO_URGENCY_NORMAL);
-	request(&w, 0, ++seq, 4 * G, PROTO_URGENCY_CRITICAL);
+	request(&w, 1, 1, 4 * G, URGENCY_NORMAL);
+	request(&w, 0, ++seq, 4 * G, URGENCY_CRITICAL);
 	eval(&w);
 	/* The free 2G goes to the VM under pressure first. */
 	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_CONTENTION, 3 * G);
@@ -238,7 +238,7 @@ static void test_pressure_is_served_first_then_weight_is_restored(void **state)
 	/* While vm1 keeps asking, vm0 is cut back to its share after the grace. */
 	for (uint64_t s1 = 2; s1 <= 12; s1++) {
 		settle(&w, 2 * SEC);
-		request(&w, 1, s1, 4 * G, PROTO_URGENCY_NORMAL);
+		request(&w, 1, s1, 4 * G, URGENCY_NORMAL);
 		eval(&w);
 	}
 	assert_true(w.vm[0].state.target_bytes == 1536 * M);
@@ -251,15 +251,15 @@ static void test_shrink_the_host_asked_for_is_not_held(void **state)
 
 	world_init(&w, 2, 6 * G);
 	eval(&w);
-	request(&w, 0, 1, 5 * G, PROTO_URGENCY_HIGH);
+	request(&w, 0, 1, 5 * G, URGENCY_HIGH);
 	eval(&w);
 	settle(&w, SEC);
-	request(&w, 1, 1, 4 * G, PROTO_URGENCY_HIGH);
+	request(&w, 1, 1, 4 * G, URGENCY_HIGH);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_RECLAIM, ARBITER_R_FAIR_SHARE, 3 * G);
 	/* vm0 grew a second ago, yet the shrink it was asked for passes at once. */
 	settle(&w, SEC);
-	request(&w, 0, 2, 3 * G, PROTO_URGENCY_LOW);
+	request(&w, 0, 2, 3 * G, URGENCY_LOW);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 3 * G);
 	/* A granted shrink counts as given back: vm1 gets it without a new request. */
@@ -267,9 +267,9 @@ static void test_shrink_the_host_asked_for_is_not_held(void **state)
 	assert_true(w.vm[1].state.target_bytes == 3 * G);
 	/* A shrink nobody asked for is still held. */
 	settle(&w, w.cfg.fair_share_grace_usec + w.cfg.reclaim_interval_usec);
-	request(&w, 1, 2, 5 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 1, 2, 5 * G, URGENCY_NORMAL);
 	eval(&w);
-	request(&w, 1, 3, 2 * G, PROTO_URGENCY_NORMAL);
+	request(&w, 1, 3, 2 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_decision(&w.d[1], ARBITER_DENY, ARBITER_R_OSCILLATION_HOLD, 0);
 }
