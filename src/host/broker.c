@@ -2,15 +2,25 @@
 #include "host/broker.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 /* The arbiter also runs without news, for convergence checks and budget changes. */
 #define BROKER_EVAL_PERIOD_USEC (1000 * 1000ull)
 
-static void arbiter_config_from(struct arbiter_config *a, const struct config *cfg)
+static void broker_ctl_host(void *ctx, struct ctl_host *ret);
+static bool broker_ctl_vm(void *ctx, size_t i, struct ctl_vm *ret);
+
+/* Everything the configuration decides outside the VM list. */
+static void configure(struct broker *b, const struct config *cfg)
 {
+	struct arbiter_config *a = &b->acfg;
+
+	b->cfg = *cfg;
 	arbiter_config_defaults(a);
 	a->host_psi_centi = cfg->host_psi_some_centi;
 	a->align_bytes = 2ull << 20;
@@ -18,18 +28,25 @@ static void arbiter_config_from(struct arbiter_config *a, const struct config *c
 	a->oscillation_hold_usec = cfg->oscillation_hold_usec;
 	a->fair_share_grace_usec = cfg->fair_share_grace_usec;
 	a->demand_window_usec = cfg->demand_window_usec;
+	b->vm_env.lines_per_wakeup = cfg->lines_per_wakeup;
+	b->vm_env.error_limit = cfg->error_limit;
+	b->vm_env.error_window_usec = cfg->error_window_usec;
+	b->vm_env.penalty_usec = cfg->penalty_usec;
 }
 
 void broker_init(struct broker *b, struct loop *loop, const struct config *cfg, bool dry_run)
 {
 	memset(b, 0, sizeof(*b));
 	b->loop = loop;
-	b->cfg = *cfg;
 	b->dry_run = dry_run;
-	arbiter_config_from(&b->acfg, cfg);
+	b->vm_env.loop = loop;
+	b->drv_env.loop = loop;
+	b->drv_env.dry_run = dry_run;
+	b->ctl = (struct ctl_source){ .ctx = b, .host = broker_ctl_host, .vm = broker_ctl_vm };
+	configure(b, cfg);
 }
 
-struct vm *broker_find(const struct broker *b, const char *name)
+static struct broker_vm *find(const struct broker *b, const char *name)
 {
 	for (size_t i = 0; i < b->n_vms; i++)
 		if (!b->vms[i]->dead && strcmp(b->vms[i]->cfg.name, name) == 0)
@@ -37,43 +54,63 @@ struct vm *broker_find(const struct broker *b, const char *name)
 	return NULL;
 }
 
-/*
- * Until QEMU has told us what a VM holds, account it at its last target
- * from the state file, or at its max: over-counting for a while is safe,
- * handing its memory to another VM is not.
- */
-static void seed_unknown(struct broker *b, struct vm *vm)
+static uint64_t saved_target(const struct broker *b, const char *name)
 {
-	const struct state_entry *e = state_find(&b->saved, vm->cfg.name);
-	struct arbiter_vm_state *st = &vm->arb.state;
-	uint64_t t = e ? e->target_bytes : vm->cfg.max_bytes;
+	const struct state_entry *e = state_find(&b->saved, name);
 
-	if (t < vm->cfg.min_bytes)
-		t = vm->cfg.min_bytes;
-	if (t > vm->cfg.max_bytes)
-		t = vm->cfg.max_bytes;
-	st->initialized = true;
-	st->target_bytes = t;
-	st->prev_min_bytes = vm->cfg.min_bytes;
-	st->prev_max_bytes = vm->cfg.max_bytes;
-	vm->arb.current_bytes = t;
-	vm->applied_bytes = t;
-	log_info("vm %s: accounted at %llu until QEMU answers (%s)", vm->cfg.name,
-		 (unsigned long long)t, e ? "state file" : "max, no saved state");
+	return e ? e->target_bytes : 0;
+}
+
+/*
+ * Until the hypervisor has told us what a VM holds, account it at its last
+ * target from the state file, or at its max: over-counting for a while is
+ * safe, handing its memory to another VM is not.
+ */
+static void seed_unknown(struct broker *b, size_t i)
+{
+	const struct config_vm *c = &b->vms[i]->cfg;
+	uint64_t saved = saved_target(b, c->name);
+	uint64_t t = saved ? saved : c->max_bytes;
+
+	t = t < c->min_bytes ? c->min_bytes : t > c->max_bytes ? c->max_bytes : t;
+	arbiter_vm_seed(&b->arb[i], t);
+	log_info("vm %s: accounted at %llu until QEMU answers (%s)", c->name, (unsigned long long)t,
+		 saved ? "state file" : "max, no saved state");
+}
+
+static void vm_free(struct broker_vm *v)
+{
+	vm_close(&v->link);
+	driver_close(&v->drv);
+	free(v);
 }
 
 static int add_vm(struct broker *b, const struct config_vm *c, uint64_t now_usec)
 {
-	struct vm *vm;
+	struct broker_vm *v;
+	size_t i = b->n_vms;
+	int r;
 
-	if (b->n_vms == CONFIG_MAX_VMS)
+	if (i == CONFIG_MAX_VMS)
 		return -ENOSPC;
-	vm = vm_new(b, c, now_usec);
-	if (!vm)
+	v = calloc(1, sizeof(*v));
+	if (!v)
 		return -ENOMEM;
-	seed_unknown(b, vm);
-	b->vms[b->n_vms++] = vm;
-	vm_tick(vm, now_usec);
+	v->cfg = *c;
+	snprintf(v->last_reason, sizeof(v->last_reason), "none");
+	vm_init(&v->link, &b->vm_env, c->name, c->channel_path, now_usec);
+	r = driver_init(&v->drv, &b->drv_env, &driver_qmp_ops, c);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	b->vms[i] = v;
+	b->arb[i] = (struct arbiter_vm){ .min_bytes = c->min_bytes, .max_bytes = c->max_bytes,
+					 .weight = c->weight };
+	b->n_vms++;
+	seed_unknown(b, i);
+	driver_tick(&v->drv, now_usec);
+	vm_tick(&v->link, now_usec);
 	b->dirty = true;
 	return 0;
 }
@@ -91,115 +128,125 @@ int broker_start(struct broker *b, uint64_t now_usec)
 	return 0;
 }
 
-void broker_vm_reconciled(struct broker *b, struct vm *vm)
+/* The hypervisor told the VM's sizes after a (re)connect: they are the truth from now on. */
+static void reconciled(struct broker *b, size_t i, uint64_t now_usec)
 {
-	struct arbiter_vm_state *st = &vm->arb.state;
-	const struct state_entry *e = state_find(&b->saved, vm->cfg.name);
-	uint64_t target = vm->base_bytes;
+	struct broker_vm *v = b->vms[i];
+	struct arbiter_vm *a = &b->arb[i];
+	uint64_t target = driver_reconciled_target(&v->drv, saved_target(b, v->cfg.name));
+	uint64_t current = driver_current_bytes(&v->drv);
 
-	/*
-	 * QEMU's requested-size is the truth for virtio-mem; a balloon target
-	 * cannot be queried, so it comes from what we set or saved.
-	 */
-	if (vm->cfg.vmem_id[0])
-		target += vm->vmem.requested_bytes;
-	if (vm->cfg.balloon_id[0]) {
-		uint64_t bt = vm->balloon_target_bytes ? vm->balloon_target_bytes :
-				e && e->target_bytes < vm->base_bytes ? e->target_bytes :
-								       vm->balloon_actual_bytes;
-
-		if (bt < vm->base_bytes)
-			target -= vm->base_bytes - bt;
-		vm->balloon_target_bytes = bt;
-	}
-	vm->arb.current_bytes = vm_current_bytes(vm);
 	log_info("vm %s: reconciled: boot %llu, current %llu, target %llu (was accounted %llu)",
-		 vm->cfg.name, (unsigned long long)vm->base_bytes,
-		 (unsigned long long)vm->arb.current_bytes, (unsigned long long)target,
-		 (unsigned long long)st->target_bytes);
-	st->target_bytes = target;
-	st->initialized = true;
-	/*
-	 * Convergence is judged from now on, not from before the reconnect:
-	 * the gap as it is now, measured from now.  (A zero time here would be
-	 * read as "no progress since boot" once the host is up longer than
-	 * converge_timeout.)
-	 */
-	st->best_gap_bytes = target > vm->arb.current_bytes ? target - vm->arb.current_bytes :
-							       vm->arb.current_bytes - target;
-	st->progress_usec = clock_now_usec();
-	st->non_converging = false;
-	vm->applied_bytes = target;
+		 v->cfg.name, (unsigned long long)v->drv.sizes.boot_bytes, (unsigned long long)current,
+		 (unsigned long long)target, (unsigned long long)a->state.target_bytes);
+	arbiter_vm_reconcile(a, target, current, now_usec);
 	b->dirty = true;
 	b->state_dirty = true;
-	if (vm->welcome_pending)
-		vm_send_welcome(vm, clock_now_usec());
 }
 
-static void log_decision(const struct vm *vm, const struct arbiter_decision *d)
+/* Take what the VM's two leaves heard since the last flush. */
+static void collect(struct broker *b, size_t i, uint64_t now_usec)
+{
+	struct broker_vm *v = b->vms[i];
+	struct arbiter_vm *a = &b->arb[i];
+	unsigned dn = driver_take_news(&v->drv);
+	unsigned vn = vm_take_news(&v->link);
+
+	if (dn & DRIVER_NEWS_RECONCILED)
+		reconciled(b, i, now_usec);
+	else if (dn & DRIVER_NEWS_SIZE)
+		a->current_bytes = driver_current_bytes(&v->drv);
+	if (dn)
+		b->dirty = true;
+	/* The link's state is the truth; the bits only say that it is worth a look. */
+	if (vn & (VM_NEWS_HELLO | VM_NEWS_DOWN | VM_NEWS_REQUEST)) {
+		a->connected = v->link.hello;
+		a->request = v->link.request;
+		b->dirty = true;
+	}
+	if (vn & VM_NEWS_REPORT)
+		a->report = v->link.report;
+	if (vn & VM_NEWS_DONE)
+		driver_refresh(&v->drv, now_usec);
+	/* The welcome states the VM's size as the hypervisor reports it, so it waits for that. */
+	if (v->link.hello && !v->link.welcomed && driver_reconciled(&v->drv))
+		vm_welcome(&v->link, v->cfg.min_bytes, v->cfg.max_bytes, driver_current_bytes(&v->drv),
+			   driver_block_bytes(&v->drv), now_usec);
+}
+
+static void log_decision(const struct broker_vm *v, const struct arbiter_decision *d)
 {
 	log_info("vm %s: %s seq %llu target %llu reason %s: asked %llu current %llu fair %llu "
 		 "surplus %llu%s%s",
-		 vm->cfg.name, arbiter_action_name(d->action), (unsigned long long)d->seq,
+		 v->cfg.name, arbiter_action_name(d->action), (unsigned long long)d->seq,
 		 (unsigned long long)d->target_bytes, arbiter_reason_word(d->reason),
 		 (unsigned long long)d->asked_bytes, (unsigned long long)d->current_bytes,
 		 (unsigned long long)d->fair_bytes, (unsigned long long)d->surplus_bytes,
 		 d->pressured ? " pressured" : "", d->non_converging ? " non-converging" : "");
 }
 
-static void act(struct broker *b, struct vm *vm, const struct arbiter_decision *d, uint64_t now_usec)
+/* The message a decision sends to the guest (verb NONE: nothing). */
+static struct proto_msg message_of(const struct arbiter_decision *d)
 {
-	struct proto_msg m = { 0 };
-	const char *word = arbiter_reason_word(d->reason);
+	struct proto_msg m = { .verb = PROTO_VERB_NONE };
 
-	if (d->action != ARBITER_NONE) {
-		log_decision(vm, d);
-		snprintf(vm->last_reason, sizeof(vm->last_reason), "%s", word);
-	}
-	if (d->send_limits && vm->hello) {
-		m = (struct proto_msg){ .verb = PROTO_VERB_LIMITS, .min_bytes = vm->cfg.min_bytes,
-					.max_bytes = vm->cfg.max_bytes };
-		vm_send(vm, &m, now_usec);
-	}
 	switch (d->action) {
 	case ARBITER_GRANT:
 		m = (struct proto_msg){ .verb = PROTO_VERB_GRANT, .seq = d->seq,
 					.target_bytes = d->target_bytes, .current_bytes = d->current_bytes };
-		vm->granted_bytes = d->target_bytes;
-		vm->grants_total++;
-		vm_send(vm, &m, now_usec);
 		break;
 	case ARBITER_DENY:
 		m = (struct proto_msg){ .verb = PROTO_VERB_DENY, .seq = d->seq };
-		snprintf(m.reason, sizeof(m.reason), "%s", word);
-		vm->denies_total++;
-		vm_send(vm, &m, now_usec);
+		snprintf(m.reason, sizeof(m.reason), "%s", arbiter_reason_word(d->reason));
 		break;
 	case ARBITER_RECLAIM:
 		m = (struct proto_msg){ .verb = PROTO_VERB_RECLAIM, .target_bytes = d->target_bytes,
 					.urgency = (enum proto_urgency)d->urgency };
-		vm->reclaims_total++;
-		vm_send(vm, &m, now_usec);
 		break;
 	case ARBITER_NONE:
 		break;
 	}
+	return m;
+}
+
+static void act(struct broker *b, size_t i, uint64_t now_usec)
+{
+	struct broker_vm *v = b->vms[i];
+	const struct arbiter_decision *d = &b->dec[i];
+	uint64_t target = b->arb[i].state.target_bytes;
+	struct proto_msg m = message_of(d);
+
+	if (d->action != ARBITER_NONE) {
+		log_decision(v, d);
+		snprintf(v->last_reason, sizeof(v->last_reason), "%s", arbiter_reason_word(d->reason));
+	}
+	if (d->send_limits && v->link.hello) {
+		struct proto_msg l = { .verb = PROTO_VERB_LIMITS, .min_bytes = v->cfg.min_bytes,
+				       .max_bytes = v->cfg.max_bytes };
+
+		vm_send(&v->link, &l, now_usec);
+	}
+	v->grants_total += d->action == ARBITER_GRANT;
+	v->denies_total += d->action == ARBITER_DENY;
+	v->reclaims_total += d->action == ARBITER_RECLAIM;
+	if (d->action == ARBITER_GRANT)
+		v->granted_bytes = d->target_bytes;
+	if (m.verb != PROTO_VERB_NONE)
+		vm_send(&v->link, &m, now_usec);
 	if (d->apply) {
 		if (d->action == ARBITER_NONE)
-			log_info("vm %s: set target %llu reason %s (current %llu)", vm->cfg.name,
+			log_info("vm %s: set target %llu reason %s (current %llu)", v->cfg.name,
 				 (unsigned long long)d->apply_bytes, arbiter_reason_word(d->apply_reason),
 				 (unsigned long long)d->current_bytes);
 		b->state_dirty = true;
 	}
-	/* Apply whenever QEMU does not hold the arbiter's target yet (also after a failure). */
-	if (vm->reconciled && (d->apply || vm->applied_bytes != vm->arb.state.target_bytes))
-		driver_apply(vm, vm->arb.state.target_bytes, now_usec);
+	/* Apply whenever the hypervisor does not hold the arbiter's target yet (also after a failure). */
+	if (driver_reconciled(&v->drv) && (d->apply || v->drv.applied_bytes != target))
+		driver_apply(&v->drv, target, now_usec);
 }
 
 static void evaluate(struct broker *b, uint64_t now_usec)
 {
-	static struct arbiter_vm avms[CONFIG_MAX_VMS];
-	static struct arbiter_decision dec[CONFIG_MAX_VMS];
 	struct arbiter_host host = {
 		.now_usec = now_usec,
 		.budget_bytes = b->cfg.budget_bytes,
@@ -207,19 +254,13 @@ static void evaluate(struct broker *b, uint64_t now_usec)
 		.mem_available_bytes = b->host_available_bytes,
 		.reserve_bytes = b->cfg.reserve_bytes,
 	};
-	size_t n = 0;
 	int r;
 
 	/* PSI full at its threshold is host pressure too; the arbiter looks at one number. */
 	if (b->host_psi_full_centi >= b->cfg.host_psi_full_centi &&
 	    host.psi_some_avg10_centi < b->cfg.host_psi_some_centi)
 		host.psi_some_avg10_centi = b->cfg.host_psi_some_centi;
-	for (size_t i = 0; i < b->n_vms; i++) {
-		if (b->vms[i]->dead)
-			continue;
-		avms[n++] = b->vms[i]->arb;
-	}
-	r = arbiter_evaluate(&b->acfg, &host, avms, n, dec, &b->summary);
+	r = arbiter_evaluate(&b->acfg, &host, b->arb, b->n_vms, b->dec, &b->summary);
 	b->evaluations_total++;
 	b->last_eval_usec = now_usec;
 	if (r < 0) {
@@ -227,16 +268,8 @@ static void evaluate(struct broker *b, uint64_t now_usec)
 		return;
 	}
 	b->summary_valid = true;
-	n = 0;
-	for (size_t i = 0; i < b->n_vms; i++) {
-		struct vm *vm = b->vms[i];
-
-		if (vm->dead)
-			continue;
-		vm->arb = avms[n];
-		act(b, vm, &dec[n], now_usec);
-		n++;
-	}
+	for (size_t i = 0; i < b->n_vms; i++)
+		act(b, i, now_usec);
 	if (b->summary.budget_below_min)
 		log_warnx("budget %llu is below the sum of VM minimums %llu",
 			  (unsigned long long)b->summary.budget_bytes,
@@ -249,12 +282,10 @@ void broker_save_state(struct broker *b)
 	int r;
 
 	for (size_t i = 0; i < b->n_vms; i++) {
-		struct vm *vm = b->vms[i];
-
-		if (vm->dead)
+		if (b->vms[i]->dead)
 			continue;
-		snprintf(st.entries[st.n].name, sizeof(st.entries[st.n].name), "%s", vm->cfg.name);
-		st.entries[st.n].target_bytes = vm->arb.state.target_bytes;
+		snprintf(st.entries[st.n].name, sizeof(st.entries[st.n].name), "%s", b->vms[i]->cfg.name);
+		st.entries[st.n].target_bytes = b->arb[i].state.target_bytes;
 		st.n++;
 	}
 	r = state_save(b->cfg.state_path, &st);
@@ -267,9 +298,12 @@ void broker_save_state(struct broker *b)
 
 void broker_tick(struct broker *b, uint64_t now_usec)
 {
-	for (size_t i = 0; i < b->n_vms; i++)
-		if (!b->vms[i]->dead)
-			vm_tick(b->vms[i], now_usec);
+	for (size_t i = 0; i < b->n_vms; i++) {
+		if (b->vms[i]->dead)
+			continue;
+		driver_tick(&b->vms[i]->drv, now_usec);
+		vm_tick(&b->vms[i]->link, now_usec);
+	}
 	if (now_usec - b->last_eval_usec >= BROKER_EVAL_PERIOD_USEC)
 		b->dirty = true;
 }
@@ -277,36 +311,43 @@ void broker_tick(struct broker *b, uint64_t now_usec)
 bool broker_has_backlog(const struct broker *b)
 {
 	for (size_t i = 0; i < b->n_vms; i++)
-		if (!b->vms[i]->dead && b->vms[i]->backlog)
+		if (!b->vms[i]->dead && vm_has_backlog(&b->vms[i]->link))
 			return true;
 	return false;
 }
 
+/* Free the VMs a reload removed, keeping vms[] and arb[] index for index. */
 static void reap(struct broker *b)
 {
 	size_t j = 0;
 
 	for (size_t i = 0; i < b->n_vms; i++) {
-		if (b->vms[i]->dead)
+		if (b->vms[i]->dead) {
 			vm_free(b->vms[i]);
-		else
-			b->vms[j++] = b->vms[i];
+			continue;
+		}
+		b->vms[j] = b->vms[i];
+		b->arb[j] = b->arb[i];
+		j++;
 	}
 	b->n_vms = j;
 }
 
 void broker_flush(struct broker *b, uint64_t now_usec)
 {
-	for (size_t i = 0; i < b->n_vms; i++)
-		if (!b->vms[i]->dead && b->vms[i]->backlog)
-			vm_drain(b->vms[i], now_usec);
+	/* The loop turn is over: nothing in it can still point at a removed VM. */
+	reap(b);
+	for (size_t i = 0; i < b->n_vms; i++) {
+		if (vm_has_backlog(&b->vms[i]->link))
+			vm_drain(&b->vms[i]->link, now_usec);
+		collect(b, i, now_usec);
+	}
 	if (b->dirty) {
 		b->dirty = false;
 		evaluate(b, now_usec);
 	}
 	if (b->state_dirty)
 		broker_save_state(b);
-	reap(b);
 }
 
 static bool same_sockets(const struct config_vm *a, const struct config_vm *c)
@@ -315,38 +356,46 @@ static bool same_sockets(const struct config_vm *a, const struct config_vm *c)
 	       strcmp(a->vmem_id, c->vmem_id) == 0 && strcmp(a->balloon_id, c->balloon_id) == 0;
 }
 
+static const struct config_vm *config_find(const struct config *cfg, const char *name)
+{
+	for (size_t k = 0; k < cfg->n_vms; k++)
+		if (strcmp(cfg->vms[k].name, name) == 0)
+			return &cfg->vms[k];
+	return NULL;
+}
+
 void broker_reload(struct broker *b, const struct config *cfg, uint64_t now_usec)
 {
 	b->reloads_total++;
 	/* VMs gone from the file, or whose sockets changed, are removed (and maybe re-added). */
 	for (size_t i = 0; i < b->n_vms; i++) {
-		struct vm *vm = b->vms[i];
-		const struct config_vm *c = NULL;
+		struct broker_vm *v = b->vms[i];
+		const struct config_vm *c = config_find(cfg, v->cfg.name);
 
-		for (size_t k = 0; k < cfg->n_vms && !c; k++)
-			if (strcmp(cfg->vms[k].name, vm->cfg.name) == 0)
-				c = &cfg->vms[k];
-		if (!c || !same_sockets(&vm->cfg, c)) {
-			log_info("vm %s: removed by reload", vm->cfg.name);
-			vm_disconnect(vm, "removed", 0, now_usec);
-			qmp_destroy(&vm->qmp);
-			vm->dead = true;
+		if (v->dead)
+			continue;
+		if (!c || !same_sockets(&v->cfg, c)) {
+			log_info("vm %s: removed by reload", v->cfg.name);
+			/* Closed now, so a re-added VM can connect to the same sockets; freed by reap(). */
+			vm_disconnect(&v->link, "removed", 0, now_usec);
+			driver_stop(&v->drv);
+			v->dead = true;
 			continue;
 		}
-		if (c->min_bytes != vm->cfg.min_bytes || c->max_bytes != vm->cfg.max_bytes ||
-		    c->weight != vm->cfg.weight)
-			log_info("vm %s: limits now min %llu max %llu weight %u", vm->cfg.name,
+		if (c->min_bytes != v->cfg.min_bytes || c->max_bytes != v->cfg.max_bytes ||
+		    c->weight != v->cfg.weight)
+			log_info("vm %s: limits now min %llu max %llu weight %u", v->cfg.name,
 				 (unsigned long long)c->min_bytes, (unsigned long long)c->max_bytes,
 				 c->weight);
-		vm->cfg = *c;
-		vm->arb.min_bytes = c->min_bytes;
-		vm->arb.max_bytes = c->max_bytes;
-		vm->arb.weight = c->weight;
+		v->cfg = *c;
+		driver_set_limits(&v->drv, c->min_bytes, c->max_bytes);
+		b->arb[i].min_bytes = c->min_bytes;
+		b->arb[i].max_bytes = c->max_bytes;
+		b->arb[i].weight = c->weight;
 	}
-	b->cfg = *cfg;
-	arbiter_config_from(&b->acfg, cfg);
+	configure(b, cfg);
 	for (size_t k = 0; k < cfg->n_vms; k++) {
-		if (broker_find(b, cfg->vms[k].name))
+		if (find(b, cfg->vms[k].name))
 			continue;
 		log_info("vm %s: added by reload", cfg->vms[k].name);
 		if (add_vm(b, &cfg->vms[k], now_usec) < 0)
@@ -362,4 +411,73 @@ void broker_shutdown(struct broker *b)
 	for (size_t i = 0; i < b->n_vms; i++)
 		vm_free(b->vms[i]);
 	b->n_vms = 0;
+}
+
+/* ---- the control socket's view ---- */
+
+static void broker_ctl_host(void *ctx, struct ctl_host *ret)
+{
+	const struct broker *b = ctx;
+
+	*ret = (struct ctl_host){
+		.dry_run = b->dry_run,
+		.uptime_usec = clock_now_usec() - b->started_usec,
+		.budget_bytes = b->cfg.budget_bytes,
+		.budget_auto = b->cfg.budget_auto,
+		.reserve_bytes = b->cfg.reserve_bytes,
+		.sum_target_bytes = b->summary.sum_target_bytes,
+		.free_bytes = b->summary.free_bytes,
+		.host_pressure = b->summary.host_pressure,
+		.host_psi_some_centi = b->host_psi_some_centi,
+		.host_psi_full_centi = b->host_psi_full_centi,
+		.host_available_bytes = b->host_available_bytes,
+		.evaluations = b->evaluations_total,
+		.reloads = b->reloads_total,
+	};
+}
+
+static bool broker_ctl_vm(void *ctx, size_t i, struct ctl_vm *ret)
+{
+	const struct broker *b = ctx;
+	const struct broker_vm *v;
+	const struct arbiter_vm *a;
+
+	if (i >= b->n_vms)
+		return false;
+	v = b->vms[i];
+	a = &b->arb[i];
+	*ret = (struct ctl_vm){
+		.hidden = v->dead,
+		.name = v->cfg.name,
+		.link = driver_link_word(&v->drv),
+		.link_connects = driver_connects(&v->drv),
+		.link_error = v->drv.error,
+		.reconciled = driver_reconciled(&v->drv),
+		.channel = vm_channel_up(&v->link),
+		.hello = v->link.hello,
+		.agent = v->link.agent,
+		.current_bytes = driver_reconciled(&v->drv) ? driver_current_bytes(&v->drv) : a->current_bytes,
+		.target_bytes = a->state.target_bytes,
+		.requested_bytes = v->link.request.target_bytes,
+		.granted_bytes = v->granted_bytes,
+		.min_bytes = v->cfg.min_bytes,
+		.max_bytes = v->cfg.max_bytes,
+		.weight = v->cfg.weight,
+		.boot_bytes = v->drv.sizes.boot_bytes,
+		.vmem_requested_bytes = v->drv.sizes.vmem_requested_bytes,
+		.balloon_target_bytes = v->drv.sizes.balloon_target_bytes,
+		.report_valid = a->report.valid,
+		.psi_some_centi = a->report.psi_some_avg10_centi,
+		.psi_full_centi = a->report.psi_full_avg10_centi,
+		.mem_available_bytes = a->report.mem_available_bytes,
+		.non_converging = a->state.non_converging,
+		.last_reason = v->last_reason,
+		.grants = v->grants_total,
+		.denies = v->denies_total,
+		.reclaims = v->reclaims_total,
+		.lines = v->link.lines_total,
+		.errors = v->link.errors_total,
+		.kicks = v->link.kicks_total,
+	};
+	return true;
 }

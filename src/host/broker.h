@@ -4,8 +4,14 @@
 
 /*
  * The broker: the set of VMs, the arbiter run over them, and the actions
- * its decisions call for (messages to guests, sizes to QEMU, the state
- * file).  main.c owns the loop and hands events here.
+ * its decisions call for (messages to guests, sizes to the hypervisor, the
+ * state file).  Each VM is two leaves, its guest link (vm.c) and its
+ * hypervisor driver (driver.c), which report news; the broker collects it
+ * at the end of every loop iteration (broker_flush()), feeds the arbiter
+ * and acts.  It owns the arbiter's VM array: arb[i] belongs to vms[i], and
+ * only the arbiter writes arb[i].state (the broker seeds and resets it
+ * through arbiter_vm_seed() and arbiter_vm_reconcile()).  main.c owns the
+ * loop and hands events here.
  */
 
 #include <stdbool.h>
@@ -13,15 +19,39 @@
 
 #include "core/arbiter.h"
 #include "host/config.h"
+#include "host/ctl.h"
+#include "host/driver.h"
 #include "host/state.h"
 #include "host/vm.h"
+
+struct broker_vm {
+	struct config_vm cfg;
+	/* Removed by a reload; freed at the next flush, once the loop turn is over. */
+	bool dead;
+	struct vm link;                /* the guest side */
+	struct driver drv;             /* the hypervisor side */
+
+	/* What the broker did, for status and metrics. */
+	uint64_t granted_bytes;        /* last grant sent */
+	char last_reason[PROTO_WORD_MAX + 1];
+	uint64_t grants_total;
+	uint64_t denies_total;
+	uint64_t reclaims_total;
+};
 
 struct broker {
 	struct loop *loop;
 	bool dry_run;
 	struct config cfg;
 	struct arbiter_config acfg;
-	struct vm *vms[CONFIG_MAX_VMS];
+	/* What the leaves share; updated in place on reload. */
+	struct vm_env vm_env;
+	struct driver_env drv_env;
+
+	struct broker_vm *vms[CONFIG_MAX_VMS];
+	/* The arbiter's VMs, index for index with vms[], evaluated in place. */
+	struct arbiter_vm arb[CONFIG_MAX_VMS];
+	struct arbiter_decision dec[CONFIG_MAX_VMS];
 	size_t n_vms;
 
 	/* Something changed that the arbiter should look at. */
@@ -43,6 +73,9 @@ struct broker {
 	uint64_t started_usec;
 	uint64_t evaluations_total;
 	uint64_t reloads_total;
+
+	/* The control socket's view of all this (ctl.c knows nothing of the broker). */
+	struct ctl_source ctl;
 };
 
 void broker_init(struct broker *b, struct loop *loop, const struct config *cfg, bool dry_run);
@@ -60,16 +93,11 @@ void broker_reload(struct broker *b, const struct config *cfg, uint64_t now_usec
 /* Periodic work: reconnects, QMP timeouts, arbiter at least once a second. */
 void broker_tick(struct broker *b, uint64_t now_usec);
 
-/* End of a loop iteration: evaluate if dirty, write state, free dead VMs. */
+/* End of a loop iteration: collect the VMs' news, evaluate if needed, write state, free dead VMs. */
 void broker_flush(struct broker *b, uint64_t now_usec);
 
 /* True when some VM still has lines to handle (the loop must not sleep). */
 bool broker_has_backlog(const struct broker *b);
-
-/* Called by vm.c and driver.c. */
-void broker_vm_reconciled(struct broker *b, struct vm *vm);
-
-struct vm *broker_find(const struct broker *b, const char *name);
 
 void broker_save_state(struct broker *b);
 void broker_shutdown(struct broker *b);

@@ -37,16 +37,77 @@
  * once "reconciled", and the accounted size before.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-struct broker;
 struct strbuf;
 
-/* The ctlsrv handler: writes the answer to cmd into out; -EINVAL for an unknown command. */
-int ctl_handle(void *broker, const char *cmd, struct strbuf *out);
+/* The host-wide figures, as the owner fills them. */
+struct ctl_host {
+	bool dry_run;
+	uint64_t uptime_usec;
+	uint64_t budget_bytes;
+	bool budget_auto;
+	uint64_t reserve_bytes;
+	uint64_t sum_target_bytes;
+	uint64_t free_bytes;
+	bool host_pressure;
+	uint32_t host_psi_some_centi;
+	uint32_t host_psi_full_centi;
+	uint64_t host_available_bytes;
+	uint64_t evaluations;
+	uint64_t reloads;
+};
 
-void ctl_status_text(const struct broker *b, struct strbuf *out);
-int ctl_status_json(const struct broker *b, struct strbuf *out);
-void ctl_metrics(const struct broker *b, struct strbuf *out);
+/* One VM's row; the strings are the owner's and live as long as the call. */
+struct ctl_vm {
+	bool hidden;               /* a slot not shown (a VM being removed) */
+	const char *name;
+	const char *link;          /* the hypervisor link: down, greeting, negotiating, ready */
+	unsigned link_connects;
+	const char *link_error;    /* the last failed command's class, "" if none */
+	bool reconciled;
+	bool channel;
+	bool hello;
+	const char *agent;
+	uint64_t current_bytes;    /* the hypervisor's figure once reconciled, the accounted one before */
+	uint64_t target_bytes;
+	uint64_t requested_bytes;
+	uint64_t granted_bytes;
+	uint64_t min_bytes;
+	uint64_t max_bytes;
+	uint32_t weight;
+	uint64_t boot_bytes;
+	uint64_t vmem_requested_bytes;
+	uint64_t balloon_target_bytes;
+	bool report_valid;
+	uint32_t psi_some_centi;
+	uint32_t psi_full_centi;
+	uint64_t mem_available_bytes;
+	bool non_converging;
+	const char *last_reason;
+	uint64_t grants;
+	uint64_t denies;
+	uint64_t reclaims;
+	uint64_t lines;
+	uint64_t errors;
+	uint64_t kicks;
+};
+
+/* Where the figures come from: ctl knows nothing of the broker. */
+struct ctl_source {
+	void *ctx;
+	void (*host)(void *ctx, struct ctl_host *ret);
+	/* Row i (from 0): fills *ret and returns true, or false past the last. */
+	bool (*vm)(void *ctx, size_t i, struct ctl_vm *ret);
+};
+
+/* The ctlsrv handler (ctx: a struct ctl_source): the answer to cmd; -EINVAL for an unknown command. */
+int ctl_handle(void *source, const char *cmd, struct strbuf *out);
+
+void ctl_status_text(const struct ctl_source *src, struct strbuf *out);
+int ctl_status_json(const struct ctl_source *src, struct strbuf *out);
+void ctl_metrics(const struct ctl_source *src, struct strbuf *out);
 
 #endif

@@ -1,196 +1,110 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * QMP drivers: virtio-mem (qom-set requested-size, query-memory-devices)
- * and virtio-balloon (balloon, query-balloon), plus reconciliation of the
- * VM's real size whenever QMP (re)connects.
+ * The hypervisor-independent half of a VM's driver: the sizes and their
+ * arithmetic, what was applied, reconciliation, and the news for the
+ * broker.  The hypervisor is behind d->ops (driver_qmp.c).
  */
-#include "host/vm.h"
+#include "host/driver.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/log.h"
-#include "host/broker.h"
 
 #define DRIVER_DEFAULT_BLOCK (2ull << 20)
+/* A balloon never takes the guest below this. */
+#define DRIVER_BALLOON_FLOOR (1ull << 20)
 
-static void on_ready(struct qmp *q, void *ctx);
-static void on_down(struct qmp *q, int err, void *ctx);
-static void on_event(struct qmp *q, const struct qmp_msg *m, void *ctx);
-
-static const struct qmp_ops driver_ops = {
-	.ready = on_ready,
-	.down = on_down,
-	.event = on_event,
-};
-
-void driver_init(struct vm *vm, struct loop *loop)
+int driver_init(struct driver *d, const struct driver_env *env, const struct driver_ops *ops,
+		const struct config_vm *cfg)
 {
-	qmp_init(&vm->qmp, loop, vm->cfg.qmp_path, &driver_ops, vm);
+	memset(d, 0, sizeof(*d));
+	d->cfg = *cfg;
+	d->env = env;
+	d->ops = ops;
+	return ops->open(d);
 }
 
-uint64_t driver_block_bytes(const struct vm *vm)
+void driver_stop(struct driver *d)
 {
-	if (vm->cfg.vmem_id[0] && vm->reconciled)
-		return vm->vmem.block_bytes;
-	return vm->cfg.vmem_id[0] ? DRIVER_DEFAULT_BLOCK : 4096;
+	if (d->ops)
+		d->ops->stop(d);
+	d->reconciled = false;
 }
 
-static void note_qmp_error(struct vm *vm, int err, const struct qmp_msg *m, const char *what)
+void driver_close(struct driver *d)
 {
-	vm->qmp_errors++;
-	snprintf(vm->qmp_error, sizeof(vm->qmp_error), "%s",
-		 m && m->name ? m->name : (err == -ETIMEDOUT ? "timeout" : "disconnected"));
-	log_warnx("vm %s: %s failed: %s%s%s", vm->cfg.name, what, vm->qmp_error,
-		  m && m->desc ? ": " : "", m && m->desc ? m->desc : "");
+	if (d->ops)
+		d->ops->close(d);
+	d->ops = NULL;
 }
 
-static void reconcile_step_done(struct vm *vm)
+void driver_set_limits(struct driver *d, uint64_t min_bytes, uint64_t max_bytes)
 {
-	if (vm->reconcile_waiting == 0 || --vm->reconcile_waiting > 0)
-		return;
-	if (vm->reconcile_failed) {
-		log_warnx("vm %s: reconciliation with QEMU failed; will retry on reconnect", vm->cfg.name);
-		return;
+	d->cfg.min_bytes = min_bytes;
+	d->cfg.max_bytes = max_bytes;
+}
+
+void driver_tick(struct driver *d, uint64_t now_usec)
+{
+	d->ops->tick(d, now_usec);
+}
+
+unsigned driver_take_news(struct driver *d)
+{
+	unsigned news = d->news;
+
+	d->news = 0;
+	return news;
+}
+
+const char *driver_link_word(const struct driver *d)
+{
+	return d->ops->link_word(d);
+}
+
+unsigned driver_connects(const struct driver *d)
+{
+	return d->ops->connects(d);
+}
+
+uint64_t driver_current_bytes(const struct driver *d)
+{
+	const struct driver_sizes *s = &d->sizes;
+	uint64_t boot = s->boot_bytes;
+
+	/* The balloon's "actual" is the boot memory minus what the balloon holds. */
+	if (d->cfg.balloon_id[0] && s->balloon_actual_bytes <= s->boot_bytes)
+		boot = s->balloon_actual_bytes;
+	return boot + (d->cfg.vmem_id[0] ? s->vmem_size_bytes : 0);
+}
+
+uint64_t driver_block_bytes(const struct driver *d)
+{
+	if (d->cfg.vmem_id[0] && d->reconciled)
+		return d->sizes.vmem_block_bytes;
+	return d->cfg.vmem_id[0] ? DRIVER_DEFAULT_BLOCK : 4096;
+}
+
+uint64_t driver_reconciled_target(struct driver *d, uint64_t saved_bytes)
+{
+	struct driver_sizes *s = &d->sizes;
+	uint64_t target = s->boot_bytes;
+
+	if (d->cfg.vmem_id[0])
+		target += s->vmem_requested_bytes;
+	if (d->cfg.balloon_id[0]) {
+		uint64_t bt = s->balloon_target_bytes ? s->balloon_target_bytes :
+			      saved_bytes && saved_bytes < s->boot_bytes ? saved_bytes :
+									    s->balloon_actual_bytes;
+
+		if (bt < s->boot_bytes)
+			target -= s->boot_bytes - bt;
+		s->balloon_target_bytes = bt;
 	}
-	vm->reconciled = true;
-	broker_vm_reconciled(vm->broker, vm);
-}
-
-static void on_summary(struct qmp *q, int err, const struct qmp_msg *m, void *arg)
-{
-	struct vm *vm = arg;
-
-	if (err < 0 || qmp_parse_size_summary(m->value, &vm->base_bytes) < 0) {
-		note_qmp_error(vm, err, m, "query-memory-size-summary");
-		vm->reconcile_failed = true;
-	}
-	reconcile_step_done(vm);
-}
-
-static void on_memdevs(struct qmp *q, int err, const struct qmp_msg *m, void *arg)
-{
-	struct vm *vm = arg;
-	int r = err;
-
-	if (err == 0)
-		r = qmp_parse_memory_devices(m->value, vm->cfg.vmem_id, &vm->vmem);
-	if (r < 0) {
-		note_qmp_error(vm, err, m, r == -ENOENT ? "finding the virtio-mem device" :
-							  "query-memory-devices");
-		if (vm->reconcile_waiting)
-			vm->reconcile_failed = true;
-	} else if (vm->reconciled) {
-		vm->arb.current_bytes = vm_current_bytes(vm);
-		vm->broker->dirty = true;
-	}
-	reconcile_step_done(vm);
-}
-
-static void on_balloon(struct qmp *q, int err, const struct qmp_msg *m, void *arg)
-{
-	struct vm *vm = arg;
-
-	if (err < 0 || qmp_parse_balloon(m->value, &vm->balloon_actual_bytes) < 0) {
-		note_qmp_error(vm, err, m, "query-balloon");
-		if (vm->reconcile_waiting)
-			vm->reconcile_failed = true;
-	} else if (vm->reconciled) {
-		vm->arb.current_bytes = vm_current_bytes(vm);
-		vm->broker->dirty = true;
-	}
-	reconcile_step_done(vm);
-}
-
-static int query(struct vm *vm, const char *cmd,
-		 void (*fn)(struct qmp *, int, const struct qmp_msg *, void *), uint64_t now_usec)
-{
-	int r = qmp_execute(&vm->qmp, cmd, NULL, fn, vm, now_usec);
-
-	if (r < 0)
-		log_warnc(r, "vm %s: cannot send %s", vm->cfg.name, cmd);
-	return r;
-}
-
-static void on_ready(struct qmp *q, void *ctx)
-{
-	struct vm *vm = ctx;
-	uint64_t now_usec = clock_now_usec();
-
-	log_info("vm %s: QMP connected to %s", vm->cfg.name, vm->cfg.qmp_path);
-	vm->reconciled = false;
-	vm->reconcile_failed = false;
-	vm->apply_inflight = false;
-	vm->reconcile_waiting = 1 + !!vm->cfg.vmem_id[0] + !!vm->cfg.balloon_id[0];
-	/* Replies come in order; the step counter finishes after the last. */
-	query(vm, "query-memory-size-summary", on_summary, now_usec);
-	if (vm->cfg.vmem_id[0])
-		query(vm, "query-memory-devices", on_memdevs, now_usec);
-	if (vm->cfg.balloon_id[0])
-		query(vm, "query-balloon", on_balloon, now_usec);
-}
-
-static void on_down(struct qmp *q, int err, void *ctx)
-{
-	struct vm *vm = ctx;
-
-	log_warnc(err, "vm %s: QMP connection lost (QEMU gone?); reconnecting", vm->cfg.name);
-	vm->reconciled = false;
-	vm->reconcile_waiting = 0;
-	vm->apply_inflight = false;
-	vm->broker->dirty = true;
-}
-
-static void on_event(struct qmp *q, const struct qmp_msg *m, void *ctx)
-{
-	struct vm *vm = ctx;
-	const char *id;
-	uint64_t size;
-
-	if (strcmp(m->name, "MEMORY_DEVICE_SIZE_CHANGE") == 0) {
-		if (qmp_parse_vmem_event(m->value, &id, &size) < 0 || !id ||
-		    strcmp(id, vm->cfg.vmem_id) != 0)
-			return;
-		vm->vmem.size_bytes = size;
-	} else if (strcmp(m->name, "BALLOON_CHANGE") == 0) {
-		if (!vm->cfg.balloon_id[0] || qmp_parse_balloon_event(m->value, &size) < 0)
-			return;
-		vm->balloon_actual_bytes = size;
-	} else if (strcmp(m->name, "SHUTDOWN") == 0) {
-		log_info("vm %s: QEMU reports SHUTDOWN", vm->cfg.name);
-		return;
-	} else {
-		return;
-	}
-	if (vm->reconciled) {
-		vm->arb.current_bytes = vm_current_bytes(vm);
-		log_debug("vm %s: %s, current %llu", vm->cfg.name, m->name,
-			  (unsigned long long)vm->arb.current_bytes);
-		vm->broker->dirty = true;
-	}
-}
-
-void driver_refresh(struct vm *vm, uint64_t now_usec)
-{
-	if (!vm->reconciled)
-		return;
-	if (vm->cfg.vmem_id[0])
-		query(vm, "query-memory-devices", on_memdevs, now_usec);
-	if (vm->cfg.balloon_id[0])
-		query(vm, "query-balloon", on_balloon, now_usec);
-}
-
-static void on_applied(struct qmp *q, int err, const struct qmp_msg *m, void *arg)
-{
-	struct vm *vm = arg;
-
-	if (err < 0)
-		note_qmp_error(vm, err, m, "resize");
-	/* A failed resize is retried when the arbiter next sets a target. */
-	if (vm->apply_inflight && --vm->apply_inflight == 0 && vm->apply_again) {
-		vm->apply_again = false;
-		driver_apply(vm, vm->arb.state.target_bytes, clock_now_usec());
-	}
+	d->applied_bytes = target;
+	return target;
 }
 
 static uint64_t clamp(uint64_t v, uint64_t lo, uint64_t hi)
@@ -198,68 +112,130 @@ static uint64_t clamp(uint64_t v, uint64_t lo, uint64_t hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-/*
- * Split a total size into virtio-mem requested-size and a balloon target.
- * Sizes above the boot memory come from virtio-mem when there is one;
- * sizes below it can only come from the balloon.
- */
-static void split_target(const struct vm *vm, uint64_t total, uint64_t *ret_vmem, uint64_t *ret_balloon)
+void driver_split(const struct config_vm *cfg, const struct driver_sizes *s, uint64_t total,
+		  uint64_t *ret_vmem, uint64_t *ret_balloon)
 {
-	uint64_t above = total > vm->base_bytes ? total - vm->base_bytes : 0;
+	uint64_t above = total > s->boot_bytes ? total - s->boot_bytes : 0;
 
 	*ret_vmem = 0;
 	*ret_balloon = 0;
-	if (vm->cfg.vmem_id[0]) {
-		above = clamp(above, 0, vm->vmem.max_bytes);
-		*ret_vmem = above - above % vm->vmem.block_bytes;
+	if (cfg->vmem_id[0] && s->vmem_block_bytes) {
+		above = clamp(above, 0, s->vmem_max_bytes);
+		*ret_vmem = above - above % s->vmem_block_bytes;
 	}
-	if (vm->cfg.balloon_id[0])
-		*ret_balloon = clamp(total, 1ull << 20, vm->base_bytes);
+	if (cfg->balloon_id[0])
+		*ret_balloon = clamp(total, DRIVER_BALLOON_FLOOR, s->boot_bytes);
 }
 
-int driver_apply(struct vm *vm, uint64_t target_bytes, uint64_t now_usec)
+int driver_apply(struct driver *d, uint64_t target_bytes, uint64_t now_usec)
 {
+	struct driver_sizes *s = &d->sizes;
 	uint64_t total, vmem, balloon;
 	int r = 0;
 
-	if (!vm->reconciled || !qmp_is_ready(&vm->qmp))
+	d->wanted_bytes = target_bytes;
+	if (!d->reconciled)
 		return -ENOTCONN;
-	if (vm->apply_inflight) {
-		vm->apply_again = true;
+	if (d->apply_inflight) {
+		d->apply_again = true;
 		return 0;
 	}
-	/* Never trust anything, not even the arbiter: clamp right before QEMU sees it. */
-	total = clamp(target_bytes, vm->cfg.min_bytes, vm->cfg.max_bytes);
-	split_target(vm, total, &vmem, &balloon);
-	if (vm->broker->dry_run) {
+	/* Never trust anything, not even the arbiter: clamp right before the hypervisor sees it. */
+	total = clamp(target_bytes, d->cfg.min_bytes, d->cfg.max_bytes);
+	driver_split(&d->cfg, s, total, &vmem, &balloon);
+	if (d->env->dry_run) {
 		log_info("vm %s: dry run: would set total %llu (virtio-mem %llu, balloon %llu)",
-			 vm->cfg.name, (unsigned long long)total, (unsigned long long)vmem,
+			 d->cfg.name, (unsigned long long)total, (unsigned long long)vmem,
 			 (unsigned long long)balloon);
-		vm->applied_bytes = total;
+		d->applied_bytes = total;
 		return 0;
 	}
-	if (vm->cfg.vmem_id[0] && vmem != vm->vmem.requested_bytes) {
-		r = qmp_execute(&vm->qmp, "qom-set",
-				json_pack("{s:s, s:s, s:I}", "path", vm->cfg.vmem_id, "property",
-					  "requested-size", "value", (json_int_t)vmem),
-				on_applied, vm, now_usec);
+	if (d->cfg.vmem_id[0] && vmem != s->vmem_requested_bytes) {
+		r = d->ops->set_vmem(d, vmem, now_usec);
 		if (r < 0)
 			goto out;
-		vm->apply_inflight++;
-		vm->vmem.requested_bytes = vmem;
+		d->apply_inflight++;
+		s->vmem_requested_bytes = vmem;
 	}
-	if (vm->cfg.balloon_id[0] && balloon != vm->balloon_target_bytes &&
-	    !(vm->balloon_target_bytes == 0 && balloon == vm->base_bytes)) {
-		r = qmp_execute(&vm->qmp, "balloon", json_pack("{s:I}", "value", (json_int_t)balloon),
-				on_applied, vm, now_usec);
+	/* The balloon is left alone while the guest has its whole boot memory and nothing was set. */
+	if (d->cfg.balloon_id[0] && balloon != s->balloon_target_bytes &&
+	    !(s->balloon_target_bytes == 0 && balloon == s->boot_bytes)) {
+		r = d->ops->set_balloon(d, balloon, now_usec);
 		if (r < 0)
 			goto out;
-		vm->apply_inflight++;
-		vm->balloon_target_bytes = balloon;
+		d->apply_inflight++;
+		s->balloon_target_bytes = balloon;
 	}
-	vm->applied_bytes = total;
+	d->applied_bytes = total;
 out:
 	if (r < 0)
-		log_warnc(r, "vm %s: cannot send resize to QEMU", vm->cfg.name);
+		log_warnc(r, "vm %s: cannot send resize to %s", d->cfg.name, d->ops->name);
 	return r;
+}
+
+void driver_refresh(struct driver *d, uint64_t now_usec)
+{
+	int r;
+
+	if (!d->reconciled)
+		return;
+	r = d->ops->query(d, false, now_usec);
+	if (r < 0)
+		log_warnc(r, "vm %s: cannot ask %s for the sizes", d->cfg.name, d->ops->name);
+}
+
+/* ---- for implementations ---- */
+
+void driver_link_up(struct driver *d, uint64_t now_usec)
+{
+	int r;
+
+	d->reconciled = false;
+	d->apply_inflight = 0;
+	r = d->ops->query(d, true, now_usec);
+	if (r < 0)
+		log_warnc(r, "vm %s: cannot ask %s for the sizes", d->cfg.name, d->ops->name);
+}
+
+void driver_link_down(struct driver *d, int err)
+{
+	log_warnc(err, "vm %s: %s connection lost (QEMU gone?); reconnecting", d->cfg.name,
+		  d->ops->name);
+	d->reconciled = false;
+	d->apply_inflight = 0;
+	d->news |= DRIVER_NEWS_DOWN;
+}
+
+void driver_reconcile_done(struct driver *d, bool ok)
+{
+	if (!ok) {
+		log_warnx("vm %s: reconciliation with %s failed; will retry on reconnect", d->cfg.name,
+			  d->ops->name);
+		return;
+	}
+	d->reconciled = true;
+	d->news |= DRIVER_NEWS_RECONCILED;
+}
+
+void driver_sizes_changed(struct driver *d)
+{
+	if (d->reconciled)
+		d->news |= DRIVER_NEWS_SIZE;
+}
+
+void driver_resize_done(struct driver *d, int err, uint64_t now_usec)
+{
+	/* A failed resize (the implementation said why) is retried when the arbiter next sets a target. */
+	if (d->apply_inflight && --d->apply_inflight == 0 && d->apply_again) {
+		d->apply_again = false;
+		driver_apply(d, d->wanted_bytes, now_usec);
+	}
+}
+
+void driver_failed(struct driver *d, const char *what, const char *error_class, const char *desc)
+{
+	d->errors++;
+	snprintf(d->error, sizeof(d->error), "%s", error_class);
+	log_warnx("vm %s: %s failed: %s%s%s", d->cfg.name, what, d->error, desc ? ": " : "",
+		  desc ? desc : "");
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/ctlsrv.h"
+#include "common/clock.h"
 #include "common/fileio.h"
 #include "common/loop.h"
 #include "common/log.h"
@@ -296,7 +297,7 @@ int main(int argc, char **argv)
 	r = state_load(cfg.state_path, &b.saved);
 	if (r < 0)
 		log_warnc(r, "cannot read state file %s; starting without it", cfg.state_path);
-	r = ctlsrv_open(&ctl, cfg.control_path, &dl.loop, ctl_handle, &b);
+	r = ctlsrv_open(&ctl, cfg.control_path, &dl.loop, ctl_handle, &b.ctl);
 	if (r < 0)
 		fatalx(EX_CANTCREAT, "control socket %s: %s", cfg.control_path, strerror(-r));
 	sample_host(&b);

@@ -3,73 +3,69 @@
 
 #include <errno.h>
 #include <stddef.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
-#include "host/broker.h"
 
-#define CH_BACKOFF_MIN_USEC (100 * 1000ull)
-#define CH_BACKOFF_MAX_USEC (5 * 1000000ull)
+/* The wire codec spells urgency its own way until it takes the core's enum urgency. */
+_Static_assert((int)PROTO_URGENCY_LOW == (int)URGENCY_LOW &&
+		       (int)PROTO_URGENCY_NORMAL == (int)URGENCY_NORMAL &&
+		       (int)PROTO_URGENCY_HIGH == (int)URGENCY_HIGH &&
+		       (int)PROTO_URGENCY_CRITICAL == (int)URGENCY_CRITICAL,
+	       "proto's urgencies must equal the core's (the broker converts both ways)");
 
 static void vm_channel_io(struct loop_watch *w, uint32_t events);
 
-struct vm *vm_new(struct broker *b, const struct config_vm *cfg, uint64_t now_usec)
+static uint64_t vm_now(const struct vm *vm)
 {
-	struct vm *vm = calloc(1, sizeof(*vm));
+	return vm->env->clock ? vm->env->clock() : clock_now_usec();
+}
 
-	if (!vm)
-		return NULL;
-	vm->cfg = *cfg;
-	vm->broker = b;
+void vm_init(struct vm *vm, const struct vm_env *env, const char *name, const char *path,
+	     uint64_t now_usec)
+{
+	memset(vm, 0, sizeof(*vm));
+	snprintf(vm->name, sizeof(vm->name), "%s", name);
+	snprintf(vm->path, sizeof(vm->path), "%s", path);
+	vm->env = env;
 	loop_watch_init(&vm->ch, vm_channel_io);
-	backoff_init(&vm->ch_backoff, CH_BACKOFF_MIN_USEC, CH_BACKOFF_MAX_USEC);
-	vm->ch_retry_at_usec = now_usec;
-	vm->arb.min_bytes = cfg->min_bytes;
-	vm->arb.max_bytes = cfg->max_bytes;
-	vm->arb.weight = cfg->weight;
-	snprintf(vm->last_reason, sizeof(vm->last_reason), "none");
-	driver_init(vm, b->loop);
-	return vm;
+	backoff_init(&vm->backoff, VM_BACKOFF_MIN_USEC, VM_BACKOFF_MAX_USEC);
+	vm->retry_at_usec = now_usec;
 }
 
-void vm_free(struct vm *vm)
+void vm_close(struct vm *vm)
 {
-	if (!vm)
-		return;
-	loop_watch_close(vm->broker->loop, &vm->ch);
-	qmp_destroy(&vm->qmp);
-	free(vm);
+	loop_watch_close(vm->env->loop, &vm->ch);
 }
 
-uint64_t vm_current_bytes(const struct vm *vm)
+unsigned vm_take_news(struct vm *vm)
 {
-	uint64_t boot = vm->base_bytes;
+	unsigned news = vm->news;
 
-	/* QEMU's balloon "actual" is the boot memory minus what the balloon holds. */
-	if (vm->cfg.balloon_id[0] && vm->balloon_actual_bytes <= vm->base_bytes)
-		boot = vm->balloon_actual_bytes;
-	return boot + (vm->cfg.vmem_id[0] ? vm->vmem.size_bytes : 0);
+	vm->news = 0;
+	return news;
 }
 
 void vm_disconnect(struct vm *vm, const char *reason, uint64_t delay_usec, uint64_t now_usec)
 {
 	if (vm->ch.fd < 0)
 		return;
-	log_info("vm %s: channel closed: %s", vm->cfg.name, reason);
-	loop_watch_close(vm->broker->loop, &vm->ch);
+	log_info("vm %s: channel closed: %s", vm->name, reason);
+	loop_watch_close(vm->env->loop, &vm->ch);
 	vm->hello = false;
-	vm->welcome_pending = false;
+	vm->welcomed = false;
 	vm->backlog = false;
 	vm->out_len = 0;
 	vm->in_off = vm->in_len = 0;
-	vm->arb.connected = false;
-	vm->arb.request.valid = false;
-	vm->ch_retry_at_usec = now_usec + delay_usec;
-	vm->broker->dirty = true;
+	/* The last report stays: it is still the best the host knows of the guest. */
+	vm->request.valid = false;
+	vm->retry_at_usec = now_usec + delay_usec;
+	vm->news |= VM_NEWS_DOWN;
 }
 
 static int flush_out(struct vm *vm)
@@ -78,7 +74,7 @@ static int flush_out(struct vm *vm)
 
 	if (r < 0)
 		return r;
-	return loop_mod(vm->broker->loop, &vm->ch, EPOLLIN | (vm->out_len ? EPOLLOUT : 0));
+	return loop_mod(vm->env->loop, &vm->ch, EPOLLIN | (vm->out_len ? EPOLLOUT : 0));
 }
 
 int vm_send(struct vm *vm, const struct proto_msg *msg, uint64_t now_usec)
@@ -90,12 +86,12 @@ int vm_send(struct vm *vm, const struct proto_msg *msg, uint64_t now_usec)
 		return -ENOTCONN;
 	len = proto_format(msg, line, sizeof(line));
 	if (len < 0) {
-		log_warnc(len, "vm %s: cannot format %s", vm->cfg.name, proto_verb_name(msg->verb));
+		log_warnc(len, "vm %s: cannot format %s", vm->name, proto_verb_name(msg->verb));
 		return len;
 	}
 	/* A guest that does not read its messages must not make us buffer without bound. */
 	if ((size_t)len > VM_OUT_MAX - vm->out_len) {
-		vm_disconnect(vm, "output queue full (guest not reading)", vm->broker->cfg.penalty_usec,
+		vm_disconnect(vm, "output queue full (guest not reading)", vm->env->penalty_usec,
 			      now_usec);
 		vm->kicks_total++;
 		return -ENOBUFS;
@@ -104,93 +100,76 @@ int vm_send(struct vm *vm, const struct proto_msg *msg, uint64_t now_usec)
 	vm->out_len += (size_t)len;
 	r = flush_out(vm);
 	if (r < 0)
-		vm_disconnect(vm, "write failed", backoff_next_usec(&vm->ch_backoff), now_usec);
+		vm_disconnect(vm, "write failed", backoff_next_usec(&vm->backoff), now_usec);
 	return r;
 }
 
 static void send_error(struct vm *vm, const char *reason, uint64_t now_usec)
 {
 	struct proto_msg m = { .verb = PROTO_VERB_ERROR };
-	const struct config *cfg = &vm->broker->cfg;
+	const struct vm_env *env = vm->env;
 
 	vm->errors_total++;
-	if (now_usec - vm->window_start_usec > cfg->error_window_usec) {
+	if (now_usec - vm->window_start_usec > env->error_window_usec) {
 		vm->window_start_usec = now_usec;
 		vm->window_errors = 0;
 	}
 	vm->window_errors++;
 	snprintf(m.reason, sizeof(m.reason), "%s", reason);
 	vm_send(vm, &m, now_usec);
-	if (vm->window_errors > cfg->error_limit && vm->ch.fd >= 0) {
+	if (vm->window_errors > env->error_limit && vm->ch.fd >= 0) {
 		log_warnx("vm %s: %u bad lines within %llu ms (last \"%s\"), disconnecting for %llu ms",
-			  vm->cfg.name, vm->window_errors,
-			  (unsigned long long)(cfg->error_window_usec / 1000), reason,
-			  (unsigned long long)(cfg->penalty_usec / 1000));
+			  vm->name, vm->window_errors,
+			  (unsigned long long)(env->error_window_usec / 1000), reason,
+			  (unsigned long long)(env->penalty_usec / 1000));
 		vm->kicks_total++;
-		vm_disconnect(vm, "too many errors", cfg->penalty_usec, now_usec);
+		vm_disconnect(vm, "too many errors", env->penalty_usec, now_usec);
 	}
 }
 
-/*
- * The welcome states the VM's size as QEMU reports it, so it waits until the
- * VM is reconciled: a hello that comes first is answered then.
- */
-void vm_send_welcome(struct vm *vm, uint64_t now_usec)
+int vm_welcome(struct vm *vm, uint64_t min_bytes, uint64_t max_bytes, uint64_t current_bytes,
+	       uint64_t block_bytes, uint64_t now_usec)
 {
-	struct proto_msg m = { .verb = PROTO_VERB_WELCOME, .version = PROTO_VERSION };
+	struct proto_msg m = { .verb = PROTO_VERB_WELCOME, .version = PROTO_VERSION,
+			       .min_bytes = min_bytes, .max_bytes = max_bytes,
+			       .current_bytes = current_bytes, .block_bytes = block_bytes };
 
 	if (!vm->hello)
-		return;
-	if (!vm->reconciled) {
-		vm->welcome_pending = true;
-		return;
-	}
-	vm->welcome_pending = false;
-	m.min_bytes = vm->cfg.min_bytes;
-	m.max_bytes = vm->cfg.max_bytes;
-	m.current_bytes = vm_current_bytes(vm);
-	m.block_bytes = driver_block_bytes(vm);
-	vm_send(vm, &m, now_usec);
+		return -ENOTCONN;
+	vm->welcomed = true;
+	return vm_send(vm, &m, now_usec);
 }
 
-static void handle_hello(struct vm *vm, const struct proto_msg *m, uint64_t now_usec)
+static void handle_hello(struct vm *vm, const struct proto_msg *m)
 {
 	vm->hello = true;
-	vm->arb.connected = true;
+	vm->welcomed = false; /* every hello is answered */
 	snprintf(vm->agent, sizeof(vm->agent), "%s",
 		 (m->present & PROTO_HAS(PROTO_KEY_AGENT)) ? m->agent : "");
-	log_info("vm %s: hello agent \"%s\" current %llu block %llu", vm->cfg.name, vm->agent,
+	log_info("vm %s: hello agent \"%s\" current %llu block %llu", vm->name, vm->agent,
 		 (unsigned long long)m->current_bytes, (unsigned long long)m->block_bytes);
-	vm_send_welcome(vm, now_usec);
-	vm->broker->dirty = true;
+	vm->news |= VM_NEWS_HELLO;
 }
 
 static void handle_request(struct vm *vm, const struct proto_msg *m, uint64_t now_usec)
 {
-	struct arbiter_request *r = &vm->arb.request;
-
-	r->valid = true;
-	r->seq = m->seq;
-	r->target_bytes = m->target_bytes;
-	r->urgency = (enum urgency)m->urgency;
-	r->usec = now_usec;
-	vm->requested_bytes = m->target_bytes;
-	log_debug("vm %s: request seq %llu target %llu urgency %s reason \"%s\"", vm->cfg.name,
+	vm->request = (struct arbiter_request){ .valid = true, .seq = m->seq,
+						.target_bytes = m->target_bytes,
+						.urgency = (enum urgency)m->urgency, .usec = now_usec };
+	log_debug("vm %s: request seq %llu target %llu urgency %s reason \"%s\"", vm->name,
 		  (unsigned long long)m->seq, (unsigned long long)m->target_bytes,
 		  proto_urgency_name(m->urgency), m->reason);
-	vm->broker->dirty = true;
+	vm->news |= VM_NEWS_REQUEST;
 }
 
 static void handle_report(struct vm *vm, const struct proto_msg *m, uint64_t now_usec)
 {
-	struct arbiter_report *r = &vm->arb.report;
-
-	r->valid = true;
-	r->usec = now_usec;
-	r->mem_total_bytes = m->mem_total_bytes;
-	r->mem_available_bytes = m->mem_available_bytes;
-	r->psi_some_avg10_centi = m->psi_some_avg10_centi;
-	r->psi_full_avg10_centi = m->psi_full_avg10_centi;
+	vm->report = (struct arbiter_report){ .valid = true, .usec = now_usec,
+					      .mem_total_bytes = m->mem_total_bytes,
+					      .mem_available_bytes = m->mem_available_bytes,
+					      .psi_some_avg10_centi = m->psi_some_avg10_centi,
+					      .psi_full_avg10_centi = m->psi_full_avg10_centi };
+	vm->news |= VM_NEWS_REPORT;
 }
 
 static void handle_line(struct vm *vm, const char *line, size_t len, uint64_t now_usec)
@@ -213,7 +192,7 @@ static void handle_line(struct vm *vm, const char *line, size_t len, uint64_t no
 	}
 	switch (m.verb) {
 	case PROTO_VERB_HELLO:
-		handle_hello(vm, &m, now_usec);
+		handle_hello(vm, &m);
 		break;
 	case PROTO_VERB_REQUEST:
 		handle_request(vm, &m, now_usec);
@@ -222,10 +201,10 @@ static void handle_line(struct vm *vm, const char *line, size_t len, uint64_t no
 		handle_report(vm, &m, now_usec);
 		break;
 	case PROTO_VERB_DONE:
-		/* The guest finished resizing: QEMU's numbers are the ones to believe. */
-		log_debug("vm %s: done seq %llu current %llu", vm->cfg.name, (unsigned long long)m.seq,
+		/* The guest finished resizing: the hypervisor's numbers are the ones to believe. */
+		log_debug("vm %s: done seq %llu current %llu", vm->name, (unsigned long long)m.seq,
 			  (unsigned long long)m.current_bytes);
-		driver_refresh(vm, now_usec);
+		vm->news |= VM_NEWS_DONE;
 		break;
 	default:
 		send_error(vm, "unexpected_verb", now_usec);
@@ -235,7 +214,7 @@ static void handle_line(struct vm *vm, const char *line, size_t len, uint64_t no
 
 void vm_drain(struct vm *vm, uint64_t now_usec)
 {
-	uint32_t budget = vm->broker->cfg.lines_per_wakeup;
+	uint32_t budget = vm->env->lines_per_wakeup;
 	const char *line;
 	size_t len;
 	int k;
@@ -276,11 +255,11 @@ static void read_channel(struct vm *vm, uint64_t now_usec)
 	n = recv(vm->ch.fd, vm->in, sizeof(vm->in), MSG_DONTWAIT);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
-			vm_disconnect(vm, "read failed", backoff_next_usec(&vm->ch_backoff), now_usec);
+			vm_disconnect(vm, "read failed", backoff_next_usec(&vm->backoff), now_usec);
 		return;
 	}
 	if (n == 0) {
-		vm_disconnect(vm, "end of file", backoff_next_usec(&vm->ch_backoff), now_usec);
+		vm_disconnect(vm, "end of file", backoff_next_usec(&vm->backoff), now_usec);
 		return;
 	}
 	vm->in_off = 0;
@@ -291,50 +270,60 @@ static void read_channel(struct vm *vm, uint64_t now_usec)
 static void vm_channel_io(struct loop_watch *w, uint32_t events)
 {
 	struct vm *vm = LOOP_OWNER(w, struct vm, ch);
-	uint64_t now_usec = clock_now_usec();
+	uint64_t now_usec = vm_now(vm);
 
-	if (w->fd < 0 || vm->dead)
-		return;
 	if (events & EPOLLIN)
 		read_channel(vm, now_usec);
 	if (vm->ch.fd >= 0 && (events & EPOLLOUT) && flush_out(vm) < 0)
-		vm_disconnect(vm, "write failed", backoff_next_usec(&vm->ch_backoff), now_usec);
+		vm_disconnect(vm, "write failed", backoff_next_usec(&vm->backoff), now_usec);
 	if (vm->ch.fd >= 0 && (events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN))
-		vm_disconnect(vm, "hang-up", backoff_next_usec(&vm->ch_backoff), now_usec);
+		vm_disconnect(vm, "hang-up", backoff_next_usec(&vm->backoff), now_usec);
 }
 
-static void connect_channel(struct vm *vm, uint64_t now_usec)
+int vm_attach(struct vm *vm, int fd, uint64_t now_usec)
 {
-	int fd = loop_connect_unix(vm->cfg.channel_path);
+	int r;
 
-	if (fd >= 0) {
-		vm->ch.fd = fd;
-		if (loop_add(vm->broker->loop, &vm->ch, EPOLLIN) < 0) {
-			close(fd);
-			vm->ch.fd = -1;
-			fd = -1;
-		}
+	if (vm->ch.fd >= 0)
+		return -EBUSY;
+	vm->ch.fd = fd;
+	r = loop_add(vm->env->loop, &vm->ch, EPOLLIN);
+	if (r < 0) {
+		vm->ch.fd = -1;
+		return r;
 	}
-	if (fd < 0) {
-		uint64_t delay = backoff_failed(&vm->ch_backoff, now_usec);
-
-		log_debug("vm %s: channel %s: %s; next try in %llu ms", vm->cfg.name,
-			  vm->cfg.channel_path, strerror(-fd), (unsigned long long)(delay / 1000));
-		vm->ch_retry_at_usec = vm->ch_backoff.retry_at_usec;
-		return;
-	}
-	log_info("vm %s: channel connected to %s", vm->cfg.name, vm->cfg.channel_path);
-	backoff_succeeded(&vm->ch_backoff);
+	backoff_succeeded(&vm->backoff);
 	proto_reader_init(&vm->reader, vm->rbuf, sizeof(vm->rbuf));
 	vm->out_len = 0;
 	vm->in_off = vm->in_len = 0;
 	vm->window_errors = 0;
 	vm->window_start_usec = now_usec;
+	return 0;
+}
+
+static void connect_channel(struct vm *vm, uint64_t now_usec)
+{
+	int fd = loop_connect_unix(vm->path);
+	int r = fd;
+
+	if (fd >= 0) {
+		r = vm_attach(vm, fd, now_usec);
+		if (r < 0)
+			close(fd);
+	}
+	if (r < 0) {
+		uint64_t delay = backoff_failed(&vm->backoff, now_usec);
+
+		log_debug("vm %s: channel %s: %s; next try in %llu ms", vm->name, vm->path, strerror(-r),
+			  (unsigned long long)(delay / 1000));
+		vm->retry_at_usec = vm->backoff.retry_at_usec;
+		return;
+	}
+	log_info("vm %s: channel connected to %s", vm->name, vm->path);
 }
 
 void vm_tick(struct vm *vm, uint64_t now_usec)
 {
-	qmp_tick(&vm->qmp, now_usec);
-	if (vm->ch.fd < 0 && now_usec >= vm->ch_retry_at_usec)
+	if (vm->ch.fd < 0 && now_usec >= vm->retry_at_usec)
 		connect_channel(vm, now_usec);
 }
