@@ -9,6 +9,8 @@
 #include "core/arbiter.h"
 
 #define G(key, t, field, text) INIKEY("", key, t, struct config, field, text)
+/* A global number that must be more than 0. */
+#define G1(key, t, field, text) INIKEY_RANGE("", key, t, struct config, field, 1, 0, text)
 #define V(key, t, field, text) INIKEY(NULL, key, t, struct config_vm, field, text)
 
 /*
@@ -28,22 +30,22 @@ static const struct inikey global_keys[] = {
 	G("state_file", INIKEY_PATH, state_path,
 	  "Where granted sizes are kept across restarts (written atomically)."),
 	G("control", INIKEY_PATH, control_path, "Control socket for status, status json and metrics."),
-	INIKEY_RANGE("", "error_limit", INIKEY_U32, struct config, error_limit, 1, 0,
-		     "Bad lines a guest may send within error_window before it is disconnected."),
-	INIKEY_RANGE("", "error_window", INIKEY_DURATION, struct config, error_window_usec, 1, 0,
-		     "See error_limit."),
-	INIKEY_RANGE("", "penalty", INIKEY_DURATION, struct config, penalty_usec, 1, 0,
-		     "How long a disconnected guest channel stays closed before reconnecting."),
-	INIKEY_RANGE("", "lines_per_wakeup", INIKEY_U32, struct config, lines_per_wakeup, 1, 0,
-		     "Lines handled per VM per loop iteration, so one guest cannot delay the others."),
-	INIKEY_RANGE("", "converge_timeout", INIKEY_DURATION, struct config, converge_timeout_usec, 1, 0,
-		     "A VM that does not approach its target for this long gets its growth cut back to its size."),
-	INIKEY_RANGE("", "oscillation_hold", INIKEY_DURATION, struct config, oscillation_hold_usec, 1, 0,
-		     "No resize opposite to a VM's previous one for this long (critical growth excepted)."),
-	INIKEY_RANGE("", "fair_share_grace", INIKEY_DURATION, struct config, fair_share_grace_usec, 1, 0,
-		     "A VM over its weighted share, asked to give memory back while another VM lacks its share, is cut after this long."),
-	INIKEY_RANGE("", "demand_window", INIKEY_DURATION, struct config, demand_window_usec, 1, 0,
-		     "A request counts as the VM's demand for this long after it arrived."),
+	G1("error_limit", INIKEY_U32, error_limit,
+	   "Bad lines a guest may send within error_window before it is disconnected."),
+	G1("error_window", INIKEY_DURATION, error_window_usec,
+	   "See error_limit."),
+	G1("penalty", INIKEY_DURATION, penalty_usec,
+	   "How long a disconnected guest channel stays closed before reconnecting."),
+	G1("lines_per_wakeup", INIKEY_U32, lines_per_wakeup,
+	   "Lines handled per VM per loop iteration, so one guest cannot delay the others."),
+	G1("converge_timeout", INIKEY_DURATION, converge_timeout_usec,
+	   "A VM that does not approach its target for this long gets its growth cut back to its size."),
+	G1("oscillation_hold", INIKEY_DURATION, oscillation_hold_usec,
+	   "No resize opposite to a VM's previous one for this long (critical growth excepted)."),
+	G1("fair_share_grace", INIKEY_DURATION, fair_share_grace_usec,
+	   "A VM over its weighted share, asked to give memory back while another VM lacks its share, is cut after this long."),
+	G1("demand_window", INIKEY_DURATION, demand_window_usec,
+	   "A request counts as the VM's demand for this long after it arrived."),
 };
 
 /* The keys of a [vm NAME] section, and of --vm. */
@@ -62,6 +64,7 @@ static const struct inikey vm_keys[] = {
 };
 
 #undef G
+#undef G1
 #undef V
 #define N_GLOBAL_KEYS (sizeof(global_keys) / sizeof(global_keys[0]))
 #define N_VM_KEYS (sizeof(vm_keys) / sizeof(vm_keys[0]))
