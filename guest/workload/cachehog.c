@@ -11,6 +11,13 @@
  *   cachehog creep --size 64M --count 20 [--rate 20]
  *       keeps writing and reading new files, so the cache grows steadily
  *       as on a host that scans logs or builds software.
+ *   cachehog hotset --size 900M --passes 4 --cold 512M [--count 8]
+ *       writes a hot set of SIZE in COUNT files and PASSES cold files of
+ *       COLD each, drops caches and prints a "passes" phase marker; then,
+ *       PASSES times, streams one cold file (read once, never again) and
+ *       reads the whole hot set.  The hot set stays cached only if the
+ *       guest has room for it; the cold reads are what a guest should not
+ *       grow for (a static guest caches them until it is full).
  *
  * The work runs in a child so that an OOM kill is seen and reported.  The
  * last line is machine-readable:
@@ -31,8 +38,12 @@ struct cachehog_opts {
 	uint64_t count;
 	uint64_t idle_sec;
 	uint64_t rate_mib_per_sec;
+	uint64_t passes;
+	uint64_t cold_bytes;
 	bool drop;
 };
+
+#define CACHEHOG_MAX_PASSES 64
 
 static unsigned char cachehog_buf[CACHEHOG_BUF_BYTES];
 
@@ -41,6 +52,7 @@ static void cachehog_usage(FILE *out)
 	fprintf(out,
 		"usage: cachehog reread --size SIZE [--idle SEC] [--drop] [--dir DIR]\n"
 		"       cachehog creep --size SIZE --count N [--rate MIB_PER_SEC] [--dir DIR]\n"
+		"       cachehog hotset --size SIZE --passes N --cold SIZE [--count FILES] [--dir DIR]\n"
 		"  --dir   directory on a disk-backed filesystem (default /mnt/data)\n");
 }
 
@@ -110,18 +122,6 @@ out:
 	return r;
 }
 
-static void cachehog_drop_caches(void)
-{
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
-
-	sync();
-	if (fd < 0)
-		return;
-	if (write(fd, "1\n", 2) < 0)
-		perror("cachehog: drop_caches");
-	close(fd);
-}
-
 static int cachehog_reread(const struct cachehog_opts *o)
 {
 	char path[4096];
@@ -138,7 +138,7 @@ static int cachehog_reread(const struct cachehog_opts *o)
 		}
 	}
 	if (o->drop)
-		cachehog_drop_caches();
+		workload_drop_caches("cachehog", "1");
 	first = cachehog_read(path, 0);
 	printf("cachehog: read=1 ms=%" PRId64 " cached_kb=%" PRIu64 "\n", first,
 	       workload_meminfo_kb("Cached"));
@@ -176,6 +176,100 @@ static int cachehog_creep(const struct cachehog_opts *o)
 	return 0;
 }
 
+/* Writes the COUNT hot files and PASSES cold files unless present. */
+static int cachehog_hotset_setup(const struct cachehog_opts *o)
+{
+	uint64_t per = o->size_bytes / o->count;
+	char path[4096];
+	struct stat st;
+	int r;
+
+	for (uint64_t i = 0; i < o->count + o->passes; i++) {
+		bool hot = i < o->count;
+		uint64_t want = hot ? per : o->cold_bytes;
+
+		snprintf(path, sizeof(path), "%s/cachehog.%s.%" PRIu64, o->dir, hot ? "hot" : "cold",
+			 hot ? i : i - o->count);
+		if (stat(path, &st) == 0 && (uint64_t)st.st_size == want)
+			continue;
+		r = cachehog_write(path, want, 0);
+		if (r < 0) {
+			printf("cachehog: write %s: %s\n", path, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Reads every hot file once; returns the milliseconds or -errno. */
+static int64_t cachehog_hot_pass(const struct cachehog_opts *o)
+{
+	uint64_t start = workload_now_usec();
+	char path[4096];
+
+	for (uint64_t i = 0; i < o->count; i++) {
+		int64_t ms;
+
+		snprintf(path, sizeof(path), "%s/cachehog.hot.%" PRIu64, o->dir, i);
+		ms = cachehog_read(path, 0);
+		if (ms < 0)
+			return ms;
+	}
+	return (int64_t)((workload_now_usec() - start) / 1000);
+}
+
+/* Per-pass times of the hot set and the cold reads between the passes. */
+struct cachehog_times {
+	char hot_list[CACHEHOG_MAX_PASSES * 24];
+	char cold_list[CACHEHOG_MAX_PASSES * 24];
+	uint64_t hot1_ms, reread_ms, cold_ms;
+};
+
+static void cachehog_hotset_summary(const struct cachehog_opts *o, const struct cachehog_times *t)
+{
+	printf("VMRD-E2E: cachehog-hotset size_mib=%" PRIu64 " files=%" PRIu64 " cold_mib=%" PRIu64
+	       " passes=%" PRIu64 " hot_ms=%s hot1_ms=%" PRIu64 " hot_reread_ms=%" PRIu64
+	       " cold_ms=%" PRIu64 " cold_each_ms=%s cached_kb=%" PRIu64 "\n",
+	       o->size_bytes / WORKLOAD_MIB, o->count, o->cold_bytes / WORKLOAD_MIB, o->passes,
+	       t->hot_list, t->hot1_ms, o->passes > 1 ? t->reread_ms / (o->passes - 1) : 0,
+	       t->cold_ms, t->cold_list, workload_meminfo_kb("Cached"));
+}
+
+static int cachehog_hotset(const struct cachehog_opts *o)
+{
+	struct cachehog_times t = { .hot1_ms = 0 };
+	char path[4096];
+
+	if (cachehog_hotset_setup(o) < 0)
+		return 1;
+	workload_drop_caches("cachehog", "1");
+	workload_phase("passes");
+	for (uint64_t p = 0; p < o->passes; p++) {
+		int64_t ms;
+
+		snprintf(path, sizeof(path), "%s/cachehog.cold.%" PRIu64, o->dir, p);
+		ms = cachehog_read(path, 0);
+		if (ms < 0)
+			return 1;
+		printf("cachehog: cold=%" PRIu64 " ms=%" PRId64 "\n", p + 1, ms);
+		workload_list_add(t.cold_list, sizeof(t.cold_list), (uint64_t)ms);
+		t.cold_ms += (uint64_t)ms;
+		ms = cachehog_hot_pass(o);
+		if (ms < 0)
+			return 1;
+		printf("cachehog: hot=%" PRIu64 " ms=%" PRId64 " cached_kb=%" PRIu64
+		       " memavailable_kb=%" PRIu64 "\n", p + 1, ms, workload_meminfo_kb("Cached"),
+		       workload_meminfo_kb("MemAvailable"));
+		workload_list_add(t.hot_list, sizeof(t.hot_list), (uint64_t)ms);
+		if (p == 0)
+			t.hot1_ms = (uint64_t)ms;
+		else
+			t.reread_ms += (uint64_t)ms;
+	}
+	cachehog_hotset_summary(o, &t);
+	return 0;
+}
+
 static int cachehog_parse(int argc, char **argv, struct cachehog_opts *o)
 {
 	static const struct option longopts[] = {
@@ -185,17 +279,19 @@ static int cachehog_parse(int argc, char **argv, struct cachehog_opts *o)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "dir", required_argument, NULL, 'd' },
 		{ "drop", no_argument, NULL, 'D' },
+		{ "passes", required_argument, NULL, 'p' },
+		{ "cold", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c, r = 0;
 
-	*o = (struct cachehog_opts){ .dir = "/mnt/data", .count = 1 };
+	*o = (struct cachehog_opts){ .dir = "/mnt/data", .count = 1, .passes = 1 };
 	if (argc < 2)
 		return -EINVAL;
 	o->mode = argv[1];
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "s:n:i:r:d:Dh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:i:r:d:Dp:c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': r = workload_parse_size(optarg, &o->size_bytes); break;
 		case 'n': r = workload_parse_u64(optarg, &o->count); break;
@@ -203,6 +299,8 @@ static int cachehog_parse(int argc, char **argv, struct cachehog_opts *o)
 		case 'r': r = workload_parse_u64(optarg, &o->rate_mib_per_sec); break;
 		case 'd': o->dir = optarg; break;
 		case 'D': o->drop = true; break;
+		case 'p': r = workload_parse_u64(optarg, &o->passes); break;
+		case 'c': r = workload_parse_size(optarg, &o->cold_bytes); break;
 		case 'h': cachehog_usage(stdout); exit(0);
 		default: return -EINVAL;
 		}
@@ -211,9 +309,23 @@ static int cachehog_parse(int argc, char **argv, struct cachehog_opts *o)
 	}
 	if (optind != argc || o->size_bytes == 0)
 		return -EINVAL;
+	if (strcmp(o->mode, "hotset") == 0)
+		return o->count && o->passes && o->passes <= CACHEHOG_MAX_PASSES && o->cold_bytes ?
+		       0 : -EINVAL;
 	if (strcmp(o->mode, "reread") != 0 && strcmp(o->mode, "creep") != 0)
 		return -EINVAL;
 	return 0;
+}
+
+static int cachehog_mode(const void *arg)
+{
+	const struct cachehog_opts *o = arg;
+
+	if (strcmp(o->mode, "reread") == 0)
+		return cachehog_reread(o);
+	if (strcmp(o->mode, "hotset") == 0)
+		return cachehog_hotset(o);
+	return cachehog_creep(o);
 }
 
 int main(int argc, char **argv)
@@ -221,25 +333,17 @@ int main(int argc, char **argv)
 	struct cachehog_opts o;
 	struct workload_result res;
 	uint64_t start;
-	pid_t pid;
 
 	if (cachehog_parse(argc, argv, &o) < 0) {
 		cachehog_usage(stderr);
 		return 64;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	workload_set_oom_score_adj(-1000);
 	start = workload_now_usec();
-	pid = fork();
-	if (pid < 0) {
+	if (workload_run_child("cachehog", cachehog_mode, &o, &res) < 0) {
 		perror("cachehog: fork");
 		return 1;
 	}
-	if (pid == 0) {
-		workload_set_oom_score_adj(0);
-		_exit(strcmp(o.mode, "reread") == 0 ? cachehog_reread(&o) : cachehog_creep(&o));
-	}
-	workload_reap("cachehog", &pid, 1, &res);
 	printf("VMRD-E2E: cachehog status=%s mode=%s elapsed_ms=%" PRIu64 "\n", workload_status(&res),
 	       o.mode, (workload_now_usec() - start) / 1000);
 	return workload_exit_code(&res);

@@ -97,6 +97,48 @@ static inline uint64_t workload_meminfo_kb(const char *key)
 	return v;
 }
 
+/* Writes level ("1" page cache, "3" page cache and slab) to drop_caches
+ * after a sync, so that the next pass starts cold. */
+static inline void workload_drop_caches(const char *prog, const char *level)
+{
+	FILE *f;
+
+	sync();
+	f = fopen("/proc/sys/vm/drop_caches", "we");
+	if (!f)
+		return;
+	if (fprintf(f, "%s\n", level) < 0 || fclose(f) != 0)
+		printf("%s: drop_caches: %s\n", prog, strerror(errno));
+}
+
+/*
+ * A phase marker in the form of scripts/bench/guest-bench.sh, so that the
+ * host can cut its timeline at a point inside the workload (e.g. where the
+ * set-up ends and the measured passes begin).
+ */
+static inline void workload_phase(const char *name)
+{
+	char up[64] = "?";
+	FILE *f = fopen("/proc/uptime", "re");
+
+	if (f) {
+		if (fscanf(f, "%63s", up) != 1)
+			snprintf(up, sizeof(up), "?");
+		fclose(f);
+	}
+	printf("VMRD-E2E: event=phase name=%s uptime=%s\n", name, up);
+	fflush(stdout);
+}
+
+/* Appends ",v" (or "v" first) to a comma list kept in buf. */
+static inline void workload_list_add(char *buf, size_t size, uint64_t v)
+{
+	size_t len = strlen(buf);
+
+	if (len < size)
+		snprintf(buf + len, size - len, "%s%" PRIu64, len ? "," : "", v);
+}
+
 static inline void workload_set_oom_score_adj(int adj)
 {
 	FILE *f = fopen("/proc/self/oom_score_adj", "we");
@@ -167,6 +209,28 @@ static inline void workload_reap(const char *prog, pid_t *pids, unsigned n, stru
 			fflush(stdout);
 		}
 	}
+}
+
+/*
+ * Runs fn(arg) in one child with a normal OOM score while this process
+ * lowers its own, so that an OOM kill takes the work and this process
+ * lives to report it.  Returns 0 with *res filled in, or -errno.
+ */
+static inline int workload_run_child(const char *prog, int (*fn)(const void *), const void *arg,
+				     struct workload_result *res)
+{
+	pid_t pid;
+
+	workload_set_oom_score_adj(-1000);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		workload_set_oom_score_adj(0);
+		_exit(fn(arg));
+	}
+	workload_reap(prog, &pid, 1, res);
+	return 0;
 }
 
 static inline const char *workload_status(const struct workload_result *res)
