@@ -42,7 +42,35 @@ TIMELINE_FIELDS = [
     "requested_bytes", "balloon_actual_bytes", "qemu_rss_kb",
     "guest_oom_kills", "console_oom_kills", "vmrd_decision", "broker_current_bytes",
     "broker_target_bytes", "broker_reason",
+    "buffers_kb", "slab_reclaimable_kb", "slab_unreclaimable_kb", "pagetables_kb",
+    "allocstall_normal", "allocstall_movable", "workingset_refault_file",
+    "zone_kernel_present_kb", "zone_kernel_managed_kb", "zone_kernel_free_kb",
+    "zone_kernel_low_kb", "zone_movable_present_kb", "zone_movable_managed_kb",
+    "zone_movable_free_kb",
 ]
+# Timeline columns copied from the guest's report line as they are:
+# meminfo and vmstat counters, and the zone sums of guest/init (zk_* are
+# DMA32 + Normal, the zones that can hold kernel memory; zm_* is Movable).
+REPORT_COLUMNS = {
+    "buffers_kb": "buffers_kb", "slab_reclaimable_kb": "sreclaimable_kb",
+    "slab_unreclaimable_kb": "sunreclaim_kb", "pagetables_kb": "pagetables_kb",
+    "allocstall_normal": "allocstall_normal", "allocstall_movable": "allocstall_movable",
+    "workingset_refault_file": "workingset_refault_file",
+    "zone_kernel_present_kb": "zk_present_kb", "zone_kernel_managed_kb": "zk_managed_kb",
+    "zone_kernel_free_kb": "zk_free_kb", "zone_kernel_low_kb": "zk_low_kb",
+    "zone_movable_present_kb": "zm_present_kb", "zone_movable_managed_kb": "zm_managed_kb",
+    "zone_movable_free_kb": "zm_free_kb",
+}
+# How the guest kernel onlines hot-plugged memory: the one place that sets
+# it for every guest of the e2e tests, `make demo` and `make bench`
+# (--memhp overrides it for one run).  online_movable puts every plugged
+# block into ZONE_MOVABLE, which virtio-mem can unplug again but which
+# cannot hold kernel memory (slab, page tables, block-device cache).
+# Alternatives to measure: "memhp_default_state=online
+# memory_hotplug.online_policy=auto-movable memory_hotplug.auto_movable_ratio=301"
+# lets the kernel online some blocks into ZONE_NORMAL, keeping at most
+# ratio % of movable memory per kernel-zone memory.
+GUEST_MEMHP_ARGS = "memhp_default_state=online_movable"
 # vmrd logs one line per decision, e.g. "grow: falling_fast: current 512 MiB,
 # target 592 MiB, ..."; the timeline keeps the latest as "grow falling_fast 592".
 VMRD_DECISION = re.compile(r"\b((?:grow|shrink|hold|reclaim)[a-z_]*): ([a-z_]+): current (\d+) MiB,"
@@ -167,8 +195,11 @@ def qemu_rss_kb(pid):
     return ""
 
 
-def build_cmdline(a, work):
-    args = ["console=ttyS0", "memhp_default_state=online_movable", "psi=1",
+def build_cmdline(a):
+    """The guest kernel command line: fixed console and PSI settings, the
+    memory-hotplug arguments (GUEST_MEMHP_ARGS or --memhp), the vmrd.*
+    arguments that guest/init reads, and --append."""
+    args = ["console=ttyS0"] + shlex.split(a.memhp) + ["psi=1",
             "loglevel=%d" % a.loglevel, "panic=-1",
             "vmrd.scenario=%s" % a.scenario, "vmrd.report=%s" % a.report,
             "vmrd.daemon=%d" % (1 if a.daemon else 0)]
@@ -222,7 +253,7 @@ def qemu_argv(a, work, initrd, disk):
             "-smp", str(a.cpus),
             "-m", "%dM,maxmem=%dM" % (mem >> 20, maxmem >> 20),
             "-kernel", a.kernel or os.path.join(a.image_dir, "vmlinuz"),
-            "-initrd", initrd, "-append", build_cmdline(a, work),
+            "-initrd", initrd, "-append", build_cmdline(a),
             "-object", "memory-backend-ram,id=vmemdev0,size=%dM" % (vmem >> 20),
             "-device", "virtio-mem-pci,id=vmem0,memdev=vmemdev0,block-size=%s,requested-size=%dM"
             % (a.block_size, parse_size(a.vmem_initial) >> 20),
@@ -325,6 +356,7 @@ class Runner:
                    psi_full_avg10=r.get("psi_full_avg10", ""),
                    guest_oom_kills=r.get("oom_kill", ""), console_oom_kills=self.console_oom,
                    qemu_rss_kb=qemu_rss_kb(qemu.pid), vmrd_decision=self.decision)
+        row.update({col: r.get(key, "") for col, key in REPORT_COLUMNS.items()})
         st = self.poll_broker()
         if st:
             vm = st["vms"][0] if st.get("vms") else {}
@@ -462,7 +494,7 @@ class Runner:
     def write_summary(self):
         with open(os.path.join(self.work, "summary.json"), "w") as f:
             json.dump({"status": self.status, "console_oom_kills": self.console_oom,
-                       "markers": self.markers}, f, indent=1)
+                       "cmdline": build_cmdline(self.a), "markers": self.markers}, f, indent=1)
 
 
 def main():
@@ -486,6 +518,8 @@ def main():
     p.add_argument("--vmrd-args", default="", help="vmrd arguments; @PORT@ is the port")
     p.add_argument("--zram", help="zram swap size in the guest")
     p.add_argument("--report", default="1", help="guest report period in seconds, 0 off")
+    p.add_argument("--memhp", default=GUEST_MEMHP_ARGS,
+                   help="memory-hotplug kernel arguments (default: %(default)s)")
     p.add_argument("--append", default="", help="extra kernel arguments")
     p.add_argument("--loglevel", type=int, default=4)
     p.add_argument("--disk", help="attach an ext4 disk of this size (mounted at /mnt/data)")
