@@ -8,6 +8,9 @@
 #
 # BENCH_SYSTEMS and BENCH_SCENARIOS (comma lists) narrow the matrix;
 # BENCH_<SCENARIO>_<KEY>=VALUE overrides one parameter (see bench.py).
+# BENCH_MEMHP="..." boots every guest with these memory-hotplug kernel
+# arguments instead of run-vm.py's GUEST_MEMHP_ARGS (the default for the
+# e2e tests and the demo too); each run records its command line.
 # Finished runs are kept in BUILD/bench/raw and skipped when the command is
 # run again; BENCH_FORCE=1 runs everything anew.
 set -eu
@@ -44,6 +47,7 @@ set -- --out "$out" --image-dir "$image" --broker "$build/src/host/vmrd-host" \
 [ -n "${BENCH_SYSTEMS:-}" ] && set -- "$@" --systems "$BENCH_SYSTEMS"
 [ -n "${BENCH_SCENARIOS:-}" ] && set -- "$@" --scenarios "$BENCH_SCENARIOS"
 [ "${BENCH_FORCE:-0}" = 1 ] && set -- "$@" --force
+[ -n "${BENCH_MEMHP:-}" ] && set -- "$@" --memhp "$BENCH_MEMHP"
 
 python3 "$top/scripts/bench/bench.py" "$@"
 python3 "$top/scripts/bench/report.py" --out "$out" --dest "$dest" \

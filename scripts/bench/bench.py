@@ -11,6 +11,11 @@ report.py turns the raw directory into results.json, plots and RESULTS.md.
 
 Durations come from a profile (full or quick) and can be overridden with
 BENCH_<SCENARIO>_<KEY>=VALUE, e.g. BENCH_BURST_IDLE=60.
+
+Every run.json records what the report needs to say where its numbers come
+from: the source commit the guest's vmrd was built from, the start time,
+the host's load average before and after, and the guest kernel command
+line each VM booted with (run-vm.py's GUEST_MEMHP_ARGS unless --memhp).
 """
 
 import argparse
@@ -61,6 +66,17 @@ PROFILES = {
         "overcommit": dict(base="512M", max="1536M", cpus=1, size="1100M", hold=20, slot=30,
                            first=15, zram="768M", budget="3584M", weights="100,200,400",
                            timeout=480),
+        # About 230 MiB of slab (150k inodes and dentries) and 384 MiB of
+        # Buffers: more than the DMA32 zone of a 512 MiB guest holds (440
+        # MiB managed; 375 MiB with virtio-mem, whose swiotlb takes 64 MiB),
+        # far less than a 2 GiB one.  The 4 GiB disk has the inodes for it.
+        "unmovable": dict(base="512M", max="2G", cpus=2, files=150000, raw="384M", passes=4,
+                          idle=5, disk="4G", timeout=600),
+        # A 900 MiB hot set needs a guest of about 1.1 GiB; the 512 MiB
+        # cold file streamed before each pass should not make it grow
+        # further, while a static guest caches the cold files until full.
+        "hotset": dict(base="512M", max="2G", cpus=2, size="900M", files=9, passes=4,
+                       cold="512M", disk="3500M", timeout=720),
     },
     "quick": {
         "ramp": dict(base="512M", max="2G", cpus=2, size="400M", procs=2, hold=2, timeout=180),
@@ -75,11 +91,17 @@ PROFILES = {
         "overcommit": dict(base="512M", max="1G", cpus=1, size="500M", hold=3, slot=10,
                            first=8, zram="384M", budget="2G", weights="100,200,400",
                            timeout=300),
+        # Still more kernel memory than a 512 MiB guest's DMA32 holds.
+        "unmovable": dict(base="512M", max="2G", cpus=2, files=120000, raw="384M", passes=3,
+                          idle=2, disk="4G", timeout=400),
+        "hotset": dict(base="512M", max="2G", cpus=2, size="600M", files=6, passes=3,
+                       cold="384M", disk="2200M", timeout=480),
     },
 }
 # Overcommit runs early: if a long run is cut short, the scenarios that
 # matter most are already complete.
-SCENARIO_ORDER = ["ramp", "burst", "overcommit", "reread", "creep", "sawtooth"]
+SCENARIO_ORDER = ["ramp", "burst", "overcommit", "unmovable", "hotset", "reread", "creep",
+                  "sawtooth"]
 
 
 def log(msg):
@@ -107,6 +129,10 @@ def sarg(name, p, slot=0):
         words = ["creep", p["size"], p["count"], p["rate"]]
     elif name == "sawtooth":
         words = ["sawtooth", p["size"], p["procs"], p["cycles"], p["hold"], p["idle"]]
+    elif name == "unmovable":
+        words = ["unmovable", p["files"], p["raw"], p["passes"], p["idle"]]
+    elif name == "hotset":
+        words = ["hotset", p["size"], p["files"], p["passes"], p["cold"]]
     else:
         # VM number "slot" bursts alone at uptime first + slot * slot_sec,
         # then all of them together after the last solo slot.
@@ -149,7 +175,36 @@ def vm_command(a, system, name, p, work, slot=0, broker=True):
         argv += ["--disk", p["disk"]]
     if name == "overcommit":
         argv += ["--zram", p["zram"]]
+    if a.memhp:
+        argv += ["--memhp", a.memhp]
     return argv, env
+
+
+def source_commit():
+    """The commit the benchmark's vmrd is built from, "-dirty" when the
+    tree has changes (build-image.sh builds the working tree)."""
+    r = subprocess.run(["git", "-C", TOP, "describe", "--always", "--dirty", "--abbrev=12"],
+                       capture_output=True, text=True)
+    return r.stdout.strip() or "unknown"
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+def guest_cmdline(work):
+    """The kernel command line run-vm.py booted the guest with."""
+    try:
+        with open(os.path.join(work, "summary.json")) as f:
+            return json.load(f).get("cmdline")
+    except (OSError, ValueError):
+        return None
+
+
+def provenance(a, t0, load0):
+    return dict(start=t0, wall_sec=time.time() - t0, commit=a.commit, profile=a.profile,
+                loadavg_start=load0, loadavg_end=loadavg())
 
 
 def write_json(path, obj):
@@ -163,14 +218,13 @@ def run_single(a, name, system, p):
     os.makedirs(work, exist_ok=True)
     argv, env = vm_command(a, system, name, p, work)
     log("start %s/%s" % (name, system))
-    t0 = time.time()
+    t0, load0 = time.time(), loadavg()
     with open(os.path.join(work, "runner.log"), "w") as out:
         rc = subprocess.call(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
-    wall = time.time() - t0
-    write_json(os.path.join(work, "run.json"),
-               dict(scenario=name, system=system, params=p, rc=rc, start=t0, wall_sec=wall,
-                    argv=[shlex.quote(x) for x in argv]))
-    log("done  %s/%s rc=%d in %.0f s" % (name, system, rc, wall))
+    run = dict(scenario=name, system=system, params=p, rc=rc, cmdline=guest_cmdline(work),
+               argv=[shlex.quote(x) for x in argv], **provenance(a, t0, load0))
+    write_json(os.path.join(work, "run.json"), run)
+    log("done  %s/%s rc=%d in %.0f s" % (name, system, rc, run["wall_sec"]))
 
 
 def wait_paths(paths, timeout):
@@ -189,7 +243,7 @@ def run_overcommit(a, system, p):
     os.makedirs(work, exist_ok=True)
     s = SYSTEMS[system]
     weights = [int(w) for w in str(p["weights"]).split(",")]
-    procs, t0 = [], time.time()
+    procs, t0, load0 = [], time.time(), loadavg()
     for i in range(3):
         vw = os.path.join(work, "vm%d" % i)
         os.makedirs(vw, exist_ok=True)
@@ -231,11 +285,11 @@ def run_overcommit(a, system, p):
         except subprocess.TimeoutExpired:
             broker.kill()
             broker.wait()
-    wall = time.time() - t0
-    write_json(os.path.join(work, "run.json"),
-               dict(scenario=name, system=system, params=p, rc=max(rcs), rcs=rcs, start=t0,
-                    wall_sec=wall, argv=[[shlex.quote(x) for x in pr[2]] for pr in procs]))
-    log("done  overcommit/%s rcs=%s in %.0f s" % (system, rcs, wall))
+    run = dict(scenario=name, system=system, params=p, rc=max(rcs), rcs=rcs,
+               cmdline=guest_cmdline(os.path.join(work, "vm0")),
+               argv=[[shlex.quote(x) for x in pr[2]] for pr in procs], **provenance(a, t0, load0))
+    write_json(os.path.join(work, "run.json"), run)
+    log("done  overcommit/%s rcs=%s in %.0f s" % (system, rcs, run["wall_sec"]))
 
 
 def main():
@@ -249,7 +303,10 @@ def main():
     ap.add_argument("--scenarios", default=",".join(SCENARIO_ORDER))
     ap.add_argument("--jobs", type=int, default=2, help="pairable runs at once")
     ap.add_argument("--force", action="store_true", help="rerun runs that already have results")
+    ap.add_argument("--memhp", help="guest memory-hotplug kernel arguments (default: "
+                    "run-vm.py's GUEST_MEMHP_ARGS)")
     a = ap.parse_args()
+    a.commit = source_commit()
     a.out = os.path.abspath(a.out)
     a.broker = os.path.abspath(a.broker)
     systems = [x for x in a.systems.split(",") if x]
@@ -262,8 +319,8 @@ def main():
             ap.error("unknown scenario %s" % x)
     os.makedirs(a.out, exist_ok=True)
     write_json(os.path.join(a.out, "plan.json"),
-               dict(profile=a.profile, systems=systems, scenarios=scenarios,
-                    params={n: scenario_params(a.profile, n) for n in scenarios}))
+               dict(profile=a.profile, systems=systems, scenarios=scenarios, commit=a.commit,
+                    memhp=a.memhp, params={n: scenario_params(a.profile, n) for n in scenarios}))
 
     def pending(name, system):
         done = os.path.exists(os.path.join(a.out, "raw", name, system, "run.json"))

@@ -9,6 +9,15 @@
 #   reread SIZE IDLE                  cachehog reread --drop (cold, idle, again)
 #   creep SIZE COUNT RATE             cachehog creep (new files, steady growth)
 #   sawtooth SIZE PROCS CYCLES HOLD IDLE
+#   unmovable FILES RAW PASSES IDLE   kmemhog: FILES empty files (slab) and
+#                                     the data disk's last RAW bytes read raw
+#                                     (Buffers), cold first, PASSES passes
+#   hotset SIZE FILES PASSES COLD     cachehog hotset: PASSES times a COLD
+#                                     file streamed, then a SIZE hot set in
+#                                     FILES files read
+#
+# unmovable and hotset print their own "passes" phase marker after their
+# set-up (files written or created, caches dropped).
 #   overcommit START SIZE HOLD TOGETHER_AT
 #       waits until uptime START, bursts alone, then bursts again at uptime
 #       TOGETHER_AT with every other VM of the run.
@@ -61,6 +70,12 @@ creep)
 	;;
 sawtooth)
 	memhog --size "$1" --procs "$2" --cycles "$3" --hold "$4" --idle "$5" || status=$?
+	;;
+unmovable)
+	kmemhog --files "$1" --raw "$2" --passes "$3" --idle "$4" --drop || status=$?
+	;;
+hotset)
+	cachehog hotset --size "$1" --count "$2" --passes "$3" --cold "$4" || status=$?
 	;;
 overcommit)
 	wait_uptime "$1"

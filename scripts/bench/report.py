@@ -1,54 +1,32 @@
 #!/usr/bin/env python3
 """Turns the raw runs of bench.py into results.json, gnuplot plots and RESULTS.md.
 
-Every number comes from a file under OUT/raw; a run that is missing or did
-not finish shows up as "not run" rather than as a guess.  The simulation
-section runs tools/vmrd-sim, which is deterministic.
+Every number comes from a file under OUT/raw (metrics.py computes them, goals.py
+checks the issue 8 goals); a run that is missing or did not finish shows up as
+"not run" rather than as a guess, and the Runs table says when, from which
+commit and with which guest kernel command line each run was measured.  The
+simulation section runs tools/vmrd-sim, which is deterministic.
 """
 
 import argparse
-import csv
 import datetime
 import json
 import os
 import platform
 import re
+import shlex
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (the system and scenario tables)
+import goals  # noqa: E402
+import metrics as mx  # noqa: E402
+from plots import line_plot  # noqa: E402
+from report_text import GOALS_TEXT, METRICS_TEXT, SCENARIO_TEXT, SYSTEMS_TEXT  # noqa: E402
 
-MIB = 1 << 20
-DONE = re.compile(r"backend: request (\d+) done: asked (\d+) MiB, now (\d+) MiB after (\d+) ms")
-FAILED = re.compile(r"backend: request (\d+) for (\d+) MiB failed")
-START = re.compile(r"backend host: current (\d+) MiB")
-GROW = re.compile(r"^vmrd: (vmrd: )?grow: ")
+MIB = mx.MIB
 SIM_SUMMARY = re.compile(r"# summary: (.*)")
-
-SCENARIO_TEXT = {
-    "ramp": "Unthrottled ramp: 2 processes allocate {size} each as fast as they can "
-            "(about {total} in all) from a {base} base, maximum {max}, no swap, {cpus} vCPUs; "
-            "hold {hold} s.",
-    "burst": "Burst then idle: 2 processes allocate {size} each, hold {hold} s, free, then "
-             "{idle} s idle. The return times measure how fast QEMU's RSS gives back the "
-             "burst's excess after the free.",
-    "reread": "Page cache: write a {size} file, drop caches, read it cold, stay idle {idle} s, "
-              "read it again. A second read much faster than the first means the cache "
-              "stayed warm.",
-    "creep": "Cache creep: write and read {count} new files of {size} at {rate} MiB/s "
-             "(the anonymous working set is small).",
-    "sawtooth": "Sawtooth: {cycles} cycles of 2 x {size} allocated, held {hold} s, freed, "
-                "{idle} s pause.",
-    "overcommit": "Overcommit: three VMs ({base} base, {max} maximum each, {zram} zram swap, "
-                  "weights {weights}) under a host budget of {budget}. Each allocates {size} "
-                  "alone in turn ({slot} s apart), then all three at once. vmrd-host enforces "
-                  "the budget only in (d) and (e); static VMs have no broker. Sums add the three "
-                  "runners' once-per-second samples (their clocks start within a fraction of a "
-                  "second); *guest size* is base + virtio-mem plugged size (static: the fixed "
-                  "size), the quantity vmrd-host budgets, while RSS also holds QEMU's own "
-                  "memory (see *sum RSS at start*). *together s* includes the {hold} s hold.",
-}
 
 
 def fnum(v, digits=1):
@@ -61,287 +39,113 @@ def fnum(v, digits=1):
     return "%.*f" % (digits, v)
 
 
-def percentile(vals, q):
-    if not vals:
-        return None
-    vals = sorted(vals)
-    idx = min(len(vals) - 1, max(0, int(round(q / 100.0 * (len(vals) - 1)))))
-    return vals[idx]
+def label(s):
+    return bench.SYSTEMS[s]["label"]
 
 
-def read_timeline(path):
-    rows = []
-    try:
-        with open(path) as f:
-            for r in csv.DictReader(f):
-                out = {}
-                for k in ("time_sec", "memtotal_kb", "memavailable_kb", "qemu_rss_kb",
-                          "plugged_bytes", "swap_used_kb"):
-                    try:
-                        out[k] = float(r.get(k) or "nan")
-                    except ValueError:
-                        out[k] = float("nan")
-                rows.append(out)
-    except OSError:
-        pass
-    return rows
+def short(s):
+    return label(s).split(" ", 1)[0]
 
 
-def ok(x):
-    return x == x  # not NaN
+# --- collecting -------------------------------------------------------------
+
+def curve(vm, t0, key, scale):
+    return [(r["time_sec"] - t0, r[key] / scale) for r in vm["timeline"]
+            if mx.ok(mx.col(r, key)) and r["time_sec"] >= t0 - 5]
 
 
-def load_vm(work):
-    """Markers, timeline and vmrd log facts of one guest."""
-    try:
-        with open(os.path.join(work, "summary.json")) as f:
-            summary = json.load(f)
-    except (OSError, ValueError):
-        summary = {"markers": [], "status": None, "console_oom_kills": 0}
-    vm = dict(markers=summary.get("markers", []), status=summary.get("status"),
-              console_oom=summary.get("console_oom_kills", 0),
-              timeline=read_timeline(os.path.join(work, "timeline.csv")),
-              grows=[], shrinks=0, failures=0, grow_asked=0, kernel="")
-    cur = None
-    try:
-        with open(os.path.join(work, "console.log"), errors="replace") as f:
-            for line in f:
-                if not line.startswith("vmrd: "):
-                    continue
-                if GROW.search(line):
-                    vm["grow_asked"] += 1
-                m = START.search(line)
-                if m and cur is None:
-                    cur = int(m.group(1))
-                m = DONE.search(line)
-                if m:
-                    asked, now, ms = int(m.group(2)), int(m.group(3)), int(m.group(4))
-                    if cur is None or asked > cur:
-                        vm["grows"].append(ms)
-                    else:
-                        vm["shrinks"] += 1
-                    cur = now
-                if FAILED.search(line):
-                    vm["failures"] += 1
-    except OSError:
-        pass
-    for m in vm["markers"]:
-        if m.get("event") == "boot":
-            vm["kernel"] = m.get("kernel", "")
-    return vm
+def single_run(name, s, work, run, p, figs):
+    vm = mx.load_vm(work)
+    m = mx.single_metrics(name, vm, run.get("rc"), p, bench.SYSTEMS[s])
+    t0 = mx.phases(vm).get("start", 0)
+    i = bench.SYSTEM_ORDER.index(s)
+    figs["rss"].append((label(s), i, 1, curve(vm, t0, "qemu_rss_kb", 1024)))
+    figs["memtotal"].append((label(s), i, 1, curve(vm, t0, "memtotal_kb", 1024)))
+    figs["zones-kernel"] += [
+        ("%s kernel zones managed" % short(s), i, 2, curve(vm, t0, "zone_kernel_managed_kb", 1024)),
+        ("%s kernel zones free" % short(s), i, 1, curve(vm, t0, "zone_kernel_free_kb", 1024))]
+    movable = curve(vm, t0, "zone_movable_managed_kb", 1024)
+    if any(v > 0 for _, v in movable):
+        figs["zones-movable"] += [
+            ("%s Movable managed" % short(s), i, 2, movable),
+            ("%s Movable free" % short(s), i, 1, curve(vm, t0, "zone_movable_free_kb", 1024))]
+    return m, vm
 
 
-def phases(vm):
-    return {m["name"]: m["_time"] for m in vm["markers"] if m.get("event") == "phase"}
+def overcommit_run(s, work, run, p, figs):
+    m, series, vms = mx.overcommit_metrics(work, run, p)
+    starts = [mx.phases(v).get("start") for v in vms if "start" in mx.phases(v)]
+    t0 = min(starts) if starts else 0
+    figs["rss"].append((label(s), bench.SYSTEM_ORDER.index(s), 1,
+                        [(t - t0, v / MIB) for t, v in series]))
+    before = [v for t, v in series if t <= t0]
+    if before:
+        m["start_sum_rss_mib"] = before[-1] / MIB
+    sizes = mx.guest_size_sum(vms, p, bench.SYSTEMS[s])
+    if sizes:
+        m["max_sum_guest_mib"] = sizes
+    return m, vms[0]
 
 
-def reports(vm):
-    return [m for m in vm["markers"] if m.get("kind") == "report"]
+def provenance(run, plan_params, vm):
+    """Where a run's numbers come from (the Runs table)."""
+    return dict(start=run.get("start"), commit=run.get("commit", "not recorded"),
+                wall_sec=round(run.get("wall_sec", 0), 1), rc=run.get("rc"),
+                profile=run.get("profile"), loadavg_start=run.get("loadavg_start"),
+                loadavg_end=run.get("loadavg_end"),
+                cmdline=run.get("cmdline") or vm.get("cmdline"),
+                params_match=run.get("params") == plan_params)
 
 
-def stall_sec(vm, t_start, t_end, key):
-    """PSI total stall (kernel's total= counter) between two host times."""
-    reps = [r for r in reports(vm) if r.get(key, "").isdigit()]
-    if not reps:
-        return None
-    before = [r for r in reps if r["_time"] <= t_start] or reps[:1]
-    after = [r for r in reps if r["_time"] >= t_end] or reps[-1:]
-    return (int(after[0][key]) - int(before[-1][key])) / 1e6
+def collect(out, plan, systems):
+    results, runs, plots, kernel = {}, {}, {}, ""
+    for name in plan["scenarios"]:
+        figs = {"rss": [], "memtotal": [], "zones-kernel": [], "zones-movable": []}
+        results[name], runs[name] = {}, {}
+        for s in systems:
+            work = os.path.join(out, "raw", name, s)
+            try:
+                with open(os.path.join(work, "run.json")) as f:
+                    run = json.load(f)
+            except (OSError, ValueError):
+                continue
+            # The run's own parameters: what it measured, even if the plan
+            # changed since (the Runs table flags that).
+            p = run.get("params") or plan["params"][name]
+            if name == "overcommit":
+                m, vm = overcommit_run(s, work, run, p, figs)
+            else:
+                m, vm = single_run(name, s, work, run, p, figs)
+            kernel = kernel or vm["kernel"]
+            m["wall_sec"] = round(run.get("wall_sec", 0), 1)
+            results[name][s] = m
+            runs[name][s] = provenance(run, plan["params"][name], vm)
+        plots[name] = figs
+    return results, runs, plots, kernel
 
 
-def oom_kills(vm):
-    guest = max([int(r["oom_kill"]) for r in reports(vm) if r.get("oom_kill", "").isdigit()]
-                or [0])
-    return max(guest, vm["console_oom"] or 0)
+def draw(out, dest, plan, figs_by_scenario):
+    plot_dir = os.path.join(dest, "plots")
+    made = {}
+    for name, figs in figs_by_scenario.items():
+        if name == "overcommit":
+            budget = ("budget", mx.bench_size(plan["params"][name]["budget"]) / MIB)
+            made[name] = [line_plot(out, plot_dir, name, figs["rss"],
+                                    "overcommit: sum of the three QEMU RSS", "MiB", budget)]
+            continue
+        made[name] = [
+            line_plot(out, plot_dir, name, figs["rss"], "%s: QEMU RSS" % name, "QEMU RSS MiB"),
+            line_plot(out, plot_dir, name + "-memtotal", figs["memtotal"],
+                      "%s: guest MemTotal" % name, "MiB"),
+            line_plot(out, plot_dir, name + "-zones-kernel", figs["zones-kernel"],
+                      "%s: kernel zones (DMA32 + Normal), managed (dashed) and free" % name,
+                      "MiB"),
+            line_plot(out, plot_dir, name + "-zones-movable", figs["zones-movable"],
+                      "%s: ZONE_MOVABLE, managed (dashed) and free" % name, "MiB")]
+    return made
 
 
-def vmrd_usage(vm):
-    cpu_ms = hwm_kb = None
-    for m in vm["markers"]:
-        if m.get("event") == "vmrd-stats":
-            cpu_ms = int(m.get("cpu_ticks") or 0) * 10
-            hwm_kb = int(m.get("hwm_kb") or 0)
-        if m.get("event") == "vmrd-metric" and m.get("name") == "vmrd_cpu_usec_total":
-            cpu_ms = int(m["value"]) / 1000.0
-        if m.get("event") == "vmrd-metric" and m.get("name") == "vmrd_max_resident_bytes":
-            hwm_kb = int(m["value"]) // 1024
-    return cpu_ms, hwm_kb
-
-
-def window(rows, t0, t1):
-    return [r for r in rows if t0 <= r["time_sec"] <= t1]
-
-
-def avg(vals):
-    vals = [v for v in vals if ok(v)]
-    return sum(vals) / len(vals) if vals else None
-
-
-def return_times(rows, t_start, t_freed):
-    """Seconds after the free until RSS gave back 50 % and 90 % of the excess."""
-    base = [r["qemu_rss_kb"] for r in rows if r["time_sec"] <= t_start and ok(r["qemu_rss_kb"])]
-    burst = [r["qemu_rss_kb"] for r in window(rows, t_start, t_freed + 2) if ok(r["qemu_rss_kb"])]
-    if not base or not burst:
-        return None, None, None
-    baseline, peak = base[-1], max(burst)
-    excess = peak - baseline
-    if excess <= 0:
-        return None, None, 0.0
-    out = []
-    for share in (0.5, 0.9):
-        goal = peak - share * excess
-        hit = [r["time_sec"] for r in rows
-               if r["time_sec"] >= t_freed and ok(r["qemu_rss_kb"]) and r["qemu_rss_kb"] <= goal]
-        out.append(hit[0] - t_freed if hit else "never")
-    final = [r["qemu_rss_kb"] for r in rows if ok(r["qemu_rss_kb"])][-1]
-    returned = 100.0 * (peak - final) / excess
-    return out[0], out[1], returned
-
-
-def unplug_time(rows, t_start, t_freed):
-    """Seconds after the free until 90 % of the burst's virtio-mem plug was unplugged.
-
-    Free page reporting lowers RSS without changing the guest's size; this
-    separates vmrd's own giving back from the balloon's.
-    """
-    plug = [r["plugged_bytes"] for r in window(rows, t_start, t_freed + 2) if ok(r["plugged_bytes"])]
-    if not plug or max(plug) <= 0:
-        return None
-    goal = 0.1 * max(plug)
-    hit = [r["time_sec"] for r in rows if r["time_sec"] >= t_freed and ok(r["plugged_bytes"])
-           and r["plugged_bytes"] <= goal]
-    return hit[0] - t_freed if hit else "never"
-
-
-def workload_results(vm):
-    res = [m for m in vm["markers"] if m.get("kind") in ("memhog", "cachehog")]
-    return res
-
-
-def single_metrics(name, vm, rc):
-    ph = phases(vm)
-    rows = vm["timeline"]
-    if "start" not in ph:
-        return dict(status="no start (rc %s)" % rc)
-    t0 = ph["start"]
-    t1 = ph.get("end", rows[-1]["time_sec"] if rows else t0)
-    w = window(rows, t0, t1)
-    rss = avg([r["qemu_rss_kb"] for r in w])
-    demand = avg([r["memtotal_kb"] - r["memavailable_kb"] for r in w])
-    wl = workload_results(vm)
-    status = ",".join(sorted({m.get("status", "?") for m in wl})) or "no result (rc %s)" % rc
-    out = dict(status=status, rc=rc, oom_kills=oom_kills(vm),
-               psi_some_sec=stall_sec(vm, t0, t1, "psi_some_total_usec"),
-               psi_full_sec=stall_sec(vm, t0, t1, "psi_full_total_usec"),
-               completion_sec=sum(int(m.get("elapsed_ms", 0)) for m in wl) / 1000.0 if wl else None,
-               avg_rss_mib=rss / 1024 if rss else None,
-               avg_demand_mib=demand / 1024 if demand else None,
-               rss_per_demand=rss / demand if rss and demand else None,
-               peak_rss_mib=max([r["qemu_rss_kb"] for r in w if ok(r["qemu_rss_kb"])] or [0]) / 1024,
-               grow_p50_ms=percentile(vm["grows"], 50), grow_p99_ms=percentile(vm["grows"], 99),
-               grows=len(vm["grows"]), shrinks=vm["shrinks"], resize_failures=vm["failures"],
-               grow_decisions=vm["grow_asked"])
-    out["resizes"] = out["grows"] + out["shrinks"]
-    out["vmrd_cpu_ms"], out["vmrd_maxrss_kib"] = vmrd_usage(vm)
-    if name == "burst" and "freed" in ph:
-        out["return50_sec"], out["return90_sec"], out["returned_pct"] = \
-            return_times(rows, t0, ph["freed"])
-        out["final_rss_mib"] = [r["qemu_rss_kb"] for r in rows if ok(r["qemu_rss_kb"])][-1] / 1024
-        out["unplug90_sec"] = unplug_time(rows, t0, ph["freed"])
-    if name == "reread":
-        for m in vm["markers"]:
-            if m.get("kind") == "cachehog-reread":
-                out["read1_ms"] = int(m.get("read1_ms", 0))
-                out["read2_ms"] = int(m.get("read2_ms", 0))
-    return out
-
-
-def overcommit_metrics(work, run, params):
-    vms = [load_vm(os.path.join(work, "vm%d" % i)) for i in range(3)]
-    budget = bench_size(params["budget"])
-    sums = {}
-    for vm in vms:
-        for r in vm["timeline"]:
-            if ok(r["qemu_rss_kb"]):
-                sums.setdefault(int(r["time_sec"]), []).append(r["qemu_rss_kb"] * 1024)
-    series = sorted((t, sum(v)) for t, v in sums.items() if len(v) == 3)
-    per_vm = []
-    for i, vm in enumerate(vms):
-        ph = phases(vm)
-        wl = [m for m in vm["markers"] if m.get("kind") == "memhog"]
-        t0, t1 = ph.get("start", 0), ph.get("end", 1e9)
-        per_vm.append(dict(
-            weight=int(str(params["weights"]).split(",")[i]),
-            status=",".join(m.get("status", "?") for m in wl) or "no result",
-            oom_kills=oom_kills(vm),
-            solo_sec=int(wl[0]["elapsed_ms"]) / 1000.0 if len(wl) > 0 else None,
-            together_sec=int(wl[1]["elapsed_ms"]) / 1000.0 if len(wl) > 1 else None,
-            psi_some_sec=stall_sec(vm, t0, t1, "psi_some_total_usec"),
-            psi_full_sec=stall_sec(vm, t0, t1, "psi_full_total_usec"),
-            max_swap_mib=max([r["swap_used_kb"] for r in vm["timeline"] if ok(r["swap_used_kb"])]
-                             or [0]) / 1024,
-            peak_rss_mib=max([r["qemu_rss_kb"] for r in vm["timeline"] if ok(r["qemu_rss_kb"])]
-                             or [0]) / 1024,
-            grows=len(vm["grows"]), shrinks=vm["shrinks"],
-            vmrd_cpu_ms=vmrd_usage(vm)[0], vmrd_maxrss_kib=vmrd_usage(vm)[1]))
-    out = dict(status="rc %s" % run.get("rcs"), budget_mib=budget / MIB, vms=per_vm,
-               oom_kills=sum(v["oom_kills"] for v in per_vm))
-    if series:
-        out["max_sum_rss_mib"] = max(s for _, s in series) / MIB
-        out["avg_sum_rss_mib"] = sum(s for _, s in series) / len(series) / MIB
-        out["sec_over_budget"] = sum(1 for _, s in series if s > budget)
-    return out, series, vms
-
-
-def bench_size(text):
-    t = str(text).strip().upper()
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-    return int(t[:-1]) * units[t[-1]] if t[-1] in units else int(t)
-
-
-def rss_plot(out_dir, plot_dir, name, curves, title, ylabel, budget_mib=None):
-    """One PNG with a line per system; curves maps label -> [(t, MiB)]."""
-    curves = {k: v for k, v in curves.items() if v}
-    if not curves:
-        return None
-    os.makedirs(plot_dir, exist_ok=True)
-    dat = os.path.join(out_dir, "plot-%s.dat" % name)
-    with open(dat, "w") as f:
-        for label, pts in curves.items():
-            f.write("# %s\n" % label)
-            for t, v in pts:
-                f.write("%.1f %.1f\n" % (t, v))
-            f.write("\n\n")
-    png = os.path.join(plot_dir, "%s.png" % name)
-    colors = ["#7a0177", "#1b9e77", "#56b4e9", "#e69f00", "#d7301f"]
-    plots = ["'%s' index %d using 1:2 with lines lw 2 lc rgb '%s' title '%s'"
-             % (dat, i, colors[SYSTEM_LABELS.index(label) % 5] if label in SYSTEM_LABELS
-                else colors[i % 5], label)
-             for i, label in enumerate(curves)]
-    if budget_mib:
-        plots.append("%f with lines dt 2 lc rgb 'black' title 'budget'" % budget_mib)
-    script = "\n".join([
-        "set terminal pngcairo size 900,520 font ',10'" if gp_has_cairo() else
-        "set terminal png size 900,520",
-        "set output '%s'" % png, "set title '%s'" % title,
-        "set xlabel 'seconds since the workload started'", "set ylabel '%s'" % ylabel,
-        "set key below", "set grid", "set xrange [-5:*]", "set yrange [0:*]",
-        "plot " + ", ".join(plots), ""])
-    subprocess.run(["gnuplot"], input=script.encode(), check=True)
-    return png
-
-
-_CAIRO = None
-SYSTEM_LABELS = [bench.SYSTEMS[s]["label"] for s in bench.SYSTEM_ORDER]
-
-
-def gp_has_cairo():
-    global _CAIRO
-    if _CAIRO is None:
-        r = subprocess.run(["gnuplot", "-e", "set terminal"], capture_output=True, text=True)
-        _CAIRO = "pngcairo" in (r.stdout + r.stderr)
-    return _CAIRO
-
+# --- the simulator and the machine ---------------------------------------------
 
 def run_sim(sim):
     """vmrd-sim, default against psi-only, on every built-in scenario."""
@@ -354,18 +158,19 @@ def run_sim(sim):
         for mode, args in (("default", []), ("psi-only", ["-p"])):
             r = subprocess.run([sim] + args + [n], capture_output=True, text=True)
             m = SIM_SUMMARY.search(r.stdout)
-            if not m:
-                continue
-            words = m.group(1).split()
-            vals = {}
-            i = 0
-            while i + 1 < len(words):
-                k, v = words[i], words[i + 1]
-                unit = words[i + 2] if i + 2 < len(words) and words[i + 2] in ("MiB", "s") else ""
-                vals[k] = float(v) if "." in v else int(v)
-                i += 3 if unit else 2
-            out.setdefault(n, {})[mode] = vals
+            if m:
+                out.setdefault(n, {})[mode] = sim_values(m.group(1).split())
     return out
+
+
+def sim_values(words):
+    vals, i = {}, 0
+    while i + 1 < len(words):
+        k, v = words[i], words[i + 1]
+        unit = words[i + 2] if i + 2 < len(words) and words[i + 2] in ("MiB", "s") else ""
+        vals[k] = float(v) if "." in v else int(v)
+        i += 3 if unit else 2
+    return vals
 
 
 def machine_info(vms_kernel):
@@ -386,6 +191,8 @@ def machine_info(vms_kernel):
                 accel="TCG", host_kernel=platform.release(), qemu=qemu, guest_kernel=vms_kernel)
 
 
+# --- tables -----------------------------------------------------------------
+
 SINGLE_COLS = [
     ("status", "workload", 0), ("oom_kills", "OOM kills", 0),
     ("psi_some_sec", "PSI some s", 1), ("psi_full_sec", "PSI full s", 1),
@@ -396,11 +203,29 @@ SINGLE_COLS = [
 EXTRA_COLS = {
     "burst": [("return50_sec", "50 % returned s", 0), ("return90_sec", "90 % returned s", 0),
               ("returned_pct", "returned at end %", 0),
-              ("unplug90_sec", "90 % of plug unplugged s", 0)],
+              ("size_back90_sec", "90 % of excess size back s", 0)],
     "reread": [("read1_ms", "cold read ms", 0), ("read2_ms", "re-read ms", 0)],
+    "hotset": [("hot1_ms", "hot pass 1 ms", 0), ("hot_reread_ms", "hot re-read ms", 0),
+               ("hot_ms", "hot passes ms", 0), ("cold_ms", "cold reads ms", 0)],
+    "unmovable": [("create_ms", "set-up ms", 0), ("pass1_ms", "pass 1 ms", 0),
+                  ("rest_avg_ms", "later passes avg ms", 0), ("pass_ms", "passes ms", 0)],
 }
 TAIL_COLS = [("grow_ms", "grow p50 / p99 ms", 0), ("resizes", "resizes (grow/shrink)", 0),
              ("vmrd_cpu_ms", "vmrd CPU ms", 0), ("vmrd_maxrss_kib", "vmrd max RSS KiB", 0)]
+SIZE_COLS = [
+    ("peak_size_mib", "peak size MiB", 0), ("peak_demand_mib", "peak demand MiB", 0),
+    ("headroom_mib", "headroom MiB", 0), ("overshoot_mib", "overshoot MiB", 0),
+    ("above_sec", "s above (demand + headroom) × 1.1", 0), ("size_gap_mib", "size gap MiB", 0),
+    ("at_max_vain_sec", "s at max in vain", 0),
+    ("kernel_managed_mib", "kernel zones managed MiB", 0),
+    ("kernel_free_min_mib", "kernel free min MiB", 0),
+    ("kernel_free_avg_mib", "kernel free avg MiB", 0), ("kernel_short_sec", "s kernel short", 0),
+    ("movable_managed_mib", "Movable managed MiB", 0),
+    ("movable_free_avg_mib", "Movable free avg MiB", 0),
+    ("buffers_max_mib", "max Buffers MiB", 0), ("slab_max_mib", "max slab MiB", 0),
+    ("allocstall_kernel", "kernel / movable direct reclaim", 0),
+    ("refault_file", "refaults", 0),
+]
 
 
 def cell(m, key, digits):
@@ -415,21 +240,23 @@ def cell(m, key, digits):
         if m.get("grow_decisions", 0) > m["grows"]:
             text += ", %d grows decided" % m["grow_decisions"]
         return text
+    if key == "allocstall_kernel":
+        if m.get(key) is None:
+            return "–"
+        return "%s / %s" % (fnum(m[key]), fnum(m.get("allocstall_movable")))
     return fnum(m.get(key), digits)
 
 
-def md_single(name, runs, systems):
-    cols = SINGLE_COLS + EXTRA_COLS.get(name, []) + TAIL_COLS
+def md_table(cols, runs, systems):
     lines = ["| system | " + " | ".join(c[1] for c in cols) + " |",
              "|---" * (len(cols) + 1) + "|"]
     for s in systems:
         m = runs.get(s)
         if m is None:
-            lines.append("| %s | " % bench.SYSTEMS[s]["label"] + " | ".join(
-                ["not run"] + [""] * (len(cols) - 1)) + " |")
+            lines.append("| %s | " % label(s) + " | ".join(["not run"] + [""] * (len(cols) - 1))
+                         + " |")
             continue
-        lines.append("| %s | " % bench.SYSTEMS[s]["label"] +
-                     " | ".join(cell(m, k, d) for k, _, d in cols) + " |")
+        lines.append("| %s | " % label(s) + " | ".join(cell(m, k, d) for k, _, d in cols) + " |")
     return lines
 
 
@@ -441,46 +268,63 @@ def md_overcommit(runs, systems):
     for s in systems:
         m = runs.get(s)
         if m is None:
-            lines.append("| %s | not run | | | | | | |" % bench.SYSTEMS[s]["label"])
+            lines.append("| %s | not run | | | | | | |" % label(s))
             continue
         vms = "; ".join("w%d: %s, %s, %s, %s" % (v["weight"], fnum(v["together_sec"]),
                                                   fnum(v["psi_some_sec"]), fnum(v["max_swap_mib"], 0),
                                                   v["status"]) for v in m["vms"])
         lines.append("| %s | %s | %s | %s | %s | %s | %d | %s |" % (
-            bench.SYSTEMS[s]["label"], fnum(m.get("start_sum_rss_mib"), 0),
-            fnum(m.get("max_sum_rss_mib"), 0),
+            label(s), fnum(m.get("start_sum_rss_mib"), 0), fnum(m.get("max_sum_rss_mib"), 0),
             fnum(m.get("avg_sum_rss_mib"), 0), fnum(m.get("sec_over_budget")),
             fnum(m.get("max_sum_guest_mib"), 0), m["oom_kills"], vms))
     return lines
 
 
+GLANCE_COLS = [
+    ("OOM kills, all scenarios", None, 0),
+    ("ramp: workload", ("ramp", "status"), 0),
+    ("burst: 90 % returned s", ("burst", "return90_sec"), 0),
+    ("burst: avg RSS MiB", ("burst", "avg_rss_mib"), 0),
+    ("unmovable: later passes ms", ("unmovable", "rest_avg_ms"), 0),
+    ("unmovable: PSI some s", ("unmovable", "psi_some_sec"), 1),
+    ("hotset: re-read ms", ("hotset", "hot_reread_ms"), 0),
+    ("hotset: avg RSS MiB", ("hotset", "avg_rss_mib"), 0),
+    ("re-read ms (cold read ms)", ("reread", "read2_ms"), 0),
+    ("creep: avg RSS MiB", ("creep", "avg_rss_mib"), 0),
+    ("overcommit: max sum RSS MiB", ("overcommit", "max_sum_rss_mib"), 0),
+]
+
+
 def md_glance(results, systems):
-    cols = [("OOM kills, all scenarios", None),
-            ("ramp: workload", ("ramp", "status")),
-            ("ramp: avg RSS MiB", ("ramp", "avg_rss_mib")),
-            ("burst: 90 % returned s", ("burst", "return90_sec")),
-            ("burst: avg RSS MiB", ("burst", "avg_rss_mib")),
-            ("re-read ms (cold read ms)", ("reread", "read2_ms")),
-            ("creep: avg RSS MiB", ("creep", "avg_rss_mib")),
-            ("sawtooth: PSI some s", ("sawtooth", "psi_some_sec")),
-            ("overcommit: max sum RSS MiB", ("overcommit", "max_sum_rss_mib")),
-            ("overcommit: OOM kills", ("overcommit", "oom_kills"))]
+    cols = [c for c in GLANCE_COLS if c[1] is None or c[1][0] in results]
     lines = ["| system | " + " | ".join(c[0] for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for s in systems:
         row = []
-        for _, key in cols:
+        for _, key, digits in cols:
             if key is None:
-                got = [r[s]["oom_kills"] for r in results.values() if s in r]
+                got = [r[s]["oom_kills"] for r in results.values()
+                       if r.get(s, {}).get("oom_kills") is not None]
                 row.append(str(sum(got)) if got else "not run")
                 continue
-            m = results.get(key[0], {}).get(s)
+            m = results[key[0]].get(s)
             if m is None:
                 row.append("not run")
             elif key[1] == "read2_ms":
                 row.append("%s (%s)" % (fnum(m.get("read2_ms"), 0), fnum(m.get("read1_ms"), 0)))
             else:
-                row.append(fnum(m.get(key[1]), 1 if "psi" in key[1] else 0))
-        lines.append("| %s | " % bench.SYSTEMS[s]["label"] + " | ".join(row) + " |")
+                row.append(fnum(m.get(key[1]), digits))
+        lines.append("| %s | " % label(s) + " | ".join(row) + " |")
+    return lines
+
+
+def md_goals(rows):
+    lines = ["| goal | (c) | (e) | bound for (e) | result |", "|---|---|---|---|---|"]
+    for g in rows:
+        digits = 1 if g["unit"] == "s" else 0
+        lines.append("| %s | %s | %s | %s | **%s** |" % (
+            g["goal"], fnum(g["c"], digits), fnum(g["e"], digits),
+            "–" if g["bound"] is None else "%s %s" % (fnum(g["bound"], digits), g["unit"]),
+            g["result"]))
     return lines
 
 
@@ -497,11 +341,120 @@ def md_sim(sim):
     return lines
 
 
+def kernel_args(cmdline):
+    """The command line without the vmrd.* arguments guest/init reads (they
+    name the scenario, not the kernel's configuration)."""
+    if not cmdline:
+        return None
+    return " ".join(w for w in shlex.split(cmdline) if not w.startswith("vmrd."))
+
+
+def md_runs(runs, systems):
+    lines = ["| scenario | system | started (UTC) | commit | wall s | rc | host load before → "
+             "after | parameters |", "|---|---|---|---|---|---|---|---|"]
+    for name, by_sys in runs.items():
+        for s in systems:
+            r = by_sys.get(s)
+            if r is None:
+                continue
+            when = (datetime.datetime.fromtimestamp(r["start"], datetime.timezone.utc)
+                    .strftime("%Y-%m-%d %H:%M") if r["start"] else "not recorded")
+            load = ("%.1f → %.1f" % (r["loadavg_start"][0], r["loadavg_end"][0])
+                    if r["loadavg_start"] and r["loadavg_end"] else "–")
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                name, short(s), when, r["commit"], fnum(r["wall_sec"], 0), r["rc"], load,
+                "as planned" if r["params_match"] else "**differ from the plan**"))
+    return lines
+
+
+def md_cmdlines(runs):
+    seen = {}
+    for name, by_sys in runs.items():
+        for s, r in by_sys.items():
+            seen.setdefault(kernel_args(r["cmdline"]) or "not recorded", []).append(
+                "%s/%s" % (name, short(s)))
+    if len(seen) == 1:
+        return ["Every run booted its guest with `%s` (plus the `vmrd.*` arguments that "
+                "name the scenario; full lines in results.json)." % next(iter(seen))]
+    return ["The runs used different guest kernel command lines:", ""] + [
+        "- `%s`: %s" % (k, ", ".join(v)) for k, v in seen.items()]
+
+
+# --- the document -------------------------------------------------------------
+
 def params_text(name, p):
     q = dict(p)
     if name == "ramp":
-        q["total"] = "%d MiB" % (2 * bench_size(p["size"]) // MIB)
+        q["total"] = "%d MiB" % (2 * mx.bench_size(p["size"]) // MIB)
+    if name == "unmovable":
+        q["dirs"] = max(1, int(p["files"]) // 1000)
     return SCENARIO_TEXT[name].format(**q)
+
+
+def md_head(meta):
+    return [
+        "# vmrd benchmark results", "",
+        "Generated by `make bench` (scripts/bench.sh → scripts/bench/bench.py and report.py) "
+        "on %s, profile **%s**. Every number below was computed by report.py from the raw "
+        "files of the runs listed under *Runs* (when each ran, from which commit, under which "
+        "host load); nothing is edited by hand. A cell that says \"not run\" has no "
+        "measurement. Raw per-run files (timeline CSV, console, markers) stay in the build "
+        "directory under `bench/raw/`." % (meta["date"], meta["profile"]), "",
+        "## Machine", "",
+        "- Host: %s, %d cores, %d MiB RAM, kernel %s; no /dev/kvm: every guest runs under "
+        "QEMU **TCG** (software emulation), so absolute times are many times slower than "
+        "with KVM. Compare systems with each other, not with real hardware." % (
+            meta["cpu"] or "unknown CPU", meta["cores"], meta["host_mem_mib"],
+            meta["host_kernel"]),
+        "- %s" % meta["qemu"],
+        "- Guest kernel: Debian %s (the same image for every run), busybox, static vmrd." %
+        (meta["guest_kernel"] or "6.1"), ""]
+
+
+def md_scenario(name, p, res, systems, made):
+    L = ["## Scenario: %s" % name, "", params_text(name, p), ""]
+    if name == "overcommit":
+        L += md_overcommit(res, systems)
+    else:
+        L += md_table(SINGLE_COLS + EXTRA_COLS.get(name, []) + TAIL_COLS, res, systems)
+        L += ["", "Size and zones over the measured window:", ""]
+        L += md_table(SIZE_COLS, res, systems)
+    for png in made.get(name, []):
+        if png:
+            key = os.path.splitext(os.path.basename(png))[0]
+            L += ["", "![%s](plots/%s.png)" % (key, key)]
+    L.append("")
+    return L
+
+
+def write_markdown(dest, meta, plan, systems, results, runs, made, sim):
+    L = md_head(meta)
+    L += ["## Systems", ""] + SYSTEMS_TEXT + [""]
+    L += ["## Guest kernel command line", "",
+          "One place sets how the guest kernel onlines hot-plugged memory for the benchmark, "
+          "the e2e tests and the demo: `GUEST_MEMHP_ARGS` in scripts/guest/run-vm.py "
+          "(`BENCH_MEMHP=...` overrides it for a benchmark run).", ""]
+    L += md_cmdlines(runs) + [""]
+    L += ["## Metrics", ""] + METRICS_TEXT + [""]
+    L += ["## At a glance", "", "Picked from the tables below.", ""] + md_glance(results, systems)
+    L += ["", "Reproduce: `make bench` (full, about an hour) or `make bench QUICK=1` (smoke run, "
+          "report under the build directory).", ""]
+    L += ["## Issue 8 goals", "", GOALS_TEXT, ""] + md_goals(goals.evaluate(results)) + [""]
+    for name in plan["scenarios"]:
+        L += md_scenario(name, plan["params"][name], results.get(name, {}), systems, made)
+    L += ["## Simulation (tools/vmrd-sim, deterministic, not a measurement of real VMs)", "",
+          "The same policy code in a closed-loop simulator, default mode against psi-only, "
+          "on every built-in scenario (`vmrd-sim -l`). *stall* is simulated stall seconds, "
+          "sizes in MiB.", ""]
+    L += md_sim(sim) if sim else ["not run (vmrd-sim not built)"]
+    L += ["", "## Runs", "",
+          "Where each table row comes from. *commit* is the source tree the guest's vmrd "
+          "was built from (`-dirty`: with uncommitted changes); *host load* is the host's "
+          "1-minute load average before and after the run (2 cores; others' work shares "
+          "them and slows TCG guests).", ""] + md_runs(runs, systems)
+    L.append("")
+    with open(os.path.join(dest, "RESULTS.md"), "w") as f:
+        f.write("\n".join(L))
 
 
 def main():
@@ -509,161 +462,24 @@ def main():
     ap.add_argument("--out", required=True, help="bench.py output directory")
     ap.add_argument("--dest", required=True, help="where RESULTS.md, results.json, plots/ go")
     ap.add_argument("--sim", help="vmrd-sim binary for the simulation section")
+    ap.add_argument("--date", help="report date (default: now, UTC)")
     a = ap.parse_args()
     with open(os.path.join(a.out, "plan.json")) as f:
         plan = json.load(f)
     systems = [s for s in bench.SYSTEM_ORDER if s in plan["systems"]] or bench.SYSTEM_ORDER
-    results, kernel = {}, ""
-    plot_dir = os.path.join(a.dest, "plots")
-    plots = {}
-    for name in plan["scenarios"]:
-        p = plan["params"][name]
-        runs, curves, sum_curves, size_curves = {}, {}, {}, {}
-        for s in systems:
-            work = os.path.join(a.out, "raw", name, s)
-            try:
-                with open(os.path.join(work, "run.json")) as f:
-                    run = json.load(f)
-            except (OSError, ValueError):
-                continue
-            if name == "overcommit":
-                m, series, vms = overcommit_metrics(work, run, p)
-                kernel = kernel or next((v["kernel"] for v in vms if v["kernel"]), "")
-                starts = [phases(v).get("start") for v in vms if "start" in phases(v)]
-                t0 = min(starts) if starts else 0
-                sum_curves[bench.SYSTEMS[s]["label"]] = [(t - t0, v / MIB) for t, v in series]
-                before = [v for t, v in series if t <= t0]
-                if before:
-                    m["start_sum_rss_mib"] = before[-1] / MIB
-                sizes = guest_size_sum(vms, p, bench.SYSTEMS[s])
-                if sizes:
-                    m["max_sum_guest_mib"] = sizes
-            else:
-                vm = load_vm(work)
-                kernel = kernel or vm["kernel"]
-                m = single_metrics(name, vm, run.get("rc"))
-                t0 = phases(vm).get("start", 0)
-                curves[bench.SYSTEMS[s]["label"]] = [
-                    (r["time_sec"] - t0, r["qemu_rss_kb"] / 1024) for r in vm["timeline"]
-                    if ok(r["qemu_rss_kb"]) and r["time_sec"] >= t0 - 5]
-                size_curves[bench.SYSTEMS[s]["label"]] = [
-                    (r["time_sec"] - t0, r["memtotal_kb"] / 1024) for r in vm["timeline"]
-                    if ok(r["memtotal_kb"]) and r["time_sec"] >= t0 - 5]
-            m["wall_sec"] = round(run.get("wall_sec", 0), 1)
-            runs[s] = m
-        results[name] = runs
-        if name == "overcommit":
-            plots[name] = rss_plot(a.out, plot_dir, name, sum_curves,
-                                   "overcommit: sum of the three QEMU RSS",
-                                   "MiB", bench_size(p["budget"]) / MIB)
-        else:
-            plots[name] = rss_plot(a.out, plot_dir, name, curves, "%s: QEMU RSS" % name,
-                                   "QEMU RSS MiB")
-            plots[name + "-memtotal"] = rss_plot(a.out, plot_dir, name + "-memtotal", size_curves,
-                                                 "%s: guest MemTotal" % name, "MiB")
+    results, runs, figs, kernel = collect(a.out, plan, systems)
+    made = draw(a.out, a.dest, plan, figs)
     sim = run_sim(a.sim)
     meta = machine_info(kernel)
-    meta["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    meta["date"] = a.date or datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%d %H:%M UTC")
     meta["profile"] = plan["profile"]
     with open(os.path.join(a.dest, "results.json"), "w") as f:
         json.dump(dict(meta=meta, params=plan["params"], systems={
-            s: bench.SYSTEMS[s]["label"] for s in systems}, runs=results, sim=sim), f, indent=1,
-            sort_keys=True)
-    write_markdown(a.dest, meta, plan, systems, results, plots, sim)
+            s: label(s) for s in systems}, runs=results, provenance=runs,
+            goals=goals.evaluate(results), sim=sim), f, indent=1, sort_keys=True)
+    write_markdown(a.dest, meta, plan, systems, results, runs, made, sim)
     return 0
-
-
-def guest_size_sum(vms, p, system):
-    """Largest sum of the three guests' sizes (base + plugged) over time."""
-    if system.get("static"):
-        return 3 * bench_size(p[system["static"]]) / MIB
-    sums = {}
-    for vm in vms:
-        for r in vm["timeline"]:
-            if ok(r["plugged_bytes"]):
-                sums.setdefault(int(r["time_sec"]), []).append(
-                    bench_size(p["base"]) + r["plugged_bytes"])
-    vals = [sum(v) for v in sums.values() if len(v) == 3]
-    return max(vals) / MIB if vals else None
-
-
-def write_markdown(dest, meta, plan, systems, results, plots, sim):
-    L = ["# vmrd benchmark results", "",
-         "Generated by `make bench` (scripts/bench.sh → scripts/bench/bench.py and report.py) "
-         "on %s, profile **%s**. Every number below was measured in this run; a cell that "
-         "says \"not run\" has no measurement. Raw per-run files (timeline CSV, console, "
-         "markers) stay in the build directory under `bench/raw/`." % (meta["date"],
-                                                                      meta["profile"]), "",
-         "## Machine", "",
-         "- Host: %s, %d cores, %d MiB RAM, kernel %s; no /dev/kvm: every guest runs under "
-         "QEMU **TCG** (software emulation), so absolute times are many times slower than "
-         "with KVM. Compare systems with each other, not with real hardware." % (
-             meta["cpu"] or "unknown CPU", meta["cores"], meta["host_mem_mib"],
-             meta["host_kernel"]),
-         "- %s" % meta["qemu"],
-         "- Guest kernel: Debian %s (the same image for every run), busybox, static vmrd." %
-         (meta["guest_kernel"] or "6.1"), "",
-         "## Systems", "",
-         "- **(a) static, max size**: a plain VM with all memory from boot (`-m MAX`), no "
-         "balloon, no daemon.",
-         "- **(b) static, base size**: the same at the base size.",
-         "- **(c) static max + balloon FPR, deflate-on-oom**: the strongest thing a user can "
-         "switch on in QEMU today: `virtio-balloon-pci,free-page-reporting=on,"
-         "deflate-on-oom=on`. Free page reporting returns freed anonymous memory, but not "
-         "page cache, and the host has no say.",
-         "- **(d) vmrd psi-only + vmrd-host**: the original naive design (`[policy] mode = "
-         "psi-only`: one 4 MiB step per PSI event, release after 10 s without events); "
-         "virtio-mem, no balloon.",
-         "- **(e) vmrd default + vmrd-host, FPR on**: vmrd with its default policy and the "
-         "free-page-reporting balloon, as we recommend deploying it.", "",
-         "At the same 512 MiB base, the virtio-mem guests (d, e) start with about 65 MiB less "
-         "MemTotal than (b): their hotpluggable range lies above 4 GiB, so the guest kernel "
-         "maps a 64 MiB swiotlb bounce buffer (seen as \"software IO TLB: mapped ... (64MB)\" "
-         "in a boot log at loglevel 7).", "",
-         "## Metrics", "",
-         "- *OOM kills*: the guest's `oom_kill` counter (or the console's kill lines, "
-         "whichever is larger).",
-         "- *PSI some/full s*: growth of `total=` in the guest's /proc/pressure/memory "
-         "between the workload's start and end markers.",
-         "- *workload s*: the workload's own elapsed time (memhog/cachehog).",
-         "- *avg QEMU RSS* and *avg guest demand* (MemTotal − MemAvailable) are averaged over "
-         "the scenario from its start marker to its end marker, sampled once per second; "
-         "*RSS / demand* is their ratio (1.0 would be a host that holds exactly what the "
-         "guest uses; QEMU under TCG itself adds roughly 100–200 MiB of RSS).",
-         "- *50 % / 90 % returned*: seconds after the burst was freed until QEMU's RSS fell by "
-         "half / nine tenths of the burst's excess over the RSS before the burst; \"never\" "
-         "means not within the idle period.",
-         "- *90 % of plug unplugged*: seconds after the free until the virtio-mem plugged "
-         "size fell to a tenth of its peak (vmrd's own giving back, apart from the balloon's "
-         "free page reporting).",
-         "- *grow p50 / p99*: vmrd's own measure from sending a grow request to seeing "
-         "MemTotal reach it (the host backend confirms grants by MemTotal).",
-         "- *resizes*: completed vmrd resize requests (grows/shrinks); \"N grows decided\" "
-         "when vmrd decided more grows than completed (a grow still outstanding, or one "
-         "decided while another was in flight).",
-         "- *vmrd CPU / max RSS*: `vmrctl metrics` (`vmrd_cpu_usec_total`, "
-         "`vmrd_max_resident_bytes`) at the end of the scenario.", ""]
-    L += ["## At a glance", "", "Picked from the tables below.", ""] + md_glance(results, systems)
-    L += ["", "Reproduce: `make bench` (full, about an hour) or `make bench QUICK=1` (smoke run, "
-          "report under the build directory).", ""]
-    for name in plan["scenarios"]:
-        L += ["## Scenario: %s" % name, "", params_text(name, plan["params"][name]), ""]
-        if name == "overcommit":
-            L += md_overcommit(results.get(name, {}), systems)
-        else:
-            L += md_single(name, results.get(name, {}), systems)
-        for key in (name, name + "-memtotal"):
-            if plots.get(key):
-                L += ["", "![%s](plots/%s.png)" % (key, key)]
-        L.append("")
-    L += ["## Simulation (tools/vmrd-sim, deterministic, not a measurement of real VMs)", "",
-          "The same policy code in a closed-loop simulator, default mode against psi-only, "
-          "on every built-in scenario (`vmrd-sim -l`). *stall* is simulated stall seconds, "
-          "sizes in MiB.", ""]
-    L += md_sim(sim) if sim else ["not run (vmrd-sim not built)"]
-    L.append("")
-    with open(os.path.join(dest, "RESULTS.md"), "w") as f:
-        f.write("\n".join(L))
 
 
 if __name__ == "__main__":
