@@ -53,6 +53,7 @@ struct kmemhog_pass {
 	uint64_t walk_ms;
 	uint64_t raw_ms;
 	uint64_t stats;
+	uint64_t disk_kb;	/* read from the disk during the pass */
 };
 
 static unsigned char kmemhog_buf[KMEMHOG_BUF_BYTES];
@@ -184,7 +185,7 @@ static int kmemhog_read_raw(const struct kmemhog_opts *o, int devfd, uint64_t de
 static int kmemhog_pass(const struct kmemhog_opts *o, int top, int devfd, uint64_t dev_bytes,
 			struct kmemhog_pass *ret)
 {
-	uint64_t t0 = workload_now_usec(), t1;
+	uint64_t t0 = workload_now_usec(), t1, disk_kb = workload_disk_read_kb();
 	int64_t n = kmemhog_walk(o, top);
 	int r;
 
@@ -197,6 +198,7 @@ static int kmemhog_pass(const struct kmemhog_opts *o, int top, int devfd, uint64
 	ret->stats = (uint64_t)n;
 	ret->walk_ms = (t1 - t0) / 1000;
 	ret->raw_ms = (workload_now_usec() - t1) / 1000;
+	ret->disk_kb = workload_disk_read_kb() - disk_kb;
 	return 0;
 }
 
@@ -204,18 +206,22 @@ static void kmemhog_summary(const struct kmemhog_opts *o, uint64_t create_ms,
 			    const struct kmemhog_pass *p, uint64_t n)
 {
 	char list[KMEMHOG_MAX_PASSES * 24] = "";
-	uint64_t rest = 0;
+	uint64_t rest = 0, rest_kb = 0;
 
 	for (uint64_t i = 0; i < n; i++) {
 		workload_list_add(list, sizeof(list), p[i].walk_ms + p[i].raw_ms);
-		if (i > 0)
+		if (i > 0) {
 			rest += p[i].walk_ms + p[i].raw_ms;
+			rest_kb += p[i].disk_kb;
+		}
 	}
 	printf("VMRD-E2E: kmemhog-passes files=%" PRIu64 " dirs=%" PRIu64 " raw_mib=%" PRIu64
 	       " create_ms=%" PRIu64 " passes=%" PRIu64 " pass_ms=%s pass1_ms=%" PRIu64
-	       " rest_avg_ms=%" PRIu64 " buffers_kb=%" PRIu64 " slab_kb=%" PRIu64 "\n",
+	       " rest_avg_ms=%" PRIu64 " rest_disk_mib=%" PRIu64 " buffers_kb=%" PRIu64
+	       " slab_kb=%" PRIu64 "\n",
 	       o->files, o->dirs, o->raw_bytes / WORKLOAD_MIB, create_ms, n, list,
 	       n ? p[0].walk_ms + p[0].raw_ms : 0, n > 1 ? rest / (n - 1) : 0,
+	       n > 1 ? rest_kb / 1024 / (n - 1) : 0,
 	       workload_meminfo_kb("Buffers"),
 	       workload_meminfo_kb("SReclaimable") + workload_meminfo_kb("SUnreclaim"));
 }
@@ -279,7 +285,8 @@ static int kmemhog_run(const void *arg)
 			goto out;
 		}
 		printf("kmemhog: pass=%" PRIu64 " stats=%" PRIu64 " walk_ms=%" PRIu64 " raw_ms=%"
-		       PRIu64 "\n", n + 1, p[n].stats, p[n].walk_ms, p[n].raw_ms);
+		       PRIu64 " disk_read_kb=%" PRIu64 "\n", n + 1, p[n].stats, p[n].walk_ms,
+		       p[n].raw_ms, p[n].disk_kb);
 		kmemhog_line("pass", n + 1, p[n].walk_ms + p[n].raw_ms);
 	}
 out:

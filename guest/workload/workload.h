@@ -161,19 +161,33 @@ struct workload_result {
 	unsigned other_signal;
 };
 
-static inline uint64_t workload_vmstat_oom_kill(void)
+/* One counter of /proc/vmstat; 0 if missing. */
+static inline uint64_t workload_vmstat(const char *key)
 {
 	char line[256];
+	size_t n = strlen(key);
 	uint64_t v = 0;
 	FILE *f = fopen("/proc/vmstat", "re");
 
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "oom_kill ", 9) == 0)
-			v = strtoull(line + 9, NULL, 10);
+		if (strncmp(line, key, n) == 0 && line[n] == ' ')
+			v = strtoull(line + n + 1, NULL, 10);
 	fclose(f);
 	return v;
+}
+
+static inline uint64_t workload_vmstat_oom_kill(void)
+{
+	return workload_vmstat("oom_kill");
+}
+
+/* KiB read from block devices so far (pgpgin): a pass that finds its data
+ * cached reads next to nothing, whatever the host's load does to time. */
+static inline uint64_t workload_disk_read_kb(void)
+{
+	return workload_vmstat("pgpgin");
 }
 
 static inline void workload_reap(const char *prog, pid_t *pids, unsigned n, struct workload_result *res)

@@ -342,9 +342,11 @@ def marker_ints(vm, kind, keys):
 WORKLOAD_NUMBERS = {
     "reread": ("cachehog-reread", {"read1_ms": "read1_ms", "read2_ms": "read2_ms"}),
     "hotset": ("cachehog-hotset", {"hot1_ms": "hot1_ms", "hot_reread_ms": "hot_reread_ms",
+                                   "hot_reread_disk_mib": "hot_reread_disk_mib",
                                    "cold_ms": "cold_ms"}),
     "unmovable": ("kmemhog-passes", {"create_ms": "create_ms", "pass1_ms": "pass1_ms",
-                                     "rest_avg_ms": "rest_avg_ms"}),
+                                     "rest_avg_ms": "rest_avg_ms",
+                                     "rest_disk_mib": "rest_disk_mib"}),
 }
 
 

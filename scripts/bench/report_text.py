@@ -29,7 +29,8 @@ SCENARIO_TEXT = {
                  "the tree and the block cache. Measured from the end of the set-up (the "
                  "workload's `passes` marker) to the end.",
     "hotset": "Hot set (`cachehog hotset`): {size} of hot files ({files} files) written with "
-              "{passes} cold files of {cold}, then caches dropped; {passes} times, one cold "
+              "{passes} cold files of {cold} (each dropped from the page cache once synced, "
+              "so that the set-up does not grow the guest), then caches dropped; {passes} times, one cold "
               "file is streamed (read once, never again) and then the whole hot set is read. "
               "The hot set fits a {base} guest only if it grows; a {max} static guest keeps "
               "it cached. *hot re-read* is the mean time of passes 2 to {passes}. Measured "
@@ -73,6 +74,10 @@ METRICS_TEXT = [
     "over the measured window.",
     "- *workload s*: the workload's own elapsed time (memhog/cachehog/kmemhog), set-up "
     "included.",
+    "- *hot re-read* / *later passes* (hotset, unmovable): the mean time of passes 2 to N, "
+    "and the mean MiB a pass read from the disk (`pgpgin`). Times under TCG follow the "
+    "host's load (see *Runs*); the disk reads do not: a pass that found its data "
+    "cached reads next to nothing.",
     "- The *measured window* runs from the scenario's start marker to its end marker; "
     "for unmovable and hotset it starts at the workload's `passes` marker, after its "
     "set-up (writing files, creating the tree) and a drop of the caches.",
