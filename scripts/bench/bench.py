@@ -80,7 +80,9 @@ PROFILES = {
     },
     "quick": {
         "ramp": dict(base="512M", max="2G", cpus=2, size="400M", procs=2, hold=2, timeout=180),
-        "burst": dict(base="512M", max="2G", cpus=1, size="300M", procs=2, hold=2, idle=20,
+        # The idle outlasts the issue 8 goal (90 % of the size back within
+        # 30 s), so that a quick run can decide it too.
+        "burst": dict(base="512M", max="2G", cpus=1, size="300M", procs=2, hold=2, idle=45,
                       timeout=240, pair=True),
         "reread": dict(base="512M", max="2G", cpus=2, size="256M", idle=10, disk="400M",
                        timeout=300),

@@ -245,12 +245,12 @@ def size_back_time(rows, boot_mib, t_start, t_freed, share=0.9):
 
 
 def size_gap_mib(rows, boot_mib):
-    """Host-side size less MemTotal in the first sample that has both
-    (at boot, before anything was plugged)."""
-    for r in rows:
-        if ok(col(r, "memtotal_kb")):
-            return host_size_mib(r, boot_mib) - r["memtotal_kb"] / KIB_PER_MIB
-    return None
+    """Host-side size less MemTotal, the median over the run: MemTotal comes
+    from the guest's last report and lags a resize by a second or more, so
+    single samples taken during a grow or shrink are off either way."""
+    gaps = sorted(host_size_mib(r, boot_mib) - r["memtotal_kb"] / KIB_PER_MIB
+                  for r in rows if ok(col(r, "memtotal_kb")))
+    return gaps[len(gaps) // 2] if gaps else None
 
 
 def size_metrics(w, boot_mib, max_mib, has_vmem):

@@ -94,7 +94,8 @@ METRICS_TEXT = [
     "the size never grew, \"never\" when not within the idle period.",
     "- *size* in the size tables is the guest's MemTotal (the size the guest sees and "
     "vmrd's headroom target is about); *size gap* is how much larger the host-side size "
-    "is at the start (kernel image, reserved memory, swiotlb), a constant per system. "
+    "is (kernel image, reserved memory, swiotlb), the median over the run: a constant "
+    "per system. "
     "*demand* is MemTotal − MemAvailable, *headroom* is vmrd's default target "
     "max(128 MiB, 10 % of the peak MemTotal), *overshoot* = peak size − peak demand − "
     "headroom, and *s above* counts the seconds in which MemTotal exceeded (demand + "
