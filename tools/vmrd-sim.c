@@ -92,7 +92,7 @@ static void run_scenario(const struct sim_scenario *sc, const struct policy_conf
 	sim_world_init(&w, &p, cfg);
 	printf("# scenario %s: %s\n", sc->name, sc->what);
 	while (w.now_usec < sc->duration_usec) {
-		sim_world_step(&w, sc->demand(w.now_usec));
+		sim_scenario_step(sc, &w);
 		print_decision(pr, &w.d);
 	}
 	print_summary(&w);
@@ -249,7 +249,7 @@ static int run_trace(const char *path, const struct policy_config *cfg, struct p
 		if (closed) {
 			/* The previous demand holds until this row's time. */
 			while (w.now_usec < tr.v[COL_T_MS] * 1000) {
-				sim_world_step(&w, demand);
+				sim_world_step(&w, demand, 0);
 				print_decision(pr, &w.d);
 			}
 			demand = tr.v[COL_DEMAND];
@@ -260,7 +260,7 @@ static int run_trace(const char *path, const struct policy_config *cfg, struct p
 		print_decision(pr, &d);
 	}
 	if (closed) {
-		sim_world_step(&w, demand);
+		sim_world_step(&w, demand, 0);
 		print_decision(pr, &w.d);
 		print_summary(&w);
 	}

@@ -1,92 +1,15 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The policy's facts and signals (steps 1 and 2 of policy.h), its
+ * orchestration and memory between evaluations (steps 4, 8, 9, the
+ * episode), and the PSI-only reference mode.  The needs and the grow step
+ * are in policy_grow.c, shrinking and trimming in policy_shrink.c.
+ */
 #include <string.h>
 
 #include "core/policy.h"
 #include "core/policy_history.h"
-#include "core/urgency.h"
-
-#define SEC 1000000ull
-
-/* The facts of one evaluation, computed once and shared by the branches. */
-struct policy_eval {
-	uint64_t block;
-	uint64_t headroom;
-	uint64_t avail;
-	uint64_t deficit;
-	uint64_t surplus;
-	uint64_t falling_bytes; /* how far MemAvailable drops within the lead time */
-	int64_t velocity;
-	uint32_t signals;
-	bool want_grow;
-	enum policy_reason grow_reason;
-	uint32_t grow_urgency;
-};
-
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
-
-static uint64_t max_u64(uint64_t a, uint64_t b)
-{
-	return a > b ? a : b;
-}
-
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
-static uint64_t sat_sub(uint64_t a, uint64_t b)
-{
-	return a > b ? a - b : 0;
-}
-
-static uint64_t sat_shl(uint64_t a, uint32_t shift)
-{
-	if (a == 0)
-		return 0;
-	if (shift >= 64 || a > (UINT64_MAX >> shift))
-		return UINT64_MAX;
-	return a << shift;
-}
-
-/*
- * a * b / c without overflow for the small divisors used here (percentages,
- * microseconds per second); saturates when the true result does not fit.
- */
-static uint64_t mul_div(uint64_t a, uint64_t b, uint64_t c)
-{
-	uint64_t q = a / c, r = a % c;
-
-	if (q != 0 && b > UINT64_MAX / q)
-		return UINT64_MAX;
-	if (r != 0 && b > UINT64_MAX / r)
-		return UINT64_MAX;
-	return sat_add(q * b, r * b / c);
-}
-
-static uint64_t round_down(uint64_t v, uint64_t block)
-{
-	return v - v % block;
-}
-
-static uint64_t round_up(uint64_t v, uint64_t block)
-{
-	uint64_t r = v % block;
-
-	if (r == 0)
-		return v;
-	if (v > UINT64_MAX - (block - r))
-		return v - r;
-	return v + (block - r);
-}
-
-/* True while now lies before since + span; saturates instead of wrapping. */
-static bool within(uint64_t now, uint64_t since, uint64_t span)
-{
-	return now < sat_add(since, span);
-}
+#include "core/policy_impl.h"
 
 void policy_init(struct policy_state *st)
 {
@@ -99,14 +22,20 @@ static uint64_t counter_delta(uint64_t now, uint64_t prev)
 	return now > prev ? now - prev : 0;
 }
 
+static uint32_t share_centi(uint64_t part, uint64_t whole)
+{
+	return whole == 0 ? 0 : (uint32_t)min_u64(mul_div(part, 10000, whole), 10000);
+}
+
 /* Signals from cumulative counters; the first evaluation only primes them. */
 static uint32_t counters_update(struct policy_state *st, const struct policy_config *cfg,
-				const struct policy_input *in)
+				const struct policy_input *in, struct policy_eval *ev)
 {
 	uint32_t sig = 0;
 
 	if (st->primed) {
 		uint64_t elapsed = sat_sub(in->now_usec, st->prev_now_usec);
+		uint64_t some = counter_delta(in->psi_some_total_usec, st->prev_psi_some_total_usec);
 		uint64_t full = counter_delta(in->psi_full_total_usec, st->prev_psi_full_total_usec);
 
 		if (counter_delta(in->oom_kill, st->prev_oom_kill) > 0)
@@ -115,262 +44,168 @@ static uint32_t counters_update(struct policy_state *st, const struct policy_con
 			sig |= POLICY_SIG_ALLOCSTALL;
 		if (counter_delta(in->refault_file, st->prev_refault_file) > cfg->reclaim_refault_limit)
 			sig |= POLICY_SIG_REFAULTS;
-		if (in->psi_available && elapsed > 0 && full > 0 &&
-		    mul_div(full, 10000, elapsed) >= cfg->full_emergency_centi)
-			sig |= POLICY_SIG_FULL_STALL;
+		if (in->psi_available) {
+			ev->stall_centi = share_centi(some, elapsed);
+			if (full > 0 && share_centi(full, elapsed) >= cfg->full_emergency_centi)
+				sig |= POLICY_SIG_FULL_STALL;
+			if (ev->stall_centi >= cfg->calm_stall_centi)
+				sig |= POLICY_SIG_SOME_STALL;
+		}
 	}
 	st->primed = true;
 	st->prev_now_usec = in->now_usec;
 	st->prev_oom_kill = in->oom_kill;
 	st->prev_allocstall = in->allocstall;
 	st->prev_refault_file = in->refault_file;
+	st->prev_psi_some_total_usec = in->psi_some_total_usec;
 	st->prev_psi_full_total_usec = in->psi_full_total_usec;
 	return sig;
 }
 
-static void eval_prepare(struct policy_state *st, const struct policy_config *cfg,
-			 const struct policy_input *in, struct policy_eval *ev)
+/* What the kernel zones could give to a kernel allocation, after si_mem_available(). */
+static uint64_t kernel_available(const struct policy_input *in)
 {
-	uint64_t lead = sat_add(cfg->plug_latency_usec, cfg->lead_margin_usec);
+	uint64_t file = in->kernel_file_bytes, slab = in->slab_reclaimable_bytes;
+	uint64_t avail = sat_sub(in->kernel_free_bytes, in->kernel_high_bytes);
 
+	avail = sat_add(avail, file - min_u64(file / 2, in->kernel_low_bytes));
+	return sat_add(avail, slab - min_u64(slab / 2, in->kernel_low_bytes));
+}
+
+static int64_t kib(uint64_t bytes)
+{
+	return (int64_t)(bytes >> 10);
+}
+
+static void history_update(struct policy_state *st, const struct policy_config *cfg,
+			   const struct policy_input *in, struct policy_eval *ev)
+{
+	int64_t v[POLICY_SERIES__MAX];
+	uint64_t page = in->page_bytes ? in->page_bytes : 4096;
+
+	v[POLICY_SERIES_NET_AVAIL] = kib(in->mem_available_bytes) - kib(in->mem_total_bytes);
+	v[POLICY_SERIES_NET_KERNEL] = kib(ev->k_avail) - kib(in->kernel_managed_bytes);
+	v[POLICY_SERIES_UNMOVABLE] = kib(sat_add(in->unmovable_bytes, in->slab_reclaimable_bytes));
+	v[POLICY_SERIES_REFAULT] = (int64_t)min_u64(in->refault_file, (uint64_t)INT64_MAX);
+	policy_history_push(st, cfg->velocity_window_usec, in->now_usec, v);
+	ev->velocity = policy_history_velocity(st, POLICY_SERIES_NET_AVAIL);
+	ev->k_velocity = policy_history_velocity(st, POLICY_SERIES_NET_KERNEL);
+	ev->u_velocity = policy_history_velocity(st, POLICY_SERIES_UNMOVABLE);
+	ev->refault_rate = mul_div(policy_history_rate(st, POLICY_SERIES_REFAULT), page, 1);
+}
+
+/* Refaulted cache is demand for cache_protect_usec: the active file cache then stays. */
+static uint64_t protected_cache(const struct policy_state *st, const struct policy_config *cfg,
+				const struct policy_input *in)
+{
+	if (!st->seen_refaults || !within(in->now_usec, st->last_refaults_usec, cfg->cache_protect_usec))
+		return 0;
+	return min_u64(in->active_file_bytes, in->mem_available_bytes);
+}
+
+/* Step 1 of policy.h: the facts. */
+static void eval_facts(struct policy_state *st, const struct policy_config *cfg,
+		       const struct policy_input *in, struct policy_eval *ev)
+{
 	memset(ev, 0, sizeof(*ev));
 	ev->block = in->block_bytes ? in->block_bytes : 1;
+	ev->mblock = round_up(in->memory_block_bytes ? in->memory_block_bytes : ev->block, ev->block);
+	if (ev->mblock == 0)
+		ev->mblock = ev->block;
+	ev->lead_usec = sat_add(in->plug_latency_usec ? in->plug_latency_usec : cfg->plug_latency_usec,
+				cfg->lead_margin_usec);
 	ev->avail = in->mem_available_bytes;
 	ev->headroom = max_u64(cfg->min_headroom_bytes,
 			       mul_div(in->mem_total_bytes, cfg->headroom_ratio_centi, 10000));
 	ev->deficit = sat_sub(ev->headroom, ev->avail);
-	ev->surplus = sat_sub(ev->avail, sat_add(ev->headroom, cfg->shrink_margin_bytes));
 
-	policy_history_push(st, cfg->velocity_window_usec, in->now_usec, in->mem_available_bytes,
-			    in->mem_total_bytes);
-	ev->velocity = policy_history_velocity(st);
-	if (ev->velocity < 0)
-		ev->falling_bytes = mul_div((uint64_t)(-(ev->velocity + 1)) + 1, lead, SEC);
+	ev->zones = cfg->zones && in->zones_available;
+	ev->k_avail = kernel_available(in);
+	ev->k_headroom = max_u64(cfg->kernel_min_headroom_bytes,
+				 mul_div(in->kernel_managed_bytes, cfg->kernel_headroom_ratio_centi, 10000));
+	ev->k_deficit = sat_sub(ev->k_headroom, ev->k_avail);
+	ev->kernel_max = in->max_bytes == UINT64_MAX ? UINT64_MAX :
+			 mul_div(in->max_bytes, cfg->kernel_max_ratio_centi, 10000);
+	ev->movable_slack = sat_sub(in->movable_present_bytes, in->movable_managed_bytes);
 
-	ev->signals = counters_update(st, cfg, in);
+	history_update(st, cfg, in, ev);
+	ev->falling_bytes = mul_div(neg_abs(ev->velocity), ev->lead_usec, POLICY_SEC);
+	ev->k_falling = mul_div(neg_abs(ev->k_velocity), ev->lead_usec, POLICY_SEC);
+}
+
+/* Demand and surplus, once trim_pace() knows whether the cache refaulted. */
+static void eval_cache(const struct policy_state *st, const struct policy_config *cfg,
+		       const struct policy_input *in, struct policy_eval *ev)
+{
+	ev->protected_cache = protected_cache(st, cfg, in);
+	ev->demand = sat_add(sat_sub(in->mem_total_bytes, ev->avail), ev->protected_cache);
+	ev->surplus = sat_sub(ev->avail, sat_add(sat_add(ev->headroom, cfg->shrink_margin_bytes),
+						 ev->protected_cache));
+}
+
+/* Step 2 of policy.h: the signals; policy_needs() turns them into needs. */
+static void eval_signals(struct policy_state *st, const struct policy_config *cfg,
+			 const struct policy_input *in, struct policy_eval *ev)
+{
+	ev->signals = counters_update(st, cfg, in, ev);
 	if (in->trigger_events > 0)
 		ev->signals |= POLICY_SIG_TRIGGER;
-	if (in->psi_available) {
-		if (in->psi_full_avg10 >= cfg->full_emergency_centi)
-			ev->signals |= POLICY_SIG_FULL_AVG10;
-		if (in->psi_some_avg10 >= cfg->calm_some_avg10_centi ||
-		    in->psi_some_avg60 >= cfg->calm_some_avg60_centi)
-			ev->signals |= POLICY_SIG_SOME_HIGH;
-	}
-	if (ev->velocity < 0 && ev->falling_bytes > sat_sub(ev->avail, cfg->reserve_bytes))
+	if (in->psi_available && in->psi_full_avg10 >= cfg->full_emergency_centi)
+		ev->signals |= POLICY_SIG_FULL_AVG10;
+	if (ev->falling_bytes > sat_sub(ev->avail, cfg->reserve_bytes))
 		ev->signals |= POLICY_SIG_FALLING;
 	if (ev->deficit > 0)
 		ev->signals |= POLICY_SIG_LOW;
-
-	ev->want_grow = true;
-	/*
-	 * Direct reclaim while MemAvailable is above the headroom target is
-	 * page cache turning over (a guest reading files does it all the
-	 * time), not a shortage: only with low headroom is an allocation
-	 * stall an emergency.  Otherwise streaming reads grow a guest to its
-	 * maximum for cache, the very footprint vmrd exists to give back.
-	 */
-	if ((ev->signals & (POLICY_SIG_FULL_AVG10 | POLICY_SIG_FULL_STALL | POLICY_SIG_OOM_KILL)) ||
-	    (ev->signals & POLICY_SIG_ALLOCSTALL && ev->signals & POLICY_SIG_LOW)) {
-		ev->grow_reason = POLICY_R_EMERGENCY;
-		ev->grow_urgency = URGENCY_CRITICAL;
-	} else if (ev->signals & POLICY_SIG_TRIGGER) {
-		ev->grow_reason = POLICY_R_PSI_TRIGGER;
-		ev->grow_urgency = URGENCY_HIGH;
-	} else if (ev->signals & POLICY_SIG_FALLING) {
-		ev->grow_reason = POLICY_R_FALLING_FAST;
-		ev->grow_urgency = URGENCY_HIGH;
-	} else if (ev->signals & POLICY_SIG_LOW) {
-		ev->grow_reason = POLICY_R_LOW_HEADROOM;
-		ev->grow_urgency = URGENCY_NORMAL;
-	} else {
-		ev->want_grow = false;
-		ev->grow_reason = POLICY_R_STEADY;
-		ev->grow_urgency = URGENCY_LOW;
-	}
+	if (ev->zones && (ev->k_deficit > 0 || ev->k_falling > sat_sub(ev->k_avail, ev->k_headroom / 2)))
+		ev->signals |= POLICY_SIG_KERNEL_LOW;
+	/* Refaults soon after our own trim are the trim's doing, not a cache too small. */
+	if (ev->refault_rate >= cfg->cache_refault_rate_bytes && in->mem_free_bytes < ev->headroom &&
+	    !in->reclaim_busy &&
+	    !(st->seen_trim && within(in->now_usec, st->last_trim_usec,
+				      sat_add(cfg->velocity_window_usec, cfg->calm_hold_usec))))
+		ev->signals |= POLICY_SIG_CACHE_MISS;
+	/* Stalls after a grow landed say the steps are too small: escalate this one. */
+	ev->escalation = st->escalation;
+	if (st->grow_landed && (ev->signals & POLICY_SIG_STALLS) &&
+	    ev->escalation < cfg->escalate_max_shift)
+		ev->escalation++;
+	policy_needs(st, cfg, in, ev);
+	ev->pressure = ev->want_grow || (ev->signals & (POLICY_SIG_STALLS | POLICY_SIG_REFAULTS));
 }
 
-static void decide(struct policy_decision *d, enum policy_action action,
-		   enum policy_reason reason, uint32_t urgency)
-{
-	d->action = action;
-	d->reason = reason;
-	d->urgency = urgency;
-}
-
-static void hold_until(struct policy_decision *d, enum policy_reason reason, uint64_t until)
-{
-	decide(d, POLICY_HOLD, reason, URGENCY_LOW);
-	d->hold_until_usec = until;
-}
-
-static bool in_backoff(const struct policy_state *st, uint64_t now)
+bool policy_in_backoff(const struct policy_state *st, uint64_t now)
 {
 	return st->failures > 0 && now < st->retry_at_usec;
 }
 
-/* The grow step; room is how far max_bytes allows, in whole blocks (> 0). */
-static uint64_t grow_step(const struct policy_state *st, const struct policy_config *cfg,
-			  const struct policy_eval *ev, uint64_t room)
-{
-	uint64_t step = sat_add(ev->deficit, ev->falling_bytes);
-	uint64_t floor = cfg->grow_step_min_bytes;
-
-	if (ev->grow_reason == POLICY_R_EMERGENCY)
-		floor = max_u64(floor, cfg->emergency_step_bytes);
-	step = max_u64(step, floor);
-	step = sat_shl(step, st->escalation);
-	step = min_u64(step, cfg->grow_step_max_bytes);
-	step = round_up(step, ev->block);
-	if (cfg->memmap_overhead_centi > 0) {
-		uint64_t payable = ev->avail;
-		uint64_t cap = round_down(mul_div(payable, 10000, cfg->memmap_overhead_centi), ev->block);
-
-		step = min_u64(step, max_u64(cap, ev->block));
-	}
-	return min_u64(step, room);
-}
-
-static void grow_decide(struct policy_state *st, const struct policy_config *cfg,
-			const struct policy_input *in, const struct policy_eval *ev,
-			struct policy_decision *d)
-{
-	uint64_t room = round_down(sat_sub(in->max_bytes, in->current_bytes), ev->block);
-	bool backoff = in_backoff(st, in->now_usec);
-
-	if (in->reclaim_busy && (in->backend_busy || backoff || room == 0)) {
-		/* The grow that would stop the trim cannot go out: stop it explicitly. */
-		decide(d, POLICY_RECLAIM_STOP, POLICY_R_PRESSURE_RISING, ev->grow_urgency);
-		return;
-	}
-	if (in->backend_busy) {
-		decide(d, POLICY_HOLD, POLICY_R_BACKEND_BUSY, ev->grow_urgency);
-		return;
-	}
-	if (backoff) {
-		decide(d, POLICY_HOLD, POLICY_R_BACKOFF, ev->grow_urgency);
-		d->hold_until_usec = st->retry_at_usec;
-		return;
-	}
-	if (room == 0) {
-		decide(d, POLICY_HOLD, POLICY_R_AT_MAX, ev->grow_urgency);
-		return;
-	}
-	decide(d, POLICY_GROW, ev->grow_reason, ev->grow_urgency);
-	d->target_bytes = in->current_bytes + grow_step(st, cfg, ev, room);
-	d->escalation = st->escalation;
-}
-
-/*
- * Shrink by release, or first trim page cache when free memory cannot
- * take the pages that offlining migrates; see the header.
- */
-static void shrink_or_trim(const struct policy_state *st, const struct policy_config *cfg,
-			   const struct policy_input *in, uint64_t release,
-			   enum policy_reason reason, uint32_t urgency, struct policy_decision *d)
-{
-	uint64_t need = sat_add(release, cfg->reserve_bytes / 2);
-
-	if (cfg->reclaim_enabled && !st->trimmed && in->mem_free_bytes < need &&
-	    in->file_cache_bytes > cfg->reclaim_min_cache_bytes) {
-		uint64_t missing = need - in->mem_free_bytes;
-		uint64_t steps = missing / cfg->reclaim_step_bytes + (missing % cfg->reclaim_step_bytes != 0);
-
-		steps = min_u64(steps, cfg->reclaim_max_steps);
-		decide(d, POLICY_RECLAIM, POLICY_R_TRIM_CACHE, URGENCY_LOW);
-		d->reclaim_bytes = min_u64(steps * cfg->reclaim_step_bytes,
-					   in->file_cache_bytes - cfg->reclaim_min_cache_bytes);
-		return;
-	}
-	decide(d, POLICY_SHRINK, reason, urgency);
-	d->target_bytes = in->current_bytes - release;
-}
-
-/* What releasable_bytes allows, in whole blocks; UINT64_MAX when unknown. */
-static uint64_t releasable_cap(const struct policy_input *in, uint64_t block)
-{
-	if (in->releasable_bytes == UINT64_MAX)
-		return UINT64_MAX;
-	return round_down(in->releasable_bytes, block);
-}
-
-static uint64_t max_blocks_bytes(const struct policy_config *cfg, uint64_t block)
-{
-	if (block > UINT64_MAX / cfg->shrink_max_blocks)
-		return UINT64_MAX;
-	return block * cfg->shrink_max_blocks;
-}
-
-static void host_decide(const struct policy_state *st, const struct policy_config *cfg,
-			const struct policy_input *in, const struct policy_eval *ev,
-			struct policy_decision *d)
-{
-	uint64_t goal, release, cap;
-
-	if (st->seen_pressure && within(in->now_usec, st->last_pressure_usec, cfg->calm_hold_usec)) {
-		hold_until(d, POLICY_R_HOST_RECLAIM_UNSAFE,
-			   sat_add(st->last_pressure_usec, cfg->calm_hold_usec));
-		return;
-	}
-	if (round_down(sat_sub(in->current_bytes, in->min_bytes), ev->block) == 0) {
-		hold_until(d, POLICY_R_AT_MIN, 0);
-		return;
-	}
-	/* current - surplus is the lowest total that keeps available above target + margin. */
-	goal = max_u64(in->host_reclaim_target_bytes, sat_sub(in->current_bytes, ev->surplus));
-	goal = max_u64(goal, in->min_bytes);
-	release = min_u64(sat_sub(in->current_bytes, goal), max_blocks_bytes(cfg, ev->block));
-	release = round_down(release, ev->block);
-	if (release == 0) {
-		hold_until(d, POLICY_R_HOST_RECLAIM_UNSAFE, 0);
-		return;
-	}
-	cap = releasable_cap(in, ev->block);
-	if (cap == 0) {
-		hold_until(d, POLICY_R_NOT_RELEASABLE, 0);
-		return;
-	}
-	shrink_or_trim(st, cfg, in, min_u64(release, cap), POLICY_R_HOST_RECLAIM,
-		       URGENCY_NORMAL, d);
-}
-
-static void surplus_decide(const struct policy_state *st, const struct policy_config *cfg,
+static void default_decide(struct policy_state *st, const struct policy_config *cfg,
 			   const struct policy_input *in, const struct policy_eval *ev,
 			   struct policy_decision *d)
 {
-	uint64_t room = round_down(sat_sub(in->current_bytes, in->min_bytes), ev->block);
-	uint64_t now = in->now_usec, quiet_ref, release, cap;
-	uint32_t level = st->pingpong_level;
+	bool trim_stop = ev->signals & (POLICY_SIG_STALLS | POLICY_SIG_REFAULTS);
 
-	quiet_ref = st->seen_pressure ? st->last_pressure_usec : st->start_usec;
-	if (room == 0)
-		hold_until(d, POLICY_R_AT_MIN, 0);
-	else if (ev->surplus == 0)
-		hold_until(d, POLICY_R_NO_SURPLUS, 0);
-	else if (ev->surplus < ev->block)
-		hold_until(d, POLICY_R_STEADY, 0);
-	else if (within(now, quiet_ref, cfg->calm_hold_usec))
-		/* Without pressure yet, the first calm hold after start still applies. */
-		hold_until(d, st->seen_pressure ? POLICY_R_PRESSURE_RECENT : POLICY_R_STEADY,
-			   sat_add(quiet_ref, cfg->calm_hold_usec));
-	else if (within(now, quiet_ref, sat_shl(cfg->calm_hold_usec, level)))
-		hold_until(d, POLICY_R_PINGPONG_HOLD,
-			   sat_add(quiet_ref, sat_shl(cfg->calm_hold_usec, level)));
-	else if (st->seen_grow && within(now, st->last_grow_usec, cfg->grow_hold_usec))
-		hold_until(d, POLICY_R_GROW_HOLD, sat_add(st->last_grow_usec, cfg->grow_hold_usec));
-	else if (st->seen_shrink && within(now, st->last_shrink_usec, cfg->shrink_interval_usec))
-		hold_until(d, POLICY_R_SHRINK_INTERVAL,
-			   sat_add(st->last_shrink_usec, cfg->shrink_interval_usec));
-	else if ((cap = releasable_cap(in, ev->block)) == 0)
-		hold_until(d, POLICY_R_NOT_RELEASABLE, 0);
-	else {
-		release = mul_div(ev->surplus, cfg->shrink_fraction_centi >> level, 10000);
-		/* One block is the smallest step, and the surplus covers it. */
-		release = max_u64(round_down(release, ev->block), ev->block);
-		release = min_u64(release, round_down(max_blocks_bytes(cfg, ev->block), ev->block));
-		release = min_u64(min_u64(release, room), cap);
-		shrink_or_trim(st, cfg, in, release, POLICY_R_SURPLUS, URGENCY_LOW, d);
+	if (ev->pressure) {
+		st->seen_pressure = true;
+		st->last_pressure_usec = in->now_usec;
 	}
+	if (ev->want_grow || ev->cant_help)
+		policy_grow_decide(st, cfg, in, ev, d);
+	else if (in->reclaim_busy && trim_stop)
+		decide(d, POLICY_RECLAIM_STOP, POLICY_R_PRESSURE_RISING, URGENCY_HIGH);
+	else if (in->backend_busy)
+		hold_until(d, POLICY_R_BACKEND_BUSY, 0);
+	else if (in->reclaim_busy)
+		hold_until(d, POLICY_R_RECLAIMING, 0);
+	else if (policy_in_backoff(st, in->now_usec))
+		hold_until(d, POLICY_R_BACKOFF, st->retry_at_usec);
+	else if (in->host_reclaim_target_bytes != 0 &&
+		 in->host_reclaim_target_bytes < in->current_bytes)
+		policy_host_decide(st, cfg, in, ev, d);
+	else if (ev->signals & POLICY_SIG_STALLS)
+		/* Stalls without a shortage: reclaim of cache that is not used again. */
+		hold_until(d, POLICY_R_CACHE_TURNOVER, 0);
+	else
+		policy_shrink_decide(st, cfg, in, ev, d);
 }
 
 static void psionly_decide(struct policy_state *st, const struct policy_config *cfg,
@@ -393,7 +228,7 @@ static void psionly_decide(struct policy_state *st, const struct policy_config *
 		hold_until(d, POLICY_R_BACKEND_BUSY, 0);
 		return;
 	}
-	if (in_backoff(st, in->now_usec)) {
+	if (policy_in_backoff(st, in->now_usec)) {
 		hold_until(d, POLICY_R_BACKOFF, st->retry_at_usec);
 		return;
 	}
@@ -416,29 +251,15 @@ static void psionly_decide(struct policy_state *st, const struct policy_config *
 	d->target_bytes = in->current_bytes - min_u64(step, room);
 }
 
-static void default_decide(struct policy_state *st, const struct policy_config *cfg,
-			   const struct policy_input *in, const struct policy_eval *ev,
-			   struct policy_decision *d)
+/* Ping-pong: a grow soon after a shrink raises the level (step 8). */
+static void record_pingpong(struct policy_state *st, const struct policy_config *cfg, uint64_t now)
 {
-	if (ev->signals & (POLICY_SIG_SOME_HIGH | POLICY_SIG_REFAULTS) || ev->want_grow) {
-		st->seen_pressure = true;
-		st->last_pressure_usec = in->now_usec;
+	if (st->pingpong_armed && within(now, st->last_shrink_usec, cfg->pingpong_window_usec) &&
+	    st->pingpong_level < cfg->pingpong_max_level) {
+		st->pingpong_level++;
+		st->pingpong_decay_usec = now;
 	}
-	if (ev->want_grow)
-		grow_decide(st, cfg, in, ev, d);
-	else if (in->reclaim_busy && (ev->signals & (POLICY_SIG_SOME_HIGH | POLICY_SIG_REFAULTS)))
-		decide(d, POLICY_RECLAIM_STOP, POLICY_R_PRESSURE_RISING, URGENCY_HIGH);
-	else if (in->backend_busy)
-		hold_until(d, POLICY_R_BACKEND_BUSY, 0);
-	else if (in->reclaim_busy)
-		hold_until(d, POLICY_R_RECLAIMING, 0);
-	else if (in_backoff(st, in->now_usec))
-		hold_until(d, POLICY_R_BACKOFF, st->retry_at_usec);
-	else if (in->host_reclaim_target_bytes != 0 &&
-		 in->host_reclaim_target_bytes < in->current_bytes)
-		host_decide(st, cfg, in, ev, d);
-	else
-		surplus_decide(st, cfg, in, ev, d);
+	st->pingpong_armed = false;
 }
 
 /* What a decision changes in the state, after it is made. */
@@ -446,22 +267,23 @@ static void record(struct policy_state *st, const struct policy_config *cfg,
 		   const struct policy_eval *ev, const struct policy_decision *d)
 {
 	uint64_t now = d->now_usec;
+	bool dflt = cfg->mode == POLICY_MODE_DEFAULT;
 
-	if (cfg->mode == POLICY_MODE_DEFAULT && !ev->want_grow)
+	if (dflt && !ev->want_grow)
 		st->escalation = 0;
 	switch (d->action) {
 	case POLICY_GROW:
-		if (cfg->mode == POLICY_MODE_DEFAULT && st->pingpong_armed &&
-		    within(now, st->last_shrink_usec, cfg->pingpong_window_usec) &&
-		    st->pingpong_level < cfg->pingpong_max_level) {
-			st->pingpong_level++;
-			st->pingpong_decay_usec = now;
-		}
-		st->pingpong_armed = false;
+		if (dflt)
+			record_pingpong(st, cfg, now);
 		st->seen_grow = true;
 		st->last_grow_usec = now;
-		if (cfg->mode == POLICY_MODE_DEFAULT && st->escalation < cfg->escalate_max_shift)
-			st->escalation++;
+		if (dflt)
+			st->escalation = ev->escalation;
+		st->grow_landed = false;
+		if (d->reason == POLICY_R_CACHE_REFAULTS) {
+			st->seen_refaults = true;
+			st->last_refaults_usec = now;
+		}
 		st->pending = POLICY_GROW;
 		break;
 	case POLICY_SHRINK:
@@ -472,7 +294,14 @@ static void record(struct policy_state *st, const struct policy_config *cfg,
 		st->pending = POLICY_SHRINK;
 		break;
 	case POLICY_RECLAIM:
-		st->trimmed = true;
+		st->seen_trim = true;
+		st->last_trim_usec = now;
+		if (d->reason == POLICY_R_TRIM_COLD) {
+			st->trim_watch = true;
+			st->trim_at_usec = sat_add(now, st->trim_interval_usec);
+		} else {
+			st->trimmed = true;
+		}
 		break;
 	case POLICY_RECLAIM_STOP:
 		/*
@@ -491,6 +320,32 @@ static void record(struct policy_state *st, const struct policy_config *cfg,
 	}
 }
 
+/* Proactive trim pacing (step 7): refaults after a step double the interval. */
+static void trim_pace(struct policy_state *st, const struct policy_config *cfg,
+		      const struct policy_input *in, const struct policy_eval *ev)
+{
+	if (st->trim_interval_usec == 0)
+		st->trim_interval_usec = cfg->trim_interval_usec;
+	if (in->reclaim_busy) {
+		st->seen_trim = true;
+		st->last_trim_usec = in->now_usec;
+	}
+	if (ev->refault_rate >= cfg->cache_refault_rate_bytes || (ev->signals & POLICY_SIG_REFAULTS)) {
+		/* The cache that refaults is a working set: protect it. */
+		st->seen_refaults = true;
+		st->last_refaults_usec = in->now_usec;
+		if (st->trim_watch) {
+			st->trim_interval_usec = min_u64(sat_shl(st->trim_interval_usec, 1),
+							 cfg->trim_backoff_max_usec);
+			st->trim_at_usec = sat_add(in->now_usec, st->trim_interval_usec);
+			st->trim_watch = false;
+		}
+	} else if (st->trim_watch && in->now_usec >= st->trim_at_usec) {
+		st->trim_interval_usec = max_u64(st->trim_interval_usec / 2, cfg->trim_interval_usec);
+		st->trim_watch = false;
+	}
+}
+
 static void pingpong_decay(struct policy_state *st, const struct policy_config *cfg, uint64_t now)
 {
 	uint64_t quiet = sat_shl(cfg->pingpong_window_usec, 2);
@@ -501,6 +356,65 @@ static void pingpong_decay(struct policy_state *st, const struct policy_config *
 	}
 }
 
+/* An episode runs from a grow after calm until calm again; see policy.h. */
+static void episode_update(struct policy_state *st, const struct policy_config *cfg,
+			   const struct policy_input *in, const struct policy_eval *ev,
+			   const struct policy_decision *d)
+{
+	if (!st->episode && d->action == POLICY_GROW) {
+		st->episode = true;
+		st->episode_peak_total = 0;
+		st->episode_peak_demand = 0;
+	}
+	if (!st->episode)
+		return;
+	st->episode_peak_total = max_u64(st->episode_peak_total, in->mem_total_bytes);
+	st->episode_peak_demand = max_u64(st->episode_peak_demand, ev->demand);
+	st->episode_headroom = ev->headroom;
+	if (!ev->pressure && !in->backend_busy &&
+	    !within(in->now_usec, st->last_pressure_usec, cfg->calm_hold_usec)) {
+		st->overshoot_bytes = sat_sub(st->episode_peak_total,
+					      sat_add(st->episode_peak_demand, st->episode_headroom));
+		st->episode = false;
+	}
+}
+
+static void fill_numbers(const struct policy_state *st, const struct policy_input *in,
+			 const struct policy_eval *ev, struct policy_decision *d)
+{
+	d->mem_total_bytes = in->mem_total_bytes;
+	d->available_bytes = ev->avail;
+	d->headroom_target_bytes = ev->headroom;
+	d->velocity_bytes_per_sec = ev->velocity;
+	d->deficit_bytes = ev->deficit;
+	d->surplus_bytes = ev->surplus;
+	d->demand_bytes = ev->demand;
+	d->protected_cache_bytes = ev->protected_cache;
+	d->shortage = ev->shortage;
+	d->kernel_available_bytes = ev->k_avail;
+	d->kernel_headroom_bytes = ev->k_headroom;
+	d->kernel_deficit_bytes = ev->k_deficit;
+	d->kernel_bytes = in->kernel_managed_bytes;
+	d->kernel_max_bytes = ev->kernel_max;
+	d->movable_free_bytes = in->movable_free_bytes;
+	d->unmovable_velocity_bytes_per_sec = ev->u_velocity;
+	d->refault_rate_bytes_per_sec = ev->refault_rate;
+	d->need_kernel_bytes = ev->need_kernel;
+	d->need_movable_bytes = ev->need_movable;
+	d->psi_some_avg10 = in->psi_available ? in->psi_some_avg10 : 0;
+	d->psi_full_avg10 = in->psi_available ? in->psi_full_avg10 : 0;
+	d->stall_centi = ev->stall_centi;
+	d->last_pressure_usec = st->seen_pressure ? st->last_pressure_usec : 0;
+	d->pingpong_level = st->pingpong_level;
+	d->signals = ev->signals;
+	d->min_bytes = in->min_bytes;
+	d->max_bytes = in->max_bytes;
+	d->releasable_bytes = in->releasable_bytes;
+	d->host_target_bytes = in->host_reclaim_target_bytes;
+	d->failures = st->failures;
+	d->overshoot_bytes = st->overshoot_bytes;
+}
+
 void policy_evaluate(struct policy_state *st, const struct policy_config *cfg,
 		     const struct policy_input *in, struct policy_decision *ret)
 {
@@ -509,43 +423,43 @@ void policy_evaluate(struct policy_state *st, const struct policy_config *cfg,
 
 	if (!st->primed)
 		st->start_usec = in->now_usec;
-	eval_prepare(st, cfg, in, &ev);
+	eval_facts(st, cfg, in, &ev);
+	eval_signals(st, cfg, in, &ev);
 	pingpong_decay(st, cfg, in->now_usec);
+	if (cfg->mode == POLICY_MODE_DEFAULT)
+		trim_pace(st, cfg, in, &ev);
+	eval_cache(st, cfg, in, &ev);
 
 	memset(&d, 0, sizeof(d));
 	d.now_usec = in->now_usec;
 	d.current_bytes = in->current_bytes;
 	d.target_bytes = in->current_bytes;
-	d.escalation = st->escalation;
+	d.escalation = ev.escalation;
 
 	if (cfg->mode == POLICY_MODE_PSI_ONLY)
 		psionly_decide(st, cfg, in, &ev, &d);
 	else
 		default_decide(st, cfg, in, &ev, &d);
 	record(st, cfg, &ev, &d);
-
-	d.mem_total_bytes = in->mem_total_bytes;
-	d.available_bytes = ev.avail;
-	d.headroom_target_bytes = ev.headroom;
-	d.velocity_bytes_per_sec = ev.velocity;
-	d.deficit_bytes = ev.deficit;
-	d.surplus_bytes = ev.surplus;
-	d.psi_some_avg10 = in->psi_available ? in->psi_some_avg10 : 0;
-	d.psi_full_avg10 = in->psi_available ? in->psi_full_avg10 : 0;
-	d.last_pressure_usec = st->seen_pressure ? st->last_pressure_usec : 0;
-	d.pingpong_level = st->pingpong_level;
-	d.signals = ev.signals;
-	d.min_bytes = in->min_bytes;
-	d.max_bytes = in->max_bytes;
-	d.host_target_bytes = in->host_reclaim_target_bytes;
-	d.failures = st->failures;
+	if (cfg->mode == POLICY_MODE_DEFAULT)
+		episode_update(st, cfg, in, &ev, &d);
+	fill_numbers(st, in, &ev, &d);
 	*ret = d;
 }
 
 void policy_backend_done(struct policy_state *st, const struct policy_config *cfg,
-			 uint64_t now_usec, int status, uint64_t current_bytes)
+			 uint64_t now_usec, int status, uint64_t retry_after_usec,
+			 uint64_t current_bytes)
 {
-	if (status < 0) {
+	(void)current_bytes;
+	if (status < 0 && retry_after_usec > 0) {
+		/* The host holds this direction for a while: wait that long, no failure. */
+		st->host_hold = true;
+		st->host_hold_dir = st->pending;
+		st->host_retry_at_usec = sat_add(now_usec, retry_after_usec);
+		if (st->pending == POLICY_SHRINK)
+			st->pingpong_armed = false;
+	} else if (status < 0) {
 		if (st->failures < 64)
 			st->failures++;
 		st->retry_at_usec = sat_add(now_usec, min_u64(sat_shl(cfg->backoff_min_usec,
@@ -557,11 +471,14 @@ void policy_backend_done(struct policy_state *st, const struct policy_config *cf
 	} else {
 		st->failures = 0;
 		st->retry_at_usec = 0;
+		st->host_hold = false;
 		/* The hold clocks run from when the change took effect. */
-		if (st->pending == POLICY_GROW)
+		if (st->pending == POLICY_GROW) {
 			st->last_grow_usec = now_usec;
-		else if (st->pending == POLICY_SHRINK)
+			st->grow_landed = true;
+		} else if (st->pending == POLICY_SHRINK) {
 			st->last_shrink_usec = now_usec;
+		}
 	}
 	st->pending = POLICY_HOLD;
 }

@@ -16,7 +16,7 @@ void policy_config_defaults(struct policy_config *cfg)
 	cfg->headroom_ratio_centi = 1000;
 	cfg->reserve_bytes = 64 * MIB;
 	cfg->plug_latency_usec = 1 * SEC;
-	cfg->lead_margin_usec = 1 * SEC;
+	cfg->lead_margin_usec = SEC / 2;
 	cfg->velocity_window_usec = 3 * SEC;
 	cfg->grow_step_min_bytes = 64 * MIB;
 	cfg->grow_step_max_bytes = 1024 * MIB;
@@ -25,14 +25,22 @@ void policy_config_defaults(struct policy_config *cfg)
 	cfg->full_emergency_centi = 500;
 	cfg->memmap_overhead_centi = 160;
 
-	cfg->calm_some_avg10_centi = 50;
-	cfg->calm_some_avg60_centi = 20;
-	cfg->calm_hold_usec = 30 * SEC;
-	cfg->grow_hold_usec = 60 * SEC;
-	cfg->shrink_margin_bytes = 128 * MIB;
-	cfg->shrink_fraction_centi = 5000;
-	cfg->shrink_max_blocks = 64;
-	cfg->shrink_interval_usec = 10 * SEC;
+	cfg->zones = true;
+	cfg->kernel_min_headroom_bytes = 64 * MIB;
+	cfg->kernel_headroom_ratio_centi = 500;
+	cfg->kernel_max_ratio_centi = 5000;
+
+	cfg->cache_refault_rate_bytes = 2 * MIB;
+	cfg->cache_protect_usec = 600 * SEC;
+
+	cfg->calm_stall_centi = 100;
+	cfg->calm_hold_usec = 5 * SEC;
+	cfg->grow_hold_usec = 0;
+	cfg->shrink_margin_bytes = 64 * MIB;
+	cfg->shrink_fraction_centi = 10000;
+	cfg->shrink_max_blocks = 1024;
+	cfg->shrink_step_max_bytes = 512 * MIB;
+	cfg->shrink_interval_usec = 1 * SEC;
 	cfg->pingpong_window_usec = 120 * SEC;
 	cfg->pingpong_max_level = 4;
 
@@ -41,6 +49,8 @@ void policy_config_defaults(struct policy_config *cfg)
 	cfg->reclaim_max_steps = 4;
 	cfg->reclaim_min_cache_bytes = 64 * MIB;
 	cfg->reclaim_refault_limit = 512;
+	cfg->trim_interval_usec = 1 * SEC;
+	cfg->trim_backoff_max_usec = 300 * SEC;
 
 	cfg->backoff_min_usec = 1 * SEC;
 	cfg->backoff_max_usec = 60 * SEC;
@@ -52,64 +62,64 @@ void policy_config_defaults(struct policy_config *cfg)
 /*
  * The checks guard two things: configurations whose parts contradict each
  * other (a minimum step above the maximum), and values that would make the
- * integer arithmetic of the policy overflow or divide by zero.
+ * integer arithmetic of the policy overflow or divide by zero.  Each entry
+ * is a condition that must NOT hold and the message that says why.
  */
 int policy_config_validate(const struct policy_config *cfg, const char **ret_msg)
 {
-	const char *msg = NULL;
+	const struct {
+		bool bad;
+		const char *msg;
+	} checks[] = {
+		{ cfg->mode != POLICY_MODE_DEFAULT && cfg->mode != POLICY_MODE_PSI_ONLY,
+		  "unknown policy mode" },
+		{ cfg->headroom_ratio_centi > 10000, "headroom ratio exceeds 100%" },
+		{ cfg->min_headroom_bytes == 0 && cfg->headroom_ratio_centi == 0,
+		  "headroom target is zero: set min_headroom or headroom_ratio" },
+		{ cfg->reserve_bytes > cfg->min_headroom_bytes,
+		  "reserve exceeds min_headroom: the headroom target must keep available memory above the reserve" },
+		{ cfg->velocity_window_usec == 0, "velocity window is zero" },
+		{ cfg->velocity_window_usec > 600 * SEC, "velocity window exceeds 10 min" },
+		{ cfg->plug_latency_usec > 600 * SEC || cfg->lead_margin_usec > 600 * SEC,
+		  "plug_latency and lead_margin must be at most 10 min" },
+		{ cfg->grow_step_min_bytes == 0, "grow_step_min is zero" },
+		{ cfg->grow_step_min_bytes > cfg->grow_step_max_bytes, "grow_step_min exceeds grow_step_max" },
+		{ cfg->emergency_step_bytes > cfg->grow_step_max_bytes, "emergency_step exceeds grow_step_max" },
+		{ cfg->escalate_max_shift > 16, "escalate_max_shift exceeds 16" },
+		{ cfg->full_emergency_centi == 0 || cfg->full_emergency_centi > 10000,
+		  "full_emergency must be within (0, 100%]" },
+		{ cfg->memmap_overhead_centi >= 5000, "memmap overhead must be below 50%" },
+		{ cfg->kernel_headroom_ratio_centi > 10000, "kernel_headroom_ratio exceeds 100%" },
+		{ cfg->zones && cfg->kernel_min_headroom_bytes == 0 && cfg->kernel_headroom_ratio_centi == 0,
+		  "kernel headroom target is zero: set kernel_min_headroom or kernel_headroom_ratio" },
+		{ cfg->kernel_max_ratio_centi == 0 || cfg->kernel_max_ratio_centi > 10000,
+		  "kernel_max_ratio must be within (0, 100%]" },
+		{ cfg->cache_refault_rate_bytes == 0, "cache_refault_rate is zero" },
+		{ cfg->calm_stall_centi == 0 || cfg->calm_stall_centi > 10000,
+		  "calm_stall must be within (0, 100%]" },
+		{ cfg->calm_hold_usec == 0, "calm_hold is zero" },
+		{ cfg->shrink_fraction_centi == 0 || cfg->shrink_fraction_centi > 10000,
+		  "shrink fraction must be within (0, 100%]" },
+		{ cfg->shrink_max_blocks == 0, "shrink_max_blocks is zero" },
+		{ cfg->shrink_step_max_bytes == 0, "shrink_step_max is zero" },
+		{ cfg->pingpong_window_usec == 0, "pingpong window is zero" },
+		{ cfg->pingpong_max_level > 16, "pingpong_max_level exceeds 16" },
+		{ cfg->reclaim_enabled && cfg->reclaim_step_bytes < 4 * 4096,
+		  "reclaim step must be at least 16 KiB" },
+		{ cfg->reclaim_enabled && cfg->reclaim_max_steps == 0, "reclaim_max_steps is zero" },
+		{ cfg->trim_interval_usec > cfg->trim_backoff_max_usec,
+		  "trim_interval exceeds trim_backoff_max" },
+		{ cfg->backoff_min_usec == 0, "backoff_min is zero" },
+		{ cfg->backoff_min_usec > cfg->backoff_max_usec, "backoff_min exceeds backoff_max" },
+		{ cfg->psionly_step_bytes == 0, "psionly step is zero" },
+		{ cfg->psionly_quiet_usec == 0, "psionly quiet time is zero" },
+	};
 
-	if (cfg->mode != POLICY_MODE_DEFAULT && cfg->mode != POLICY_MODE_PSI_ONLY)
-		msg = "unknown policy mode";
-	else if (cfg->headroom_ratio_centi > 10000)
-		msg = "headroom ratio exceeds 100%";
-	else if (cfg->min_headroom_bytes == 0 && cfg->headroom_ratio_centi == 0)
-		msg = "headroom target is zero: set min_headroom or headroom_ratio";
-	else if (cfg->reserve_bytes > cfg->min_headroom_bytes)
-		msg = "reserve exceeds min_headroom: the headroom target must keep available memory above the reserve";
-	else if (cfg->velocity_window_usec == 0)
-		msg = "velocity window is zero";
-	else if (cfg->velocity_window_usec > 600 * SEC)
-		msg = "velocity window exceeds 10 min";
-	else if (cfg->grow_step_min_bytes == 0)
-		msg = "grow_step_min is zero";
-	else if (cfg->grow_step_min_bytes > cfg->grow_step_max_bytes)
-		msg = "grow_step_min exceeds grow_step_max";
-	else if (cfg->emergency_step_bytes > cfg->grow_step_max_bytes)
-		msg = "emergency_step exceeds grow_step_max";
-	else if (cfg->escalate_max_shift > 16)
-		msg = "escalate_max_shift exceeds 16";
-	else if (cfg->full_emergency_centi == 0 || cfg->full_emergency_centi > 10000)
-		msg = "full_emergency must be within (0, 100%]";
-	else if (cfg->memmap_overhead_centi >= 5000)
-		msg = "memmap overhead must be below 50%";
-	else if (cfg->calm_some_avg10_centi > 10000 || cfg->calm_some_avg60_centi > 10000)
-		msg = "calm PSI thresholds exceed 100%";
-	else if (cfg->calm_hold_usec == 0)
-		msg = "calm_hold is zero";
-	else if (cfg->shrink_fraction_centi == 0 || cfg->shrink_fraction_centi > 10000)
-		msg = "shrink fraction must be within (0, 100%]";
-	else if (cfg->shrink_max_blocks == 0)
-		msg = "shrink_max_blocks is zero";
-	else if (cfg->pingpong_window_usec == 0)
-		msg = "pingpong window is zero";
-	else if (cfg->pingpong_max_level > 16)
-		msg = "pingpong_max_level exceeds 16";
-	else if (cfg->reclaim_enabled && cfg->reclaim_step_bytes == 0)
-		msg = "reclaim step is zero";
-	else if (cfg->reclaim_enabled && cfg->reclaim_max_steps == 0)
-		msg = "reclaim_max_steps is zero";
-	else if (cfg->backoff_min_usec == 0)
-		msg = "backoff_min is zero";
-	else if (cfg->backoff_min_usec > cfg->backoff_max_usec)
-		msg = "backoff_min exceeds backoff_max";
-	else if (cfg->psionly_step_bytes == 0)
-		msg = "psionly step is zero";
-	else if (cfg->psionly_quiet_usec == 0)
-		msg = "psionly quiet time is zero";
-
-	if (msg) {
-		*ret_msg = msg;
-		return -EINVAL;
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		if (checks[i].bad) {
+			*ret_msg = checks[i].msg;
+			return -EINVAL;
+		}
 	}
 	return 0;
 }

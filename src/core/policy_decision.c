@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "core/policy.h"
+#include "core/policy_impl.h"
 
 /*
  * Words and sentences for decisions: what the daemon logs once per
@@ -28,20 +29,25 @@ const char *policy_action_name(enum policy_action a)
 const char *policy_reason_name(enum policy_reason r)
 {
 	static const char *const names[POLICY_R__MAX] = {
-		[POLICY_R_PSI_TRIGGER] = "psi_trigger",
 		[POLICY_R_LOW_HEADROOM] = "low_headroom",
 		[POLICY_R_FALLING_FAST] = "falling_fast",
+		[POLICY_R_KERNEL_SHORT] = "kernel_short",
+		[POLICY_R_CACHE_REFAULTS] = "cache_refaults",
 		[POLICY_R_EMERGENCY] = "emergency",
 		[POLICY_R_PSI_EVENT] = "psi_event",
 		[POLICY_R_SURPLUS] = "surplus",
 		[POLICY_R_HOST_RECLAIM] = "host_reclaim",
 		[POLICY_R_TRIM_CACHE] = "trim_cache",
+		[POLICY_R_TRIM_COLD] = "trim_cold",
 		[POLICY_R_PSI_QUIET] = "psi_quiet",
 		[POLICY_R_STEADY] = "steady",
 		[POLICY_R_AT_MAX] = "at_max",
 		[POLICY_R_AT_MIN] = "at_min",
 		[POLICY_R_BACKEND_BUSY] = "backend_busy",
 		[POLICY_R_BACKOFF] = "backoff",
+		[POLICY_R_HOST_DENIED] = "host_denied",
+		[POLICY_R_CANT_HELP] = "cant_help",
+		[POLICY_R_CACHE_TURNOVER] = "cache_turnover",
 		[POLICY_R_PRESSURE_RECENT] = "pressure_recent",
 		[POLICY_R_GROW_HOLD] = "grow_hold",
 		[POLICY_R_PINGPONG_HOLD] = "pingpong_hold",
@@ -56,6 +62,11 @@ const char *policy_reason_name(enum policy_reason r)
 	if ((unsigned)r >= POLICY_R__MAX || !names[r])
 		return "unknown";
 	return names[r];
+}
+
+const char *policy_zone_name(enum policy_zone z)
+{
+	return z == POLICY_ZONE_KERNEL ? "kernel" : "movable";
 }
 
 /* An append-only text buffer that remembers whether anything was cut off. */
@@ -138,40 +149,34 @@ static void text_velocity(struct text *t, int64_t v)
 		text_add(t, "%llu KiB/s", (unsigned long long)(a >> 10));
 }
 
-/* The signals behind an emergency or a stopped trim, comma-separated. */
+/* The signals behind a decision, comma-separated. */
 static void text_signals(struct text *t, const struct policy_decision *d, uint32_t mask)
 {
+	static const struct {
+		uint32_t bit;
+		const char *word;
+	} words[] = {
+		{ POLICY_SIG_OOM_KILL, "OOM kill" },
+		{ POLICY_SIG_ALLOCSTALL, "allocation stalls" },
+		{ POLICY_SIG_FULL_AVG10, "PSI full avg10 at the emergency level" },
+		{ POLICY_SIG_FULL_STALL, "full stalls since the last check" },
+		{ POLICY_SIG_TRIGGER, "PSI trigger" },
+		{ POLICY_SIG_SOME_STALL, "stalled" },
+		{ POLICY_SIG_REFAULTS, "file refaults" },
+		{ POLICY_SIG_CACHE_MISS, "the page cache refaults" },
+	};
 	const char *sep = "";
 	uint32_t s = d->signals & mask;
 
-	if (s & POLICY_SIG_OOM_KILL) {
-		text_add(t, "%sOOM kill", sep);
-		sep = ", ";
-	}
-	if (s & POLICY_SIG_ALLOCSTALL) {
-		text_add(t, "%sallocation stall", sep);
-		sep = ", ";
-	}
-	if (s & POLICY_SIG_FULL_AVG10) {
-		text_add(t, "%sPSI full avg10 ", sep);
-		text_centi(t, d->psi_full_avg10);
-		sep = ", ";
-	}
-	if (s & POLICY_SIG_FULL_STALL) {
-		text_add(t, "%sfull stalls since the last check", sep);
-		sep = ", ";
-	}
-	if (s & POLICY_SIG_TRIGGER) {
-		text_add(t, "%sPSI trigger", sep);
-		sep = ", ";
-	}
-	if (s & POLICY_SIG_SOME_HIGH) {
-		text_add(t, "%sPSI some avg10 ", sep);
-		text_centi(t, d->psi_some_avg10);
-		sep = ", ";
-	}
-	if (s & POLICY_SIG_REFAULTS) {
-		text_add(t, "%sfile refaults", sep);
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (!(s & words[i].bit))
+			continue;
+		text_add(t, "%s%s", sep, words[i].word);
+		if (words[i].bit == POLICY_SIG_SOME_STALL) {
+			text_add(t, " ");
+			text_centi(t, d->stall_centi);
+			text_add(t, " of the time");
+		}
 		sep = ", ";
 	}
 	if (s & POLICY_SIG_FALLING) {
@@ -182,23 +187,40 @@ static void text_signals(struct text *t, const struct policy_decision *d, uint32
 	if (s & POLICY_SIG_LOW)
 		text_add(t, "%savailable %llu MiB below the %llu MiB target", sep,
 			 mib(d->available_bytes), mib(d->headroom_target_bytes));
+	else if (s & POLICY_SIG_KERNEL_LOW)
+		text_add(t, "%skernel zones have %llu MiB available for a %llu MiB target", sep,
+			 mib(d->kernel_available_bytes), mib(d->kernel_headroom_bytes));
+}
+
+/* Why the kernel zones are short: "slab and page tables grow 20 MiB/s, 900 MiB free in ZONE_MOVABLE". */
+static void text_kernel(struct text *t, const struct policy_decision *d)
+{
+	text_add(t, "the kernel zones have %llu MiB available for a %llu MiB target",
+		 mib(d->kernel_available_bytes), mib(d->kernel_headroom_bytes));
+	if (d->unmovable_velocity_bytes_per_sec > 0) {
+		text_add(t, ", unmovable memory grows ");
+		text_velocity(t, d->unmovable_velocity_bytes_per_sec);
+	}
+	text_add(t, ", %llu MiB free in ZONE_MOVABLE cannot hold it", mib(d->movable_free_bytes));
 }
 
 static void explain_grow(struct text *t, const struct policy_decision *d)
 {
-	text_add(t, "grow by %llu MiB to %llu MiB: ", mib(d->target_bytes - d->current_bytes),
-		 mib(d->target_bytes));
+	text_add(t, "grow by %llu MiB to %llu MiB%s: ", mib(d->target_bytes - d->current_bytes),
+		 mib(d->target_bytes), d->zone == POLICY_ZONE_KERNEL ? " in the kernel zones" : "");
 	switch (d->reason) {
 	case POLICY_R_EMERGENCY:
 		text_add(t, "emergency (");
-		text_signals(t, d, POLICY_SIG_OOM_KILL | POLICY_SIG_ALLOCSTALL |
-			     POLICY_SIG_FULL_AVG10 | POLICY_SIG_FULL_STALL);
+		text_signals(t, d, ~(uint32_t)0);
 		text_add(t, ")");
 		break;
-	case POLICY_R_PSI_TRIGGER:
-		text_add(t, "PSI trigger fired (some avg10 ");
-		text_centi(t, d->psi_some_avg10);
-		text_add(t, "), available %llu MiB", mib(d->available_bytes));
+	case POLICY_R_KERNEL_SHORT:
+		text_kernel(t, d);
+		break;
+	case POLICY_R_CACHE_REFAULTS:
+		text_add(t, "the file working set does not fit: ");
+		text_velocity(t, (int64_t)min_u64(d->refault_rate_bytes_per_sec, INT64_MAX));
+		text_add(t, " of refaults with no free memory");
 		break;
 	case POLICY_R_FALLING_FAST:
 		text_add(t, "available %llu MiB is falling ", mib(d->available_bytes));
@@ -214,7 +236,7 @@ static void explain_grow(struct text *t, const struct policy_decision *d)
 		break;
 	}
 	if (d->escalation > 0)
-		text_add(t, ", step escalated x%u", 1u << d->escalation);
+		text_add(t, ", trend step escalated x%u while stalls continue", 1u << d->escalation);
 }
 
 static void explain_shrink(struct text *t, const struct policy_decision *d)
@@ -228,8 +250,27 @@ static void explain_shrink(struct text *t, const struct policy_decision *d)
 	else
 		text_add(t, "calm, %llu MiB available is %llu MiB above the %llu MiB headroom target and margin",
 			 mib(d->available_bytes), mib(d->surplus_bytes), mib(d->headroom_target_bytes));
+	if (d->protected_cache_bytes > 0)
+		text_add(t, " (keeping %llu MiB of refaulted cache)", mib(d->protected_cache_bytes));
 	if (d->pingpong_level > 0)
 		text_add(t, ", ping-pong level %u", d->pingpong_level);
+}
+
+static void explain_cant_help(struct text *t, const struct policy_decision *d)
+{
+	text_add(t, "growing cannot help: ");
+	text_kernel(t, d);
+	switch (d->cant_help) {
+	case POLICY_CANT_KERNEL_BOUND:
+		text_add(t, ", and the kernel zones (%llu MiB) reached their bound of %llu MiB",
+			 mib(d->kernel_bytes), mib(d->kernel_max_bytes));
+		break;
+	case POLICY_CANT_NO_MECHANISM:
+		text_add(t, ", and new memory cannot be placed in the kernel zones here");
+		break;
+	default:
+		break;
+	}
 }
 
 static void explain_hold_wait(struct text *t, const struct policy_decision *d)
@@ -260,14 +301,17 @@ static void explain_hold_wait(struct text *t, const struct policy_decision *d)
 			 d->failures == 1 ? "" : "s");
 		text_until(t, d);
 		break;
+	case POLICY_R_HOST_DENIED:
+		text_add(t, "the host holds resizes this way, retry in ");
+		text_until(t, d);
+		break;
 	default:
 		break;
 	}
 }
 
-static void explain_hold(struct text *t, const struct policy_decision *d)
+static void explain_hold_state(struct text *t, const struct policy_decision *d)
 {
-	text_add(t, "hold at %llu MiB: ", mib(d->current_bytes));
 	switch (d->reason) {
 	case POLICY_R_STEADY:
 		if (d->hold_until_usec > d->now_usec) {
@@ -292,13 +336,24 @@ static void explain_hold(struct text *t, const struct policy_decision *d)
 	case POLICY_R_NO_SURPLUS:
 		text_add(t, "no surplus, available %llu MiB, headroom target %llu MiB",
 			 mib(d->available_bytes), mib(d->headroom_target_bytes));
+		if (d->protected_cache_bytes > 0)
+			text_add(t, ", %llu MiB of refaulted cache kept", mib(d->protected_cache_bytes));
 		break;
 	case POLICY_R_NOT_RELEASABLE:
-		text_add(t, "%llu MiB surplus but no memory block can be offlined (zone Normal holds it)",
+		text_add(t, "%llu MiB surplus, but none of it lies in ZONE_MOVABLE: memory in the kernel zones is not given back",
 			 mib(d->surplus_bytes));
 		break;
 	case POLICY_R_RECLAIMING:
 		text_add(t, "page-cache trim in progress");
+		break;
+	case POLICY_R_CACHE_TURNOVER:
+		text_add(t, "stalls (");
+		text_signals(t, d, POLICY_SIG_STALLS);
+		text_add(t, ") with %llu MiB available and no refaults: the page cache turns over, growing would only feed it",
+			 mib(d->available_bytes));
+		break;
+	case POLICY_R_CANT_HELP:
+		explain_cant_help(t, d);
 		break;
 	case POLICY_R_HOST_RECLAIM_UNSAFE:
 		text_add(t, "the host asks for %llu MiB but shrinking is unsafe: ",
@@ -315,15 +370,19 @@ static void explain_hold(struct text *t, const struct policy_decision *d)
 		explain_hold_wait(t, d);
 		break;
 	}
+}
+
+static void explain_hold(struct text *t, const struct policy_decision *d)
+{
+	text_add(t, "hold at %llu MiB: ", mib(d->current_bytes));
+	explain_hold_state(t, d);
 	/* A hold while a grow is wanted says what it is holding back. */
-	if (d->urgency > 1 || (d->signals & POLICY_SIG_LOW && d->reason != POLICY_R_NO_SURPLUS)) {
-		if (d->signals & (POLICY_SIG_LOW | POLICY_SIG_FALLING | POLICY_SIG_TRIGGER |
-				  POLICY_SIG_OOM_KILL | POLICY_SIG_ALLOCSTALL |
-				  POLICY_SIG_FULL_AVG10 | POLICY_SIG_FULL_STALL)) {
-			text_add(t, " although a grow is wanted (");
-			text_signals(t, d, ~(uint32_t)(POLICY_SIG_SOME_HIGH | POLICY_SIG_REFAULTS));
-			text_add(t, ")");
-		}
+	if (d->urgency > URGENCY_LOW && d->reason != POLICY_R_CANT_HELP &&
+	    d->reason != POLICY_R_CACHE_TURNOVER && (d->need_kernel_bytes || d->need_movable_bytes)) {
+		text_add(t, " although a grow of %llu MiB is wanted (",
+			 mib(d->need_kernel_bytes + d->need_movable_bytes));
+		text_signals(t, d, ~(uint32_t)(POLICY_SIG_REFAULTS));
+		text_add(t, ")");
 	}
 }
 
@@ -342,8 +401,12 @@ int policy_decision_explain(const struct policy_decision *d, char *buf, size_t l
 		explain_shrink(&t, d);
 		break;
 	case POLICY_RECLAIM:
-		text_add(&t, "trim %llu MiB of cold page cache so that a shrink finds free memory",
-			 mib(d->reclaim_bytes));
+		if (d->reason == POLICY_R_TRIM_COLD)
+			text_add(&t, "trim %llu MiB of cold page cache: calm, no refaults, the host gets it back",
+				 mib(d->reclaim_bytes));
+		else
+			text_add(&t, "trim %llu MiB of cold page cache so that a shrink finds free memory",
+				 mib(d->reclaim_bytes));
 		break;
 	case POLICY_RECLAIM_STOP:
 		text_add(&t, "stop trimming page cache: pressure rising (");
@@ -372,32 +435,48 @@ static void text_json_string(struct text *t, const char *s)
 	}
 }
 
+static void json_u64(struct text *t, const char *key, uint64_t v)
+{
+	text_add(t, "\"%s\":%llu,", key, (unsigned long long)v);
+}
+
 int policy_decision_json(const struct policy_decision *d, char *buf, size_t len)
 {
 	struct text t = { .buf = buf, .len = len };
-	char explain[512];
+	char explain[768];
 
 	if (len == 0)
 		return -ENOSPC;
 	buf[0] = '\0';
 	/* A cut-off sentence is still worth showing; JSON stays well formed. */
 	(void)policy_decision_explain(d, explain, sizeof(explain));
-	text_add(&t, "{\"action\":\"%s\",\"reason\":\"%s\",\"urgency\":%u,",
-		 policy_action_name(d->action), policy_reason_name(d->reason), d->urgency);
-	text_add(&t, "\"target_bytes\":%llu,\"current_bytes\":%llu,\"reclaim_bytes\":%llu,",
-		 (unsigned long long)d->target_bytes, (unsigned long long)d->current_bytes,
-		 (unsigned long long)d->reclaim_bytes);
-	text_add(&t, "\"mem_total_bytes\":%llu,\"available_bytes\":%llu,\"headroom_target_bytes\":%llu,",
-		 (unsigned long long)d->mem_total_bytes, (unsigned long long)d->available_bytes,
-		 (unsigned long long)d->headroom_target_bytes);
-	text_add(&t, "\"velocity_bytes_per_sec\":%lld,\"deficit_bytes\":%llu,\"surplus_bytes\":%llu,",
-		 (long long)d->velocity_bytes_per_sec, (unsigned long long)d->deficit_bytes,
-		 (unsigned long long)d->surplus_bytes);
+	text_add(&t, "{\"action\":\"%s\",\"reason\":\"%s\",\"urgency\":%u,\"zone\":\"%s\",",
+		 policy_action_name(d->action), policy_reason_name(d->reason), d->urgency,
+		 policy_zone_name(d->zone));
+	json_u64(&t, "target_bytes", d->target_bytes);
+	json_u64(&t, "current_bytes", d->current_bytes);
+	json_u64(&t, "reclaim_bytes", d->reclaim_bytes);
+	json_u64(&t, "mem_total_bytes", d->mem_total_bytes);
+	json_u64(&t, "available_bytes", d->available_bytes);
+	json_u64(&t, "headroom_target_bytes", d->headroom_target_bytes);
+	text_add(&t, "\"velocity_bytes_per_sec\":%lld,", (long long)d->velocity_bytes_per_sec);
+	json_u64(&t, "deficit_bytes", d->deficit_bytes);
+	json_u64(&t, "surplus_bytes", d->surplus_bytes);
+	json_u64(&t, "demand_bytes", d->demand_bytes);
+	json_u64(&t, "protected_cache_bytes", d->protected_cache_bytes);
+	json_u64(&t, "kernel_available_bytes", d->kernel_available_bytes);
+	json_u64(&t, "kernel_headroom_bytes", d->kernel_headroom_bytes);
+	json_u64(&t, "kernel_bytes", d->kernel_bytes);
+	json_u64(&t, "kernel_max_bytes", d->kernel_max_bytes);
+	json_u64(&t, "need_kernel_bytes", d->need_kernel_bytes);
+	json_u64(&t, "need_movable_bytes", d->need_movable_bytes);
+	json_u64(&t, "refault_rate_bytes_per_sec", d->refault_rate_bytes_per_sec);
 	text_add(&t, "\"psi_some_avg10\":%u.%02u,\"psi_full_avg10\":%u.%02u,",
 		 d->psi_some_avg10 / 100, d->psi_some_avg10 % 100,
 		 d->psi_full_avg10 / 100, d->psi_full_avg10 % 100);
-	text_add(&t, "\"escalation\":%u,\"pingpong_level\":%u,\"explain\":\"",
-		 d->escalation, d->pingpong_level);
+	text_add(&t, "\"escalation\":%u,\"pingpong_level\":%u,", d->escalation, d->pingpong_level);
+	json_u64(&t, "overshoot_bytes", d->overshoot_bytes);
+	text_add(&t, "\"explain\":\"");
 	text_json_string(&t, explain);
 	text_add(&t, "\"}");
 	return t.full ? -ENOSPC : (int)t.pos;

@@ -2,24 +2,31 @@
 #ifndef VMRD_POLICY_HISTORY_H
 #define VMRD_POLICY_HISTORY_H
 
-/* Internal to the policy: the MemAvailable history in struct policy_state. */
+/* Internal to the policy: the short history in struct policy_state. */
 
 #include <stdint.h>
 
 #include "core/policy.h"
 
 /*
- * Add a sample and drop those older than window_usec (keeping at least the
- * newest).  A clock that went backwards (a restarted trace) voids the history.
+ * Add a sample (one value per enum policy_series) and drop those older
+ * than window_usec (keeping at least the newest).  A clock that went
+ * backwards (a restarted trace) voids the history.
  */
 void policy_history_push(struct policy_state *st, uint64_t window_usec, uint64_t now_usec,
-			 uint64_t mem_available_bytes, uint64_t mem_total_bytes);
+			 const int64_t values[POLICY_SERIES__MAX]);
 
 /*
- * The velocity of MemAvailable - MemTotal in bytes per second (negative when
- * falling): our own plugs move both and so do not count as the workload
- * freeing memory.  0 with fewer than two samples.
+ * The least-squares slope of a series per second (KiB series: bytes per
+ * second), limited to the newest interval's slope so that a step that has
+ * already happened does not read as a trend.  0 with fewer than two samples.
  */
-int64_t policy_history_velocity(const struct policy_state *st);
+int64_t policy_history_velocity(const struct policy_state *st, enum policy_series s);
+
+/*
+ * The growth of a counter series over the whole window, per second (0 with
+ * fewer than two samples or a counter that went backwards).
+ */
+uint64_t policy_history_rate(const struct policy_state *st, enum policy_series s);
 
 #endif

@@ -141,7 +141,7 @@ static void backend_done(void *ctx, int status, uint64_t current_bytes, uint64_t
 {
 	struct daemon *d = ctx;
 
-	policy_backend_done(&d->pst, &d->cfg.policy, now, status, current_bytes);
+	policy_backend_done(&d->pst, &d->cfg.policy, now, status, 0, current_bytes);
 }
 
 static void backend_reclaim(void *ctx, uint64_t target_bytes, uint64_t now)
@@ -258,7 +258,7 @@ static void evaluate(struct daemon *d)
 
 	/* Sample fast while anything is moving; slow down when calm. */
 	d->fast = dec.action == POLICY_GROW || d->backend.pending || dec.velocity_bytes_per_sec < 0 ||
-		  d->psi.some.avg10 > d->cfg.policy.calm_some_avg10_centi;
+		  dec.stall_centi >= d->cfg.policy.calm_stall_centi;
 	timer_arm(d, d->fast ? d->cfg.fast_interval_usec : d->cfg.interval_usec);
 
 	if (d->watchdog_usec && now - d->last_watchdog_usec >= d->watchdog_usec / 2) {

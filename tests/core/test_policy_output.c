@@ -10,7 +10,6 @@
 #include <cmocka.h>
 
 #include "core/policy.h"
-#include "vmrd/backend.h"
 
 #define MIB (1ull << 20)
 #define GIB (1ull << 30)
@@ -29,7 +28,12 @@ static void test_defaults_are_valid_and_documented_values(void **state)
 	assert_true(cfg.reserve_bytes == 64 * MIB);
 	assert_true(cfg.grow_step_max_bytes == 1 * GIB);
 	assert_int_equal(cfg.memmap_overhead_centi, 160);
-	assert_true(cfg.calm_hold_usec == 30 * SEC);
+	assert_true(cfg.calm_hold_usec == 5 * SEC);
+	assert_true(cfg.zones);
+	assert_true(cfg.kernel_min_headroom_bytes == 64 * MIB);
+	assert_int_equal(cfg.kernel_max_ratio_centi, 5000);
+	assert_true(cfg.cache_refault_rate_bytes == 2 * MIB);
+	assert_true(cfg.shrink_step_max_bytes == 512 * MIB);
 	assert_true(cfg.backoff_max_usec == 60 * SEC);
 	assert_true(cfg.psionly_step_bytes == 4 * MIB);
 }
@@ -50,6 +54,12 @@ static void break_reclaim_step(struct policy_config *c) { c->reclaim_step_bytes 
 static void break_mode(struct policy_config *c) { c->mode = (enum policy_mode)7; }
 static void break_memmap(struct policy_config *c) { c->memmap_overhead_centi = 6000; }
 static void break_max_blocks(struct policy_config *c) { c->shrink_max_blocks = 0; }
+static void break_kernel_max(struct policy_config *c) { c->kernel_max_ratio_centi = 0; }
+static void break_kernel_headroom(struct policy_config *c) { c->kernel_min_headroom_bytes = 0; c->kernel_headroom_ratio_centi = 0; }
+static void break_refault_rate(struct policy_config *c) { c->cache_refault_rate_bytes = 0; }
+static void break_calm_stall(struct policy_config *c) { c->calm_stall_centi = 0; }
+static void break_trim_interval(struct policy_config *c) { c->trim_interval_usec = 600 * SEC; }
+static void ok_kernel_headroom_off(struct policy_config *c) { c->zones = false; c->kernel_min_headroom_bytes = 0; c->kernel_headroom_ratio_centi = 0; }
 static void ok_reserve_equal(struct policy_config *c) { c->reserve_bytes = c->min_headroom_bytes; }
 static void ok_reclaim_off(struct policy_config *c) { c->reclaim_enabled = false; c->reclaim_step_bytes = 0; }
 
@@ -75,6 +85,12 @@ static void test_validate_rejects_inconsistent_configs(void **state)
 		{ break_mode, "mode" },
 		{ break_memmap, "memmap" },
 		{ break_max_blocks, "shrink_max_blocks" },
+		{ break_kernel_max, "kernel_max_ratio" },
+		{ break_kernel_headroom, "kernel headroom" },
+		{ break_refault_rate, "cache_refault_rate" },
+		{ break_calm_stall, "calm_stall" },
+		{ break_trim_interval, "trim_interval" },
+		{ ok_kernel_headroom_off, NULL },
 		{ ok_reserve_equal, NULL },
 		{ ok_reclaim_off, NULL },
 	};
@@ -112,6 +128,8 @@ static void test_every_name_is_a_short_lowercase_word(void **state)
 	assert_string_equal(policy_reason_name(POLICY_R_LOW_HEADROOM), "low_headroom");
 	assert_string_equal(policy_reason_name(POLICY_R__MAX), "unknown");
 	assert_string_equal(policy_action_name((enum policy_action)99), "unknown");
+	assert_string_equal(policy_zone_name(POLICY_ZONE_KERNEL), "kernel");
+	assert_string_equal(policy_zone_name(POLICY_ZONE_MOVABLE), "movable");
 }
 
 static struct policy_decision base_decision(void)
@@ -127,7 +145,7 @@ static struct policy_decision base_decision(void)
 	d.surplus_bytes = 1520 * MIB;
 	d.min_bytes = 512 * MIB;
 	d.max_bytes = 16 * GIB;
-	d.urgency = VMRD_URGENCY_LOW;
+	d.urgency = URGENCY_LOW;
 	return d;
 }
 
@@ -144,21 +162,25 @@ static void test_explain_sentences_name_the_numbers(void **state)
 	} cases[] = {
 		{ POLICY_HOLD, POLICY_R_AT_MIN, 4096, 0, 0, 0, "hold at 4096 MiB: at minimum (512 MiB)" },
 		{ POLICY_HOLD, POLICY_R_NOT_RELEASABLE, 4096, 0, 0, 0,
-		  "hold at 4096 MiB: 1520 MiB surplus but no memory block can be offlined (zone Normal holds it)" },
+		  "hold at 4096 MiB: 1520 MiB surplus, but none of it lies in ZONE_MOVABLE: memory in the kernel zones is not given back" },
 		{ POLICY_HOLD, POLICY_R_PRESSURE_RECENT, 4096, 880, 1030, 0,
 		  "hold at 4096 MiB: pressure 2 min ago, no shrink for another 30 s" },
 		{ POLICY_HOLD, POLICY_R_SHRINK_INTERVAL, 4096, 0, 1004, 0,
 		  "hold at 4096 MiB: shrank recently, next shrink in 4 s" },
+		{ POLICY_HOLD, POLICY_R_HOST_DENIED, 4096, 0, 1012, 0,
+		  "hold at 4096 MiB: the host holds resizes this way, retry in 12 s" },
 		{ POLICY_GROW, POLICY_R_LOW_HEADROOM, 4352, 1000, 0, POLICY_SIG_LOW,
 		  "grow by 256 MiB to 4352 MiB: available 2048 MiB is below the 400 MiB headroom target" },
 		{ POLICY_GROW, POLICY_R_EMERGENCY, 4352, 1000, 0, POLICY_SIG_OOM_KILL | POLICY_SIG_ALLOCSTALL,
-		  "grow by 256 MiB to 4352 MiB: emergency (OOM kill, allocation stall)" },
+		  "grow by 256 MiB to 4352 MiB: emergency (OOM kill, allocation stalls)" },
 		{ POLICY_SHRINK, POLICY_R_SURPLUS, 3584, 0, 0, 0,
 		  "shrink by 512 MiB to 3584 MiB: calm, 2048 MiB available is 1520 MiB above the 400 MiB headroom target and margin" },
 		{ POLICY_HOLD, POLICY_R_AT_MAX, 4096, 1000, 0, POLICY_SIG_LOW,
-		  "hold at 4096 MiB: at maximum (16384 MiB) although a grow is wanted (available 2048 MiB below the 400 MiB target)" },
+		  "hold at 4096 MiB: at maximum (16384 MiB) although a grow of 300 MiB is wanted (available 2048 MiB below the 400 MiB target)" },
 		{ POLICY_RECLAIM_STOP, POLICY_R_PRESSURE_RISING, 4096, 1000, 0, POLICY_SIG_REFAULTS,
 		  "stop trimming page cache: pressure rising (file refaults)" },
+		{ POLICY_HOLD, POLICY_R_CACHE_TURNOVER, 4096, 1000, 0, POLICY_SIG_TRIGGER,
+		  "hold at 4096 MiB: stalls (PSI trigger) with 2048 MiB available and no refaults: the page cache turns over, growing would only feed it" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -172,8 +194,10 @@ static void test_explain_sentences_name_the_numbers(void **state)
 		d.last_pressure_usec = cases[i].last_pressure_sec * SEC;
 		d.hold_until_usec = cases[i].hold_until_sec * SEC;
 		d.signals = cases[i].signals;
-		if (d.action == POLICY_GROW || (d.signals & POLICY_SIG_LOW))
-			d.urgency = VMRD_URGENCY_NORMAL;
+		if (d.action == POLICY_GROW || (d.signals & POLICY_SIG_LOW)) {
+			d.urgency = URGENCY_NORMAL;
+			d.need_movable_bytes = 300 * MIB;
+		}
 		n = policy_decision_explain(&d, buf, sizeof(buf));
 		assert_int_equal(n, (int)strlen(buf));
 		assert_string_equal(buf, cases[i].want);
@@ -197,8 +221,13 @@ static void test_json_has_every_key_and_two_decimal_psi(void **state)
 	int n;
 
 	d.action = POLICY_GROW;
-	d.reason = POLICY_R_PSI_TRIGGER;
-	d.urgency = VMRD_URGENCY_HIGH;
+	d.reason = POLICY_R_KERNEL_SHORT;
+	d.zone = POLICY_ZONE_KERNEL;
+	d.kernel_available_bytes = 20 * MIB;
+	d.kernel_headroom_bytes = 64 * MIB;
+	d.movable_free_bytes = 900 * MIB;
+	d.unmovable_velocity_bytes_per_sec = 20 * (int64_t)MIB;
+	d.urgency = URGENCY_HIGH;
 	d.target_bytes = 4 * GIB + 256 * MIB;
 	d.psi_some_avg10 = 1234;
 	d.psi_full_avg10 = 5;
@@ -207,17 +236,20 @@ static void test_json_has_every_key_and_two_decimal_psi(void **state)
 	n = policy_decision_json(&d, buf, sizeof(buf));
 	assert_int_equal(n, (int)strlen(buf));
 	assert_true(buf[0] == '{' && buf[n - 1] == '}');
-	assert_non_null(strstr(buf, "\"action\":\"grow\",\"reason\":\"psi_trigger\",\"urgency\":2,"));
+	assert_non_null(strstr(buf, "\"action\":\"grow\",\"reason\":\"kernel_short\",\"urgency\":2,\"zone\":\"kernel\","));
 	assert_non_null(strstr(buf, "\"target_bytes\":4563402752,\"current_bytes\":4294967296,\"reclaim_bytes\":0,"));
 	assert_non_null(strstr(buf, "\"velocity_bytes_per_sec\":-3145728,"));
 	assert_non_null(strstr(buf, "\"psi_some_avg10\":12.34,\"psi_full_avg10\":0.05,"));
 	assert_non_null(strstr(buf, "\"escalation\":2,\"pingpong_level\":0,"));
-	assert_non_null(strstr(buf, "\"explain\":\"grow by 256 MiB to 4352 MiB: PSI trigger fired (some avg10 12.34%), available 2048 MiB, step escalated x4\"}"));
+	assert_non_null(strstr(buf, "\"explain\":\"grow by 256 MiB to 4352 MiB in the kernel zones: the kernel zones have 20 MiB available for a 64 MiB target, unmovable memory grows 20 MiB/s, 900 MiB free in ZONE_MOVABLE cannot hold it, trend step escalated x4 while stalls continue\"}"));
 	static const char *const keys[] = {
 		"action", "reason", "urgency", "target_bytes", "current_bytes", "reclaim_bytes",
 		"mem_total_bytes", "available_bytes", "headroom_target_bytes",
 		"velocity_bytes_per_sec", "deficit_bytes", "surplus_bytes", "psi_some_avg10",
-		"psi_full_avg10", "escalation", "pingpong_level", "explain",
+		"psi_full_avg10", "escalation", "pingpong_level", "explain", "zone", "demand_bytes",
+		"protected_cache_bytes", "kernel_available_bytes", "kernel_headroom_bytes",
+		"kernel_bytes", "kernel_max_bytes", "need_kernel_bytes", "need_movable_bytes",
+		"refault_rate_bytes_per_sec", "overshoot_bytes",
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		char k[64];
@@ -247,9 +279,19 @@ static void test_every_decision_of_a_run_has_text(void **state)
 	in.block_bytes = 128 * MIB;
 	in.releasable_bytes = UINT64_MAX;
 	in.psi_available = true;
+	in.zones_available = true;
+	in.kernel_managed_bytes = 1 * GIB;
+	in.memory_block_bytes = 128 * MIB;
 	for (uint64_t t = 0; t < 200; t++) {
 		in.now_usec = t * SEC;
 		in.mem_available_bytes = (t % 50) * 40 * MIB;
+		in.mem_free_bytes = (t % 13) * 20 * MIB;
+		in.kernel_free_bytes = (t % 17) * 10 * MIB;
+		in.movable_free_bytes = (t % 19) * 50 * MIB;
+		in.file_cache_bytes = (t % 23) * 50 * MIB;
+		in.refault_file += (t % 3) * 20000;
+		in.psi_some_total_usec += (t % 4) * 50000;
+		in.kernel_growth = t % 29 == 0 ? POLICY_KGROW_NO_MECHANISM : POLICY_KGROW_YES;
 		in.trigger_events = t % 7 == 0;
 		in.backend_busy = t % 5 == 0;
 		in.reclaim_busy = t % 11 == 0;
