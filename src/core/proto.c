@@ -47,6 +47,7 @@ static const struct key_info keys[PROTO_KEY__MAX] = {
 	KEY(PROTO_KEY_OOM_KILL, "oom_kill", KT_U64, oom_kill),
 	KEY(PROTO_KEY_MIN, "min", KT_U64, min_bytes),
 	KEY(PROTO_KEY_MAX, "max", KT_U64, max_bytes),
+	KEY(PROTO_KEY_RETRY_AFTER, "retry_after", KT_U64, retry_after_ms),
 };
 
 /*
@@ -82,7 +83,7 @@ static const struct verb_info verbs[PROTO_VERB__MAX] = {
 	[PROTO_VERB_WELCOME] = { "welcome",
 		{ REQ(V), REQ(MIN), REQ(MAX), REQ(CURRENT), REQ(BLOCK) }, 5 },
 	[PROTO_VERB_GRANT] = { "grant", { REQ(SEQ), REQ(TARGET), REQ(CURRENT) }, 3 },
-	[PROTO_VERB_DENY] = { "deny", { REQ(SEQ), REQ(REASON) }, 2 },
+	[PROTO_VERB_DENY] = { "deny", { REQ(SEQ), REQ(REASON), OPT(RETRY_AFTER) }, 3 },
 	[PROTO_VERB_RECLAIM] = { "reclaim", { REQ(TARGET), REQ(URGENCY), OPT(REASON) }, 3 },
 	[PROTO_VERB_LIMITS] = { "limits", { REQ(MIN), REQ(MAX) }, 2 },
 	[PROTO_VERB_ERROR] = { "error", { REQ(REASON) }, 1 },

@@ -77,6 +77,7 @@ enum proto_key {
 	PROTO_KEY_OOM_KILL,
 	PROTO_KEY_MIN,
 	PROTO_KEY_MAX,
+	PROTO_KEY_RETRY_AFTER,
 	PROTO_KEY__MAX,
 };
 
@@ -99,6 +100,7 @@ struct proto_msg {
 	uint64_t min_bytes;             /* min= */
 	uint64_t max_bytes;             /* max= */
 	enum proto_urgency urgency;     /* urgency= */
+	uint64_t retry_after_ms;        /* retry_after= (deny): ask again no sooner */
 
 	/* report */
 	uint64_t mem_total_bytes;

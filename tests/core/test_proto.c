@@ -38,6 +38,7 @@ static void test_every_verb_round_trips_to_identical_text(void **state)
 		"welcome v=1 min=1073741824 max=8589934592 current=2147483648 block=2097152\n",
 		"grant seq=7 target=3221225472 current=2147483648\n",
 		"deny seq=8 reason=host_pressure\n",
+		"deny seq=9 reason=oscillation_hold retry_after=12500\n",
 		"reclaim target=2147483648 urgency=high reason=host_pressure\n",
 		"reclaim target=2147483648 urgency=normal\n",
 		"limits min=0 max=0\n",
@@ -73,6 +74,13 @@ static void test_fields_are_decoded_with_units(void **state)
 	assert_true(m.oom_kill == 2);
 	assert_true(m.present & PROTO_HAS(PROTO_KEY_OOM_KILL));
 	assert_false(m.present & PROTO_HAS(PROTO_KEY_SWAP_TOTAL));
+
+	/* A hold's deny says when to ask again, in milliseconds. */
+	m = parse_ok("deny seq=3 reason=rate_limited retry_after=750");
+	assert_true(m.retry_after_ms == 750);
+	assert_true(m.present & PROTO_HAS(PROTO_KEY_RETRY_AFTER));
+	m = parse_ok("deny seq=3 reason=budget");
+	assert_false(m.present & PROTO_HAS(PROTO_KEY_RETRY_AFTER));
 }
 
 static void test_unknown_keys_and_foreign_keys_are_ignored(void **state)
