@@ -55,7 +55,8 @@ int fileio_write_at(int rootfd, const char *path, const char *text)
 	ssize_t n;
 	int fd, r;
 
-	fd = openat(rootfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_TRUNC as a shell's echo: kernel files ignore it, fixture files are rewritten whole. */
+	fd = openat(rootfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	do
