@@ -34,7 +34,11 @@
 
 #include <stdint.h>
 
-#define VMRD_BACKEND_ABI_VERSION 1u
+/*
+ * 2: requests say in which zone the memory should land (zone), and a
+ * failed request may carry the provider's retry hint (retry_after_usec).
+ */
+#define VMRD_BACKEND_ABI_VERSION 2u
 
 /* The symbol a plugin exports; see vmrd_backend_plugin_init_fn. */
 #define VMRD_BACKEND_PLUGIN_SYMBOL "vmrd_backend_plugin_init"
@@ -69,6 +73,23 @@ struct vmrd_backend_event {
 	uint64_t max_bytes;     /* EV_LIMITS */
 	uint32_t urgency;       /* EV_RECLAIM: enum vmrd_urgency */
 	char reason[VMRD_BACKEND_REASON_MAX]; /* one word, e.g. "granted", "ebusy" */
+	/*
+	 * EV_DONE with a failure: the provider holds requests like this one
+	 * for this long (the host's deny retry_after); 0: no hint, back off.
+	 */
+	uint64_t retry_after_usec;
+};
+
+/*
+ * Where the memory of a grow should land.  Memory in ZONE_MOVABLE can be
+ * given back again but holds no kernel allocations; the kernel zones hold
+ * anything but are hard to give back.  Backends that online memory
+ * themselves (sysfs) honour it; for memory the kernel onlines on its own
+ * (virtio-mem behind the host backend) the daemon steers placement itself.
+ */
+enum vmrd_zone {
+	VMRD_ZONE_MOVABLE = 0,
+	VMRD_ZONE_KERNEL = 1,
 };
 
 enum vmrd_urgency {
@@ -108,6 +129,7 @@ struct vmrd_backend_request {
 	uint64_t target_bytes;
 	uint32_t urgency; /* enum vmrd_urgency */
 	char reason[VMRD_BACKEND_REASON_MAX];
+	uint32_t zone;    /* enum vmrd_zone, for a grow */
 };
 
 struct vmrd_backend_ops {

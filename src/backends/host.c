@@ -27,6 +27,8 @@
 #define HOST_OUT_MAX 8192
 #define HOST_POLL_USEC 100000u /* MemTotal sampling while a grant is confirmed */
 #define HOST_DEFAULT_BLOCK_BYTES (128u << 20)
+/* A host hint beyond this is not believed: the guest asks again at least every 10 min. */
+#define HOST_RETRY_AFTER_MAX_MS (600u * 1000u)
 
 enum host_req_state { HOST_REQ_NONE, HOST_REQ_WAIT_REPLY, HOST_REQ_CONFIRM };
 
@@ -78,15 +80,22 @@ static void host_push_simple(struct host_backend *s, uint32_t type, int32_t stat
 	host_push(s, &ev);
 }
 
-static void host_done(struct host_backend *s, int status, uint64_t current, const char *reason)
+static void host_done_retry(struct host_backend *s, int status, uint64_t current, const char *reason,
+			    uint64_t retry_after_usec)
 {
 	struct vmrd_backend_event ev = { .type = VMRD_BACKEND_EV_DONE, .status = status,
 					 .seq = s->seq, .current_bytes = current,
-					 .target_bytes = status == 0 ? s->granted_bytes : current };
+					 .target_bytes = status == 0 ? s->granted_bytes : current,
+					 .retry_after_usec = retry_after_usec };
 
 	snprintf(ev.reason, sizeof(ev.reason), "%s", reason);
 	host_push(s, &ev);
 	s->req = HOST_REQ_NONE;
+}
+
+static void host_done(struct host_backend *s, int status, uint64_t current, const char *reason)
+{
+	host_done_retry(s, status, current, reason, 0);
 }
 
 static void host_watch(struct host_backend *s)
@@ -272,8 +281,12 @@ static void host_handle(struct host_backend *s, const struct proto_msg *m, uint6
 		host_confirm_check(s, now);
 		break;
 	case PROTO_VERB_DENY:
+		/* A hold that ends by itself says when: the daemon waits exactly that long. */
 		if (s->req == HOST_REQ_WAIT_REPLY && m->seq == s->seq)
-			host_done(s, -EAGAIN, s->cur_bytes, m->reason);
+			host_done_retry(s, -EAGAIN, s->cur_bytes, m->reason,
+					(m->present & PROTO_HAS(PROTO_KEY_RETRY_AFTER)) ?
+						(m->retry_after_ms < HOST_RETRY_AFTER_MAX_MS ?
+							 m->retry_after_ms : HOST_RETRY_AFTER_MAX_MS) * 1000 : 0);
 		break;
 	case PROTO_VERB_ERROR:
 		if (s->req == HOST_REQ_WAIT_REPLY)

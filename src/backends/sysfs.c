@@ -36,6 +36,7 @@ struct sysfs_backend {
 	struct memblock_set job_set;
 	uint64_t job_seq;
 	uint64_t job_target_bytes;
+	uint32_t job_zone;
 	int job_status;
 	uint64_t job_current_bytes;
 	char job_reason[VMRD_BACKEND_REASON_MAX];
@@ -196,9 +197,14 @@ static int sysfs_releasable(void *state, uint64_t *ret_bytes)
 	return 0;
 }
 
-/* Online up to need blocks, lowest id first; returns how many came online. */
+/*
+ * Online up to need blocks, lowest id first, in the zone asked for (a
+ * kernel that cannot put a block there onlines it where it can); returns
+ * how many came online.
+ */
 static uint64_t sysfs_grow(struct sysfs_backend *s, uint64_t need, int *first_err)
 {
+	const char *state = s->job_zone == VMRD_ZONE_KERNEL ? "online_kernel" : "online_movable";
 	uint64_t done = 0;
 
 	for (size_t i = 0; i < s->job_set.n && done < need; i++) {
@@ -207,7 +213,7 @@ static uint64_t sysfs_grow(struct sysfs_backend *s, uint64_t need, int *first_er
 
 		if (b->state != MEMBLOCK_OFFLINE)
 			continue;
-		r = s->write_state(s->rootfd, b->id, "online_movable", s->write_ctx);
+		r = s->write_state(s->rootfd, b->id, state, s->write_ctx);
 		if (r < 0)
 			r = s->write_state(s->rootfd, b->id, "online", s->write_ctx);
 		if (r == 0)
@@ -307,6 +313,7 @@ static int sysfs_request(void *state, const struct vmrd_backend_request *req)
 		return -EBUSY;
 	s->job_seq = req->seq;
 	s->job_target_bytes = req->target_bytes;
+	s->job_zone = req->zone;
 	return worker_start(s->worker);
 }
 

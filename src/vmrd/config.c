@@ -73,7 +73,7 @@ static const struct inikey keys[] = {
 	P("policy", "psionly_step", INIKEY_SIZE, psionly_step_bytes, "psi-only mode: grow per PSI event."),
 	P("policy", "psionly_quiet", INIKEY_DURATION, psionly_quiet_usec, "psi-only mode: release after this long without events."),
 
-	P("reclaim", "enabled", INIKEY_BOOL, reclaim_enabled, "Trim cold page cache with cgroup v2 memory.reclaim before shrinking."),
+	P("reclaim", "enabled", INIKEY_BOOL, reclaim_enabled, "Trim cold page cache with cgroup v2 memory.reclaim: when calm, and before shrinking."),
 	V("reclaim", "cgroup", INIKEY_STRING, cgroup_path, "cgroup v2 directory, relative to the root, whose memory.reclaim is written."),
 	P("reclaim", "step", INIKEY_SIZE, reclaim_step_bytes, "Bytes per memory.reclaim write; trimming stops between steps when pressure rises."),
 	P("reclaim", "min_cache", INIKEY_SIZE, reclaim_min_cache_bytes, "Leave at least this much file cache."),

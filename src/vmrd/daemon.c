@@ -116,7 +116,7 @@ static void remember(struct daemon *d, const struct policy_decision *dec)
 /* Once per decision: with its reason and numbers.  Repeated holds are said once. */
 static void log_decision(struct daemon *d, const struct policy_decision *dec)
 {
-	char why[256];
+	char why[512];
 
 	if (dec->action == POLICY_HOLD) {
 		if (dec->reason == d->last_logged_hold)
@@ -126,6 +126,8 @@ static void log_decision(struct daemon *d, const struct policy_decision *dec)
 		d->last_logged_hold = POLICY_R__MAX;
 	}
 	remember(d, dec);
+	if (dec->reason == POLICY_R_CANT_HELP)
+		d->m.cant_help++;
 	policy_decision_explain(dec, why, sizeof(why));
 	log_info("%s%s: %s: current %" PRIu64 " MiB, target %" PRIu64 " MiB, available %" PRIu64
 		 " MiB (want %" PRIu64 "), psi some %u.%02u%% full %u.%02u%%: %s",
@@ -137,11 +139,14 @@ static void log_decision(struct daemon *d, const struct policy_decision *dec)
 
 /* ---- the backend's news ---- */
 
-static void backend_done(void *ctx, int status, uint64_t current_bytes, uint64_t now)
+static void backend_done(void *ctx, int status, uint64_t retry_after_usec, uint64_t current_bytes,
+			 uint64_t now)
 {
 	struct daemon *d = ctx;
+	bool grow = d->backend.req.target_bytes > d->in.current_bytes;
 
-	policy_backend_done(&d->pst, &d->cfg.policy, now, status, 0, current_bytes);
+	daemon_steer_done(d, status, grow ? now - d->backend.sent_usec : 0);
+	policy_backend_done(&d->pst, &d->cfg.policy, now, status, retry_after_usec, current_bytes);
 }
 
 static void backend_reclaim(void *ctx, uint64_t target_bytes, uint64_t now)
@@ -182,14 +187,21 @@ static void act(struct daemon *d, const struct policy_decision *dec, uint64_t no
 	case POLICY_SHRINK:
 		if (d->dry_run || !d->backend.up)
 			return;
+		if (dec->action == POLICY_GROW)
+			daemon_steer_grow(d, dec->zone);
 		r = daemon_backend_request(&d->backend, dec->target_bytes,
 					   backend_urgency_to_abi(dec->urgency),
+					   dec->zone == POLICY_ZONE_KERNEL ? VMRD_ZONE_KERNEL : VMRD_ZONE_MOVABLE,
 					   policy_reason_name(dec->reason), now);
 		if (r < 0)
 			return;
 		if (dec->action == POLICY_GROW) {
 			d->m.grows++;
 			d->m.grown_bytes += dec->target_bytes - dec->current_bytes;
+			if (dec->zone == POLICY_ZONE_KERNEL) {
+				d->m.kernel_grows++;
+				d->m.kernel_grown_bytes += dec->target_bytes - dec->current_bytes;
+			}
 		} else {
 			d->m.shrinks++;
 			d->m.shrunk_bytes += dec->current_bytes - dec->target_bytes;
@@ -314,6 +326,7 @@ static void reload(struct daemon *d)
 	daemon_backend_configure(&d->backend, d->cfg.backend, d->cfg.policy.backoff_min_usec,
 				 d->cfg.policy.backoff_max_usec);
 	daemon_backend_retry_now(&d->backend);
+	daemon_steer_setup(d);
 	log_info("reload: %s applied%s", d->config_path, backend_changed ? " (backend reopened)" : "");
 }
 
@@ -381,6 +394,7 @@ static void daemon_init(struct daemon *d)
 	d->last_logged_hold = POLICY_R__MAX;
 	policy_init(&d->pst);
 	psi_open(d);
+	daemon_steer_setup(d);
 }
 
 int daemon_setup(struct daemon *d)

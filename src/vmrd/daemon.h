@@ -21,9 +21,11 @@
 #include "sensors/meminfo.h"
 #include "sensors/psi.h"
 #include "sensors/vmstat.h"
+#include "sensors/zoneinfo.h"
 #include "vmrd/backend.h"
 #include "vmrd/config.h"
 #include "vmrd/daemon_backend.h"
+#include "vmrd/placement.h"
 #include "vmrd/reclaim.h"
 
 #define DECISION_LOG 64
@@ -40,7 +42,21 @@ struct daemon_metrics {
 	uint64_t reclaimed_bytes;
 	uint64_t reclaim_aborts;
 	uint64_t reclaim_usec;
+	uint64_t kernel_grows;
+	uint64_t kernel_grown_bytes;
+	uint64_t cant_help;     /* decisions that growth could not help */
 	/* Backend failures and grow latencies: backend.stats. */
+};
+
+/* Where hot-plugged memory lands, and whether vmrd can steer it (steer.c). */
+struct daemon_steer {
+	struct placement placement;
+	bool probed;               /* placement was read */
+	bool own_onlining;         /* the backend onlines memory itself (sysfs) */
+	enum policy_kernel_growth kernel_growth;
+	bool kernel_active;        /* auto_online_blocks is online_kernel for a grow in flight */
+	uint64_t memory_block_bytes;
+	uint64_t plug_latency_usec; /* smoothed grow latency, 0 until measured */
 };
 
 struct daemon {
@@ -74,9 +90,13 @@ struct daemon {
 	struct reclaim rc;
 	bool reclaim_available;
 
+	struct daemon_steer steer;
+
 	/* The latest sample and decision. */
 	struct meminfo mi;
 	struct vmstat vs;
+	struct zoneinfo zi;
+	bool zones_available;
 	struct psi_stats psi;
 	struct policy_input in;
 	struct policy_state pst;
@@ -105,8 +125,19 @@ void daemon_teardown(struct daemon *d);
 /* --once: one sample, one decision, printed as JSON to stdout. */
 int daemon_once(struct daemon *d);
 
-/* Sampling: fill d->mi/vs/psi and d->in (sample.c). */
+/* Sampling: fill d->mi/vs/zi/psi and d->in (sample.c). */
 int daemon_sample(struct daemon *d, uint64_t now_usec);
+
+/*
+ * Steering hot-plugged memory into the zone a grow is for (steer.c).
+ * setup probes what this guest allows and says once what it cannot do;
+ * grow switches auto_online_blocks for a kernel-zone grow about to be
+ * sent, done switches it back when the request ends and folds the grow's
+ * latency into the plug-latency estimate.
+ */
+void daemon_steer_setup(struct daemon *d);
+void daemon_steer_grow(struct daemon *d, enum policy_zone zone);
+void daemon_steer_done(struct daemon *d, int status, uint64_t latency_usec);
 
 /* Rendering for the control socket and --once (status.c); -EINVAL for an unknown command. */
 int status_render(struct daemon *d, const char *cmd, struct strbuf *out);

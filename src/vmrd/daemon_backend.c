@@ -123,7 +123,7 @@ void daemon_backend_query(struct daemon_backend *b)
 }
 
 int daemon_backend_request(struct daemon_backend *b, uint64_t target_bytes, uint32_t urgency,
-			   const char *reason, uint64_t now)
+			   enum vmrd_zone zone, const char *reason, uint64_t now)
 {
 	struct vmrd_backend_request *req = &b->req;
 	int r;
@@ -134,12 +134,13 @@ int daemon_backend_request(struct daemon_backend *b, uint64_t target_bytes, uint
 	req->seq = ++b->seq;
 	req->target_bytes = target_bytes;
 	req->urgency = urgency;
+	req->zone = zone;
 	snprintf(req->reason, sizeof(req->reason), "%s", reason);
 	r = b->ops->request(b->state, req);
 	if (r < 0) {
 		b->stats.failures++;
 		log_warnc(r, "backend %s: request %" PRIu64 " refused", b->name, req->seq);
-		b->owner->done(b->ctx, r, b->info.current_bytes, now);
+		b->owner->done(b->ctx, r, 0, b->info.current_bytes, now);
 		return r;
 	}
 	b->pending = true;
@@ -155,11 +156,19 @@ static void request_done(struct daemon_backend *b, const struct vmrd_backend_eve
 		return;
 	}
 	b->pending = false;
+	if (ev->status < 0 && ev->retry_after_usec > 0) {
+		/* A hold, not a failure: the provider says when to ask again. */
+		log_info("backend: request %" PRIu64 " for %" PRIu64 " MiB denied (%s), retry in %" PRIu64
+			 " ms", ev->seq, MIB(b->req.target_bytes), ev->reason, ev->retry_after_usec / 1000);
+		b->stats.denies++;
+		b->owner->done(b->ctx, ev->status, ev->retry_after_usec, ev->current_bytes, now);
+		return;
+	}
 	if (ev->status < 0) {
 		b->stats.failures++;
 		log_warnc(ev->status, "backend: request %" PRIu64 " for %" PRIu64 " MiB failed (%s)",
 			  ev->seq, MIB(b->req.target_bytes), ev->reason);
-		b->owner->done(b->ctx, ev->status, ev->current_bytes, now);
+		b->owner->done(b->ctx, ev->status, 0, ev->current_bytes, now);
 		return;
 	}
 	if (ev->current_bytes > b->info.current_bytes) {
@@ -172,7 +181,7 @@ static void request_done(struct daemon_backend *b, const struct vmrd_backend_eve
 		 ev->seq, MIB(b->req.target_bytes), MIB(ev->current_bytes), (now - b->sent_usec) / 1000,
 		 ev->reason);
 	b->info.current_bytes = ev->current_bytes;
-	b->owner->done(b->ctx, 0, ev->current_bytes, now);
+	b->owner->done(b->ctx, 0, 0, ev->current_bytes, now);
 }
 
 static void handle_event(struct daemon_backend *b, const struct vmrd_backend_event *ev, uint64_t now)

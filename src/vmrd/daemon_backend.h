@@ -20,14 +20,19 @@
 #include "vmrd/backend.h"
 
 struct daemon_backend_owner {
-	/* A request ended, or was refused at once: status 0 or -errno, the size now. */
-	void (*done)(void *ctx, int status, uint64_t current_bytes, uint64_t now_usec);
+	/*
+	 * A request ended, or was refused at once: status 0 or -errno, the
+	 * provider's retry hint (0: none) and the size now.
+	 */
+	void (*done)(void *ctx, int status, uint64_t retry_after_usec, uint64_t current_bytes,
+		     uint64_t now_usec);
 	/* The provider asks the guest to shrink to target_bytes if it safely can. */
 	void (*reclaim)(void *ctx, uint64_t target_bytes, uint64_t now_usec);
 };
 
 struct daemon_backend_stats {
 	uint64_t failures;             /* refused or failed requests, failed queries */
+	uint64_t denies;               /* requests the provider held, with a retry hint */
 	uint64_t grow_latency_usec_last;
 	uint64_t grow_latency_usec_sum;
 	uint64_t grow_latency_count;
@@ -74,12 +79,12 @@ void daemon_backend_close(struct daemon_backend *b);
 void daemon_backend_query(struct daemon_backend *b);
 
 /*
- * Send a request for target_bytes.  A refusal is counted, logged and
+ * Send a request for target_bytes (a grow in zone).  A refusal is counted, logged and
  * reported to the owner's done() at once; synchronous backends complete
  * within the call.  0 or -errno.
  */
 int daemon_backend_request(struct daemon_backend *b, uint64_t target_bytes, uint32_t urgency,
-			   const char *reason, uint64_t now_usec);
+			   enum vmrd_zone zone, const char *reason, uint64_t now_usec);
 
 /* Take every pending event from the backend (its fd is readable, or it may have news). */
 void daemon_backend_drain(struct daemon_backend *b, uint64_t now_usec);

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One sample of the guest: /proc/meminfo, /proc/vmstat and PSI, turned
+ * One sample of the guest: /proc/meminfo, /proc/vmstat, /proc/zoneinfo and PSI, turned
  * into the policy's input together with the backend's view.  No
  * allocation: the sensors read into fixed buffers.
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmrd/daemon.h"
 
@@ -41,7 +42,43 @@ static void backend_view(const struct daemon *d, struct policy_input *in)
 	if (d->backend.up && d->backend.ops->releasable &&
 	    d->backend.ops->releasable(d->backend.state, &in->releasable_bytes) < 0)
 		in->releasable_bytes = UINT64_MAX;
+	/*
+	 * Memory the kernel onlined for us is given back from ZONE_MOVABLE
+	 * (virtio-mem unplugs there first); what went into the kernel zones
+	 * stays.
+	 */
+	if (in->releasable_bytes == UINT64_MAX && d->zones_available && d->cfg.policy.zones)
+		in->releasable_bytes = d->zi.movable.managed_bytes;
 	in->backend_busy = d->backend.pending;
+}
+
+static uint64_t page_bytes(void)
+{
+	long p = sysconf(_SC_PAGESIZE);
+
+	return p > 0 ? (uint64_t)p : 4096;
+}
+
+/* The two zone groups of /proc/zoneinfo, and what the daemon can do about them. */
+static void zone_view(const struct daemon *d, struct policy_input *in)
+{
+	const struct zoneinfo *zi = &d->zi;
+
+	in->zones_available = d->zones_available;
+	in->kernel_growth = d->steer.kernel_growth;
+	in->memory_block_bytes = d->steer.memory_block_bytes;
+	in->plug_latency_usec = d->steer.plug_latency_usec;
+	if (!d->zones_available)
+		return;
+	in->kernel_free_bytes = zi->kernel.free_bytes;
+	in->kernel_high_bytes = zi->kernel.high_bytes;
+	in->kernel_low_bytes = zi->kernel.low_bytes;
+	in->kernel_managed_bytes = zi->kernel.managed_bytes;
+	in->kernel_file_bytes = zi->kernel.file_bytes;
+	in->movable_free_bytes = zi->movable.free_bytes;
+	in->movable_high_bytes = zi->movable.high_bytes;
+	in->movable_managed_bytes = zi->movable.managed_bytes;
+	in->movable_present_bytes = zi->movable.present_bytes;
 }
 
 int daemon_sample(struct daemon *d, uint64_t now_usec)
@@ -57,6 +94,7 @@ int daemon_sample(struct daemon *d, uint64_t now_usec)
 		memset(&d->vs, 0, sizeof(d->vs));
 	if (d->psi_available && psi_read(d->rootfd, d->cfg.psi_path, &d->psi) < 0)
 		memset(&d->psi, 0, sizeof(d->psi));
+	d->zones_available = zoneinfo_read(d->rootfd, &d->zi) == 0;
 
 	memset(in, 0, sizeof(*in));
 	in->now_usec = now_usec;
@@ -64,6 +102,11 @@ int daemon_sample(struct daemon *d, uint64_t now_usec)
 	in->mem_available_bytes = d->mi.mem_available_bytes;
 	in->mem_free_bytes = d->mi.mem_free_bytes;
 	in->file_cache_bytes = d->mi.active_file_bytes + d->mi.inactive_file_bytes;
+	in->active_file_bytes = d->mi.active_file_bytes;
+	in->slab_reclaimable_bytes = d->mi.slab_reclaimable_bytes;
+	/* Block-device buffers are page cache the kernel keeps out of ZONE_MOVABLE. */
+	in->unmovable_bytes = d->mi.slab_unreclaimable_bytes + d->mi.page_tables_bytes +
+			      d->mi.kernel_stack_bytes + d->mi.buffers_bytes;
 	in->swap_total_bytes = d->mi.swap_total_bytes;
 	in->swap_free_bytes = d->mi.swap_free_bytes;
 
@@ -79,7 +122,9 @@ int daemon_sample(struct daemon *d, uint64_t now_usec)
 	in->allocstall = d->vs.allocstall;
 	in->refault_file = d->vs.workingset_refault_file;
 	in->refault_anon = d->vs.workingset_refault_anon;
+	in->page_bytes = page_bytes();
 
+	zone_view(d, in);
 	backend_view(d, in);
 	in->reclaim_busy = reclaim_busy(&d->rc);
 	in->host_reclaim_target_bytes = d->host_reclaim_target_bytes;

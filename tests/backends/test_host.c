@@ -291,6 +291,26 @@ static void test_deny_fails_the_request_with_the_host_reason(void **state)
 	assert_int_equal(ev.seq, 4);
 	assert_int_equal(ev.status, -EAGAIN);
 	assert_string_equal(ev.reason, "budget");
+	assert_true(ev.retry_after_usec == 0);
+}
+
+/* A deny for a hold says when to ask again; an absurd hint is capped at 10 min. */
+static void test_deny_passes_the_hosts_retry_hint_on(void **state)
+{
+	struct fixture *f = *state;
+	struct vmrd_backend_event ev;
+
+	request(f, 5, HOST_CURRENT + 256 * MIB);
+	host_say(f, "deny seq=5 reason=oscillation_hold retry_after=12500\n");
+	expect_event(f, VMRD_BACKEND_EV_DONE, &ev);
+	assert_int_equal(ev.status, -EAGAIN);
+	assert_string_equal(ev.reason, "oscillation_hold");
+	assert_true(ev.retry_after_usec == 12500000);
+
+	request(f, 6, HOST_CURRENT + 256 * MIB);
+	host_say(f, "deny seq=6 reason=rate_limited retry_after=99999999999\n");
+	expect_event(f, VMRD_BACKEND_EV_DONE, &ev);
+	assert_true(ev.retry_after_usec == 600 * 1000000ull);
 }
 
 static void test_no_reply_times_out(void **state)
@@ -425,6 +445,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_smaller_grant_is_partial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grant_not_seen_in_memtotal_times_out, setup_short, teardown),
 		cmocka_unit_test_setup_teardown(test_deny_fails_the_request_with_the_host_reason, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deny_passes_the_hosts_retry_hint_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_reply_times_out, setup_short, teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_and_limits_become_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_is_sent_as_a_report_line, setup, teardown),

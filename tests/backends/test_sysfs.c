@@ -95,7 +95,7 @@ static int fake_kernel_write(int rootfd, uint32_t id, const char *state, void *c
 		r = put(rootfd, id, "state", "online\n");
 		return r < 0 ? r : put(rootfd, id, "valid_zones", "Movable\n");
 	}
-	if (strcmp(state, "online") == 0) {
+	if (strcmp(state, "online") == 0 || strcmp(state, "online_kernel") == 0) {
 		r = put(rootfd, id, "state", "online\n");
 		return r < 0 ? r : put(rootfd, id, "valid_zones", "Normal\n");
 	}
@@ -163,14 +163,20 @@ static const char *block_state(struct fixture *f, int id)
 }
 
 /* Request target and wait for the DONE event (5 s at most). */
-static void run(struct fixture *f, uint64_t seq, uint64_t target, struct vmrd_backend_event *ev)
+static void run_zone(struct fixture *f, uint64_t seq, uint64_t target, enum vmrd_zone zone,
+		     struct vmrd_backend_event *ev)
 {
-	struct vmrd_backend_request req = { .seq = seq, .target_bytes = target };
+	struct vmrd_backend_request req = { .seq = seq, .target_bytes = target, .zone = zone };
 
 	assert_int_equal(f->ops->request(f->state, &req), 0);
 	assert_int_equal(testutil_wait_event(f->ops, f->state, ev, 5000), 1);
 	assert_int_equal(ev->type, VMRD_BACKEND_EV_DONE);
 	assert_int_equal(ev->seq, seq);
+}
+
+static void run(struct fixture *f, uint64_t seq, uint64_t target, struct vmrd_backend_event *ev)
+{
+	run_zone(f, seq, target, VMRD_ZONE_MOVABLE, ev);
 }
 
 static void test_survey_counts_online_blocks_and_unremovable_memory(void **state)
@@ -209,6 +215,23 @@ static void test_grow_onlines_lowest_offline_blocks_as_movable(void **state)
 	assert_string_equal(f->fk.log[1], "21:online_movable");
 	assert_int_equal(f->ops->query(f->state, &info), 0);
 	assert_int_equal(info.current_bytes, 22 * BLOCK);
+}
+
+/* A grow for unmovable memory onlines its blocks into the kernel zones, which are not releasable. */
+static void test_kernel_zone_grow_onlines_kernel_blocks(void **state)
+{
+	struct fixture *f = *state;
+	struct vmrd_backend_event ev;
+	uint64_t rel;
+
+	run_zone(f, 3, 21 * BLOCK, VMRD_ZONE_KERNEL, &ev);
+	assert_int_equal(ev.status, 0);
+	assert_int_equal(ev.current_bytes, 21 * BLOCK);
+	assert_int_equal(f->fk.n_log, 1);
+	assert_string_equal(f->fk.log[0], "20:online_kernel");
+	assert_string_equal(block_state(f, 20), "online\n");
+	assert_int_equal(f->ops->releasable(f->state, &rel), 0);
+	assert_int_equal(rel, 3 * BLOCK);
 }
 
 static void test_grow_falls_back_to_online_when_movable_refused(void **state)
@@ -473,6 +496,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_target_equal_to_current_is_a_noop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_completes_on_worker_through_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_writer_writes_online_movable_to_state_file, setup_real_writer, teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_zone_grow_onlines_kernel_blocks, setup, teardown),
 		cmocka_unit_test(test_config_min_and_max_narrow_the_range),
 		cmocka_unit_test(test_open_refuses_bad_config_and_missing_tree),
 	};
