@@ -81,6 +81,7 @@ static const struct inikey keys[] = {
 	P("reclaim", "refault_limit", INIKEY_U64, reclaim_refault_limit, "File refaults per evaluation that stop trimming."),
 	P("reclaim", "interval", INIKEY_DURATION, trim_interval_usec, "Between two steps of trimming cold cache when calm (0: only before a shrink)."),
 	P("reclaim", "backoff_max", INIKEY_DURATION, trim_backoff_max_usec, "Refaults after a trim double the interval, up to this."),
+	V("reclaim", "timeout", INIKEY_DURATION, reclaim_timeout_usec, "A trim still writing memory.reclaim after this long is interrupted."),
 };
 
 #undef V
@@ -111,6 +112,7 @@ void config_defaults(struct vmrd_config *cfg)
 	cfg->psi_full_stall_usec = 50000;
 	cfg->psi_window_usec = 1000000;
 	snprintf(cfg->cgroup_path, sizeof(cfg->cgroup_path), "sys/fs/cgroup");
+	cfg->reclaim_timeout_usec = 10000000;
 }
 
 struct parse_ctx {

@@ -212,7 +212,7 @@ static void act(struct daemon *d, const struct policy_decision *dec, uint64_t no
 	case POLICY_RECLAIM:
 		if (d->dry_run || !d->reclaim_available)
 			return;
-		r = reclaim_submit(&d->rc, dec->reclaim_bytes, d->cfg.policy.reclaim_step_bytes);
+		r = reclaim_submit(&d->rc, dec->reclaim_bytes, d->cfg.policy.reclaim_step_bytes, now);
 		if (r < 0)
 			log_warnc(r, "reclaim: cannot start");
 		else
@@ -246,6 +246,18 @@ static void maybe_report(struct daemon *d, uint64_t now)
 	d->backend.ops->report(d->backend.state, &rep);
 }
 
+/* A trim blocked in the kernel past its timeout is interrupted, once, and said. */
+static void reclaim_watchdog(struct daemon *d, uint64_t now)
+{
+	uint64_t since = reclaim_since_usec(&d->rc);
+
+	if (since == 0 || d->rc.interrupted || now - since < d->cfg.reclaim_timeout_usec)
+		return;
+	if (reclaim_interrupt(&d->rc))
+		log_warnx("reclaim: memory.reclaim still writing after %" PRIu64 " s; interrupted",
+			  (now - since) / 1000000);
+}
+
 static void evaluate(struct daemon *d)
 {
 	uint64_t now = clock_now_usec();
@@ -262,6 +274,7 @@ static void evaluate(struct daemon *d)
 	}
 	d->trigger_events = 0;
 	d->m.evaluations++;
+	reclaim_watchdog(d, now);
 	policy_evaluate(&d->pst, &d->cfg.policy, &d->in, &dec);
 	d->last = dec;
 	log_decision(d, &dec);
@@ -292,8 +305,10 @@ static void reclaim_done(struct daemon *d)
 	log_info("reclaim: trimmed %" PRIu64 " of %" PRIu64 " MiB of page cache in %" PRIu64 " ms%s%s",
 		 MIB(res.reclaimed_bytes), MIB(res.asked_bytes), res.elapsed_usec / 1000,
 		 res.status == -ECANCELED ? " (stopped: pressure rose)" :
-		 res.status == -EAGAIN	   ? " (the kernel found no more)" : "",
-		 res.status < 0 && res.status != -ECANCELED && res.status != -EAGAIN ? " (failed)" : "");
+		 res.status == -EAGAIN	   ? " (the kernel found no more)" :
+		 res.status == -EINTR	   ? " (interrupted: it took too long)" : "",
+		 res.status < 0 && res.status != -ECANCELED && res.status != -EAGAIN &&
+				 res.status != -EINTR ? " (failed)" : "");
 }
 
 /* ---- SIGHUP ---- */
@@ -414,6 +429,10 @@ int daemon_setup(struct daemon *d)
 
 	r = reclaim_start(&d->rc, d->rootfd, d->cfg.cgroup_path);
 	d->reclaim_available = r >= 0;
+	if (r >= 0)
+		log_info("reclaim: %s/memory.reclaim%s", d->cfg.cgroup_path,
+			 d->rc.swappiness ? " takes swappiness=: trims spare anonymous memory" :
+					    " (no swappiness= on this kernel)");
 	if (r < 0 && d->cfg.policy.reclaim_enabled)
 		log_warnc(r, "reclaim: %s/memory.reclaim unusable; page cache is left to the kernel",
 			  d->cfg.cgroup_path);

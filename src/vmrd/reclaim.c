@@ -4,80 +4,88 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "common/fileio.h"
 
-static void trim(struct reclaim *rc, uint64_t bytes, uint64_t step, struct reclaim_result *res)
+/* The signal that interrupts a step; its handler does nothing but end the write. */
+#define RECLAIM_SIGNAL (SIGRTMIN + 1)
+#define RECLAIM_STOP_WAIT_USEC 1000000
+
+static void on_interrupt(int sig)
 {
+	(void)sig;
+}
+
+static int write_step(struct reclaim *rc, uint64_t n)
+{
+	char text[48];
+
+	snprintf(text, sizeof(text), rc->swappiness ? "%" PRIu64 " swappiness=0" : "%" PRIu64, n);
+	return fileio_write_at(rc->dirfd, "memory.reclaim", text);
+}
+
+/* Runs on the worker thread; only this thread takes RECLAIM_SIGNAL. */
+static void trim_job(void *arg)
+{
+	struct reclaim *rc = arg;
+	struct reclaim_result *res = &rc->result;
 	uint64_t start = clock_now_usec();
-	char text[32];
+	sigset_t sig;
+
+	sigemptyset(&sig);
+	sigaddset(&sig, RECLAIM_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &sig, NULL);
+	pthread_mutex_lock(&rc->job_lock);
+	rc->job_thread = pthread_self();
+	rc->job_running = true;
+	pthread_mutex_unlock(&rc->job_lock);
 
 	memset(res, 0, sizeof(*res));
-	res->asked_bytes = bytes;
-	while (res->reclaimed_bytes < bytes) {
-		uint64_t n = bytes - res->reclaimed_bytes;
+	res->asked_bytes = rc->job_bytes;
+	while (res->reclaimed_bytes < rc->job_bytes) {
+		uint64_t n = rc->job_bytes - res->reclaimed_bytes;
 		int r;
 
-		if (atomic_load(&rc->abort)) {
+		if (worker_cancelled(rc->worker)) {
 			res->status = -ECANCELED;
 			break;
 		}
-		if (n > step)
-			n = step;
-		snprintf(text, sizeof(text), "%" PRIu64, n);
-		r = fileio_write_at(rc->dirfd, "memory.reclaim", text);
+		r = write_step(rc, n < rc->job_step ? n : rc->job_step);
 		if (r < 0) {
 			res->status = r;
 			break;
 		}
-		res->reclaimed_bytes += n;
+		res->reclaimed_bytes += n < rc->job_step ? n : rc->job_step;
 	}
 	res->elapsed_usec = clock_now_usec() - start;
+
+	pthread_mutex_lock(&rc->job_lock);
+	rc->job_running = false;
+	pthread_mutex_unlock(&rc->job_lock);
+	pthread_sigmask(SIG_BLOCK, &sig, NULL);
 }
 
-static void *worker(void *arg)
+static int install_interrupt(void)
 {
-	struct reclaim *rc = arg;
-	uint64_t one = 1;
+	struct sigaction sa;
 
-	pthread_mutex_lock(&rc->lock);
-	for (;;) {
-		struct reclaim_result res;
-		uint64_t bytes, step;
-
-		while (!rc->quit && rc->job_bytes == 0)
-			pthread_cond_wait(&rc->cond, &rc->lock);
-		if (rc->quit)
-			break;
-		bytes = rc->job_bytes;
-		step = rc->step_bytes;
-		rc->job_bytes = 0;
-		pthread_mutex_unlock(&rc->lock);
-
-		trim(rc, bytes, step, &res);
-
-		pthread_mutex_lock(&rc->lock);
-		rc->result = res;
-		if (write(rc->eventfd, &one, sizeof(one)) < 0) {
-			/* The counter cannot overflow with one write per trim; nothing to do. */
-		}
-	}
-	pthread_mutex_unlock(&rc->lock);
-	return NULL;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: the blocked write must return. */
+	return sigaction(RECLAIM_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
 }
 
 int reclaim_start(struct reclaim *rc, int rootfd, const char *cgroup_path)
 {
-	pthread_attr_t attr;
 	int r;
 
 	memset(rc, 0, sizeof(*rc));
-	rc->dirfd = rc->eventfd = -1;
 	rc->dirfd = openat(rootfd, cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rc->dirfd < 0)
 		return -errno;
@@ -85,90 +93,104 @@ int reclaim_start(struct reclaim *rc, int rootfd, const char *cgroup_path)
 		r = -errno;
 		goto out;
 	}
-	rc->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (rc->eventfd < 0) {
-		r = -errno;
-		goto out;
-	}
-	pthread_mutex_init(&rc->lock, NULL);
-	pthread_cond_init(&rc->cond, NULL);
-	/*
-	 * With mlockall(MCL_FUTURE) a default 8 MiB stack would be locked in
-	 * full; the trimmer needs a few KiB.
-	 */
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	r = -pthread_create(&rc->thread, &attr, worker, rc);
-	pthread_attr_destroy(&attr);
+	r = install_interrupt();
 	if (r < 0)
 		goto out;
+	/* Reclaiming nothing with swappiness= is refused (EINVAL) by kernels that lack it. */
+	rc->swappiness = fileio_write_at(rc->dirfd, "memory.reclaim", "0 swappiness=0") == 0;
+	pthread_mutex_init(&rc->job_lock, NULL);
+	r = worker_new(trim_job, rc, &rc->worker);
+	if (r < 0) {
+		pthread_mutex_destroy(&rc->job_lock);
+		goto out;
+	}
 	rc->started = true;
 	return 0;
 out:
-	if (rc->eventfd >= 0)
-		close(rc->eventfd);
 	close(rc->dirfd);
-	rc->dirfd = rc->eventfd = -1;
+	rc->dirfd = -1;
 	return r;
 }
 
 void reclaim_stop(struct reclaim *rc)
 {
+	int r;
+
 	if (!rc->started)
 		return;
-	atomic_store(&rc->abort, true);
-	pthread_mutex_lock(&rc->lock);
-	rc->quit = true;
-	pthread_cond_signal(&rc->cond);
-	pthread_mutex_unlock(&rc->lock);
-	pthread_join(rc->thread, NULL);
-	close(rc->eventfd);
-	close(rc->dirfd);
 	rc->started = false;
+	(void)reclaim_interrupt(rc);
+	r = worker_stop(rc->worker, RECLAIM_STOP_WAIT_USEC);
+	rc->worker = NULL;
+	if (r < 0)
+		return; /* the job still uses rc and its descriptor: leave both to the process's end */
+	pthread_mutex_destroy(&rc->job_lock);
+	close(rc->dirfd);
+	rc->dirfd = -1;
 }
 
-int reclaim_submit(struct reclaim *rc, uint64_t bytes, uint64_t step_bytes)
+int reclaim_submit(struct reclaim *rc, uint64_t bytes, uint64_t step_bytes, uint64_t now_usec)
 {
+	int r;
+
 	if (!rc->started)
 		return -ENOTCONN;
 	if (rc->busy)
 		return -EBUSY;
 	if (bytes == 0 || step_bytes == 0)
 		return -EINVAL;
-	atomic_store(&rc->abort, false);
-	pthread_mutex_lock(&rc->lock);
 	rc->job_bytes = bytes;
-	rc->step_bytes = step_bytes;
+	rc->job_step = step_bytes;
+	r = worker_start(rc->worker);
+	if (r < 0)
+		return r;
 	rc->busy = true;
-	pthread_cond_signal(&rc->cond);
-	pthread_mutex_unlock(&rc->lock);
+	rc->interrupted = false;
+	rc->submitted_usec = now_usec;
 	return 0;
 }
 
 void reclaim_abort(struct reclaim *rc)
 {
-	atomic_store(&rc->abort, true);
+	if (rc->started && rc->busy)
+		worker_cancel(rc->worker);
 }
 
-bool reclaim_busy(struct reclaim *rc)
+bool reclaim_interrupt(struct reclaim *rc)
+{
+	bool sent = false;
+
+	if (!rc->worker)
+		return false;
+	worker_cancel(rc->worker);
+	pthread_mutex_lock(&rc->job_lock);
+	if (rc->job_running)
+		sent = pthread_kill(rc->job_thread, RECLAIM_SIGNAL) == 0;
+	pthread_mutex_unlock(&rc->job_lock);
+	rc->interrupted = rc->interrupted || sent;
+	return sent;
+}
+
+bool reclaim_busy(const struct reclaim *rc)
 {
 	return rc->busy;
 }
 
+uint64_t reclaim_since_usec(const struct reclaim *rc)
+{
+	return rc->busy ? rc->submitted_usec : 0;
+}
+
 int reclaim_fd(const struct reclaim *rc)
 {
-	return rc->started ? rc->eventfd : -1;
+	return rc->started ? worker_fd(rc->worker) : -1;
 }
 
 int reclaim_collect(struct reclaim *rc, struct reclaim_result *ret)
 {
-	uint64_t n;
-
-	if (!rc->started || read(rc->eventfd, &n, sizeof(n)) != sizeof(n))
+	if (!rc->started || worker_collect(rc->worker) != 1)
 		return 0;
-	pthread_mutex_lock(&rc->lock);
 	*ret = rc->result;
 	rc->busy = false;
-	pthread_mutex_unlock(&rc->lock);
 	return 1;
 }
