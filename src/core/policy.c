@@ -175,7 +175,7 @@ static void eval_signals(struct policy_state *st, const struct policy_config *cf
 
 bool policy_in_backoff(const struct policy_state *st, uint64_t now)
 {
-	return st->failures > 0 && now < st->retry_at_usec;
+	return backoff_waiting(&st->backoff, now);
 }
 
 static void default_decide(struct policy_state *st, const struct policy_config *cfg,
@@ -197,7 +197,7 @@ static void default_decide(struct policy_state *st, const struct policy_config *
 	else if (in->reclaim_busy)
 		hold_until(d, POLICY_R_RECLAIMING, 0);
 	else if (policy_in_backoff(st, in->now_usec))
-		hold_until(d, POLICY_R_BACKOFF, st->retry_at_usec);
+		hold_until(d, POLICY_R_BACKOFF, st->backoff.retry_at_usec);
 	else if (in->host_reclaim_target_bytes != 0 &&
 		 in->host_reclaim_target_bytes < in->current_bytes)
 		policy_host_decide(st, cfg, in, ev, d);
@@ -229,7 +229,7 @@ static void psionly_decide(struct policy_state *st, const struct policy_config *
 		return;
 	}
 	if (policy_in_backoff(st, in->now_usec)) {
-		hold_until(d, POLICY_R_BACKOFF, st->retry_at_usec);
+		hold_until(d, POLICY_R_BACKOFF, st->backoff.retry_at_usec);
 		return;
 	}
 	if (in->trigger_events > 0) {
@@ -411,7 +411,7 @@ static void fill_numbers(const struct policy_state *st, const struct policy_inpu
 	d->max_bytes = in->max_bytes;
 	d->releasable_bytes = in->releasable_bytes;
 	d->host_target_bytes = in->host_reclaim_target_bytes;
-	d->failures = st->failures;
+	d->failures = st->backoff.failures;
 	d->overshoot_bytes = st->overshoot_bytes;
 }
 
@@ -460,17 +460,13 @@ void policy_backend_done(struct policy_state *st, const struct policy_config *cf
 		if (st->pending == POLICY_SHRINK)
 			st->pingpong_armed = false;
 	} else if (status < 0) {
-		if (st->failures < 64)
-			st->failures++;
-		st->retry_at_usec = sat_add(now_usec, min_u64(sat_shl(cfg->backoff_min_usec,
-								     st->failures - 1),
-							     cfg->backoff_max_usec));
+		backoff_set_limits(&st->backoff, cfg->backoff_min_usec, cfg->backoff_max_usec);
+		(void)backoff_failed(&st->backoff, now_usec);
 		/* A failed shrink released nothing a grow could answer. */
 		if (st->pending == POLICY_SHRINK)
 			st->pingpong_armed = false;
 	} else {
-		st->failures = 0;
-		st->retry_at_usec = 0;
+		backoff_succeeded(&st->backoff);
 		st->host_hold = false;
 		/* The hold clocks run from when the change took effect. */
 		if (st->pending == POLICY_GROW) {

@@ -163,6 +163,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/backoff.h"
 #include "core/urgency.h"
 
 enum policy_mode {
@@ -510,8 +511,7 @@ struct policy_state {
 	uint64_t trim_interval_usec;/* current interval (doubles on refaults) */
 	bool trim_watch;            /* a proactive step went out: look for refaults */
 
-	uint32_t failures;
-	uint64_t retry_at_usec;
+	struct backoff backoff;     /* after backend failures */
 	/* The host denied a resize in this direction with a retry hint. */
 	bool host_hold;
 	enum policy_action host_hold_dir;

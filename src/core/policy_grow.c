@@ -224,7 +224,7 @@ void policy_grow_decide(struct policy_state *st, const struct policy_config *cfg
 		decide(d, POLICY_HOLD, POLICY_R_BACKEND_BUSY, ev->grow_urgency);
 	} else if (backoff) {
 		decide(d, POLICY_HOLD, POLICY_R_BACKOFF, ev->grow_urgency);
-		d->hold_until_usec = st->retry_at_usec;
+		d->hold_until_usec = st->backoff.retry_at_usec;
 	} else if (held) {
 		decide(d, POLICY_HOLD, POLICY_R_HOST_DENIED, ev->grow_urgency);
 		d->hold_until_usec = st->host_retry_at_usec;

@@ -600,7 +600,7 @@ static void test_backoff_is_capped(void **state)
 	fx_init(&fx);
 	for (int k = 0; k < 70; k++)
 		policy_backend_done(&fx.st, &fx.cfg, 1000 * SEC, -EIO, 0, 0);
-	assert_true(fx.st.retry_at_usec == 1060 * SEC);
+	assert_true(fx.st.backoff.retry_at_usec == 1060 * SEC);
 }
 
 int main(void)
