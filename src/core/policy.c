@@ -42,6 +42,7 @@ static uint32_t counters_update(struct policy_state *st, const struct policy_con
 			sig |= POLICY_SIG_OOM_KILL;
 		if (counter_delta(in->allocstall, st->prev_allocstall) > 0)
 			sig |= POLICY_SIG_ALLOCSTALL;
+		ev->kernel_stalled = counter_delta(in->allocstall_kernel, st->prev_allocstall_kernel) > 0;
 		if (counter_delta(in->refault_file, st->prev_refault_file) > cfg->reclaim_refault_limit)
 			sig |= POLICY_SIG_REFAULTS;
 		if (in->psi_available) {
@@ -56,6 +57,7 @@ static uint32_t counters_update(struct policy_state *st, const struct policy_con
 	st->prev_now_usec = in->now_usec;
 	st->prev_oom_kill = in->oom_kill;
 	st->prev_allocstall = in->allocstall;
+	st->prev_allocstall_kernel = in->allocstall_kernel;
 	st->prev_refault_file = in->refault_file;
 	st->prev_psi_some_total_usec = in->psi_some_total_usec;
 	st->prev_psi_full_total_usec = in->psi_full_total_usec;
@@ -143,6 +145,40 @@ static void eval_cache(const struct policy_state *st, const struct policy_config
 						 ev->protected_cache));
 }
 
+/* Refaults soon after our own trim are the trim's doing, not a cache too small. */
+static bool own_trim_recent(const struct policy_state *st, const struct policy_config *cfg,
+			    const struct policy_input *in)
+{
+	return in->reclaim_busy ||
+	       (st->seen_trim && within(in->now_usec, st->last_trim_usec,
+					sat_add(cfg->velocity_window_usec, cfg->calm_hold_usec)));
+}
+
+/* The page cache refaults at the working-set rate and full is full. */
+static bool cache_misses(const struct policy_state *st, const struct policy_config *cfg,
+			 const struct policy_input *in, const struct policy_eval *ev, bool full)
+{
+	return full && ev->refault_rate >= cfg->cache_refault_rate_bytes && !own_trim_recent(st, cfg, in);
+}
+
+/*
+ * The kernel zones' own cache thrashes: they are at twice their high
+ * watermark or below (kswapd reclaims them) while ZONE_MOVABLE has a
+ * headroom target free, and refaults, stalls or stalled kernel
+ * allocations say the kernel zones' working set does not fit.
+ */
+static bool kernel_cache_misses(const struct policy_state *st, const struct policy_config *cfg,
+				const struct policy_input *in, const struct policy_eval *ev)
+{
+	bool full = in->kernel_free_bytes <= sat_add(in->kernel_high_bytes, in->kernel_high_bytes);
+	bool room = sat_sub(in->movable_free_bytes, in->movable_high_bytes) >= ev->headroom;
+
+	if (!ev->zones || !full || !room || own_trim_recent(st, cfg, in))
+		return false;
+	return ev->refault_rate >= cfg->cache_refault_rate_bytes || ev->kernel_stalled ||
+	       (ev->signals & POLICY_SIG_SOME_STALL);
+}
+
 /* Step 2 of policy.h: the signals; policy_needs() turns them into needs. */
 static void eval_signals(struct policy_state *st, const struct policy_config *cfg,
 			 const struct policy_input *in, struct policy_eval *ev)
@@ -158,12 +194,10 @@ static void eval_signals(struct policy_state *st, const struct policy_config *cf
 		ev->signals |= POLICY_SIG_LOW;
 	if (ev->zones && (ev->k_deficit > 0 || ev->k_falling > sat_sub(ev->k_avail, ev->k_headroom / 2)))
 		ev->signals |= POLICY_SIG_KERNEL_LOW;
-	/* Refaults soon after our own trim are the trim's doing, not a cache too small. */
-	if (ev->refault_rate >= cfg->cache_refault_rate_bytes && in->mem_free_bytes < ev->headroom &&
-	    !in->reclaim_busy &&
-	    !(st->seen_trim && within(in->now_usec, st->last_trim_usec,
-				      sat_add(cfg->velocity_window_usec, cfg->calm_hold_usec))))
+	if (cache_misses(st, cfg, in, ev, in->mem_free_bytes < ev->headroom))
 		ev->signals |= POLICY_SIG_CACHE_MISS;
+	if (kernel_cache_misses(st, cfg, in, ev))
+		ev->signals |= POLICY_SIG_KERNEL_CACHE;
 	/* Stalls after a grow landed say the steps are too small: escalate this one. */
 	ev->escalation = st->escalation;
 	if (st->grow_landed && (ev->signals & POLICY_SIG_STALLS) &&

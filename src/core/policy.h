@@ -51,7 +51,14 @@
  *       user pages spilling over), or unmovable memory grows at least half
  *       as fast as kernel-zone memory is used up.  Otherwise a kernel
  *       shortage is user pages filling the kernel zones, and GLOBAL grows
- *       ZONE_MOVABLE for them.
+ *       ZONE_MOVABLE for them.  A GLOBAL shortage whose fall is at least
+ *       half unmovable growth is served in the kernel zones too.  And the
+ *       kernel zones' own cache (reclaimable slab, block-device buffers):
+ *       when they sit at twice their high watermark or below while
+ *       ZONE_MOVABLE has a headroom target free, refaults at
+ *       cache_refault_rate, stalls or stalled kernel allocations mean
+ *       their working set does not fit: need = the refaulted bytes of the
+ *       window, at least grow_step_min_bytes.
  *     CACHE: file refaults at or above cache_refault_rate while MemFree is
  *       below the headroom target (the cache does not fit and the kernel
  *       is evicting the working set), and not within velocity_window_usec
@@ -302,6 +309,7 @@ struct policy_input {
 
 	uint64_t oom_kill;
 	uint64_t allocstall;
+	uint64_t allocstall_kernel; /* stalls of allocations that need the kernel zones */
 	uint64_t refault_file;   /* pages */
 	uint64_t refault_anon;
 	uint64_t page_bytes;     /* the guest's page size (0: 4 KiB) */
@@ -403,6 +411,8 @@ enum policy_signal {
 	POLICY_SIG_KERNEL_LOW = 1u << 9, /* kernel zones below their target or falling fast */
 	POLICY_SIG_UNMOVABLE = 1u << 10, /* ...because of unmovable memory */
 	POLICY_SIG_CACHE_MISS = 1u << 11,/* refault rate at cache_refault_rate with no free memory */
+	/* The kernel zones are full and thrash (refaults, stalls) while ZONE_MOVABLE has room. */
+	POLICY_SIG_KERNEL_CACHE = 1u << 12,
 };
 
 /* Any stall: what makes a shortage urgent, or, alone, cache turnover. */
@@ -474,6 +484,7 @@ struct policy_state {
 	uint64_t prev_now_usec;
 	uint64_t prev_oom_kill;
 	uint64_t prev_allocstall;
+	uint64_t prev_allocstall_kernel;
 	uint64_t prev_refault_file;
 	uint64_t prev_psi_some_total_usec;
 	uint64_t prev_psi_full_total_usec;

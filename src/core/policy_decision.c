@@ -174,6 +174,15 @@ static void text_kernel(struct strbuf *t, const struct policy_decision *d)
 		strbuf_printf(t, ", unmovable memory grows ");
 		text_velocity(t, d->unmovable_velocity_bytes_per_sec);
 	}
+	if (d->signals & POLICY_SIG_KERNEL_CACHE) {
+		strbuf_printf(t, ", their cache thrashes (");
+		text_signals(t, d, POLICY_SIG_STALLS | POLICY_SIG_REFAULTS | POLICY_SIG_CACHE_MISS);
+		if (d->refault_rate_bytes_per_sec > 0) {
+			strbuf_printf(t, "%srefaults ", d->signals & (POLICY_SIG_STALLS | POLICY_SIG_REFAULTS) ? ", " : "");
+			text_velocity(t, (int64_t)min_u64(d->refault_rate_bytes_per_sec, INT64_MAX));
+		}
+		strbuf_printf(t, ")");
+	}
 	strbuf_printf(t, ", %llu MiB free in ZONE_MOVABLE cannot hold it", mib(d->movable_free_bytes));
 }
 

@@ -69,8 +69,8 @@ static bool fall_is_unmovable(const struct policy_eval *ev)
 }
 
 /* The kernel need, with escalation; 0 when the kernel zones are not short of unmovable memory. */
-static uint64_t kernel_need(const struct policy_state *st, const struct policy_input *in,
-			    struct policy_eval *ev)
+static uint64_t kernel_need(const struct policy_state *st, const struct policy_config *cfg,
+			    const struct policy_input *in, struct policy_eval *ev)
 {
 	uint64_t need = sat_add(ev->k_deficit, sat_shl(ev->k_falling, ev->escalation));
 
@@ -78,6 +78,15 @@ static uint64_t kernel_need(const struct policy_state *st, const struct policy_i
 		ev->signals |= POLICY_SIG_UNMOVABLE;
 		ev->shortage |= POLICY_SHORT_KERNEL;
 		return max_u64(need, ev->need_global);
+	}
+	if (ev->signals & POLICY_SIG_KERNEL_CACHE) {
+		/* Their cache thrashes: the working set that refaulted, or a step. */
+		uint64_t cache = max_u64(mul_div(ev->refault_rate, cfg->velocity_window_usec, POLICY_SEC),
+					 cfg->grow_step_min_bytes);
+
+		ev->signals |= POLICY_SIG_UNMOVABLE;
+		ev->shortage |= POLICY_SHORT_KERNEL;
+		return (ev->signals & POLICY_SIG_KERNEL_LOW) ? max_u64(need, cache) : cache;
 	}
 	if (!(ev->signals & POLICY_SIG_KERNEL_LOW))
 		return 0;
@@ -112,7 +121,7 @@ void policy_needs(const struct policy_state *st, const struct policy_config *cfg
 		ev->shortage |= POLICY_SHORT_GLOBAL;
 		ev->need_global = sat_add(ev->deficit, sat_shl(ev->falling_bytes, ev->escalation));
 	}
-	ev->need_kernel = kernel_need(st, in, ev);
+	ev->need_kernel = kernel_need(st, cfg, in, ev);
 	if (ev->signals & POLICY_SIG_CACHE_MISS) {
 		ev->shortage |= POLICY_SHORT_CACHE;
 		ev->need_cache = max_u64(mul_div(ev->refault_rate, cfg->velocity_window_usec, POLICY_SEC),

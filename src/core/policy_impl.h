@@ -41,6 +41,7 @@ struct policy_eval {
 
 	uint64_t refault_rate;   /* bytes per second */
 	uint32_t stall_centi;    /* PSI some share since the previous evaluation */
+	bool kernel_stalled;     /* an allocation for the kernel zones stalled since then */
 	uint32_t signals;
 	uint32_t shortage;
 	uint32_t escalation;     /* the shift for this evaluation's trend part */

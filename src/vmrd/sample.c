@@ -120,6 +120,7 @@ int daemon_sample(struct daemon *d, uint64_t now_usec)
 
 	in->oom_kill = d->vs.oom_kill;
 	in->allocstall = d->vs.allocstall;
+	in->allocstall_kernel = d->vs.allocstall_kernel;
 	in->refault_file = d->vs.workingset_refault_file;
 	in->refault_anon = d->vs.workingset_refault_anon;
 	in->page_bytes = page_bytes();

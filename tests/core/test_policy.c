@@ -481,6 +481,61 @@ static void test_cant_help_still_grows_for_user_pages(void **state)
 }
 
 /*
+ * The kernel zones' own cache (slab, block-device buffers) thrashes: they
+ * sit at their watermark with ZONE_MOVABLE mostly free, and refaults or
+ * stalls say the working set does not fit.  Only the kernel zones can help.
+ */
+static void test_kernel_zone_cache_thrash_grows_the_kernel_zones(void **state)
+{
+	static const struct {
+		const char *name;
+		uint64_t kernel_free;     /* MiB; high watermark 10 */
+		uint64_t movable_free;    /* MiB */
+		uint64_t refault_pages_per_sec;
+		uint64_t stall_per_sec;   /* usec */
+		uint64_t kernel_stalls_per_sec;
+		enum policy_action action;
+		enum policy_reason reason;
+	} cases[] = {
+		{ "refaults", 15, 1024, 25600, 0, 0, POLICY_GROW, POLICY_R_KERNEL_SHORT },
+		{ "stalls", 15, 1024, 0, 100000, 0, POLICY_GROW, POLICY_R_KERNEL_SHORT },
+		{ "kernel allocations stall", 15, 1024, 0, 0, 3, POLICY_GROW, POLICY_R_KERNEL_SHORT },
+		/* The kernel zones have free memory: their cache fits. */
+		{ "kernel zones not full", 300, 1024, 25600, 0, 0, POLICY_HOLD, POLICY_R_PRESSURE_RECENT },
+		/* ZONE_MOVABLE is full as well: user pages are short, not the kernel zones. */
+		{ "movable full", 15, 100, 0, 100000, 0, POLICY_HOLD, POLICY_R_CACHE_TURNOVER },
+		{ "quiet", 15, 1024, 0, 0, 0, POLICY_HOLD, POLICY_R_STEADY },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fixture fx;
+		struct policy_input in;
+
+		fx_init(&fx);
+		for (int k = 0; k <= 3; k++) {
+			in = base_input((uint64_t)k * SEC);
+			in.mem_available_bytes = 1500 * MIB;
+			in.kernel_free_bytes = cases[i].kernel_free * MIB;
+			in.movable_free_bytes = cases[i].movable_free * MIB;
+			in.refault_file = (uint64_t)k * cases[i].refault_pages_per_sec;
+			in.psi_some_total_usec = (uint64_t)k * cases[i].stall_per_sec;
+			in.allocstall_kernel = (uint64_t)k * cases[i].kernel_stalls_per_sec;
+			eval(&fx, &in);
+		}
+		if (fx.d.action != cases[i].action || fx.d.reason != cases[i].reason)
+			fail_msg("%s: got %s/%s", cases[i].name, policy_action_name(fx.d.action),
+				 policy_reason_name(fx.d.reason));
+		if (fx.d.action == POLICY_GROW) {
+			assert_int_equal(fx.d.zone, POLICY_ZONE_KERNEL);
+			assert_true(fx.d.signals & POLICY_SIG_KERNEL_CACHE);
+			/* 100 MiB/s of refaults over 3 s, or one block, in whole blocks. */
+			assert_true(fx.d.target_bytes - in.current_bytes ==
+				    (cases[i].refault_pages_per_sec ? 3 : 1) * BLOCK);
+		}
+	}
+}
+
+/*
  * File cache grows only when it refaults with no free memory left; a
  * streaming read (no refaults) stalls without a grow.
  */
@@ -619,6 +674,7 @@ int main(void)
 		cmocka_unit_test(test_both_short_serves_the_kernel_zones_first),
 		cmocka_unit_test(test_cant_help_instead_of_growing_in_vain),
 		cmocka_unit_test(test_cant_help_still_grows_for_user_pages),
+		cmocka_unit_test(test_kernel_zone_cache_thrash_grows_the_kernel_zones),
 		cmocka_unit_test(test_cache_grows_only_on_refaults),
 		cmocka_unit_test(test_backend_busy_and_backoff_hold_the_grow),
 		cmocka_unit_test(test_host_deny_waits_exactly_its_retry_hint),
