@@ -18,12 +18,6 @@ _Static_assert((int)VMRD_URGENCY_LOW == (int)URGENCY_LOW &&
 		       (int)VMRD_URGENCY_HIGH == (int)URGENCY_HIGH &&
 		       (int)VMRD_URGENCY_CRITICAL == (int)URGENCY_CRITICAL,
 	       "the plugin ABI's urgencies must equal the core's; map them here if they ever part");
-/* The wire codec still spells its own enum; until it takes enum urgency, the values must agree. */
-_Static_assert((int)PROTO_URGENCY_LOW == (int)URGENCY_LOW &&
-		       (int)PROTO_URGENCY_NORMAL == (int)URGENCY_NORMAL &&
-		       (int)PROTO_URGENCY_HIGH == (int)URGENCY_HIGH &&
-		       (int)PROTO_URGENCY_CRITICAL == (int)URGENCY_CRITICAL && PROTO_URGENCY__MAX == 4,
-	       "proto's urgencies must equal the core's");
 
 uint32_t backend_urgency_to_abi(enum urgency urgency)
 {

@@ -405,7 +405,7 @@ static int exec_request(void *state, const struct vmrd_backend_request *req)
 	snprintf(target, sizeof(target), "%" PRIu64, req->target_bytes);
 	snprintf(e_target, sizeof(e_target), "VMRD_TARGET_BYTES=%" PRIu64, req->target_bytes);
 	snprintf(e_seq, sizeof(e_seq), "VMRD_SEQ=%" PRIu64, req->seq);
-	snprintf(e_urg, sizeof(e_urg), "VMRD_URGENCY=%s", proto_urgency_name((enum proto_urgency)backend_urgency_from_abi(req->urgency)));
+	snprintf(e_urg, sizeof(e_urg), "VMRD_URGENCY=%s", proto_urgency_name(backend_urgency_from_abi(req->urgency)));
 	snprintf(e_reason, sizeof(e_reason), "VMRD_REASON=%.*s", VMRD_BACKEND_REASON_MAX,
 		 req->reason);
 	r = exec_spawn(s->command, target, extra, 4, &s->child);

@@ -266,7 +266,7 @@ static void host_handle(struct host_backend *s, const struct proto_msg *m, uint6
 		ev.type = VMRD_BACKEND_EV_RECLAIM;
 		ev.current_bytes = s->cur_bytes;
 		ev.target_bytes = m->target_bytes;
-		ev.urgency = backend_urgency_to_abi((enum urgency)m->urgency);
+		ev.urgency = backend_urgency_to_abi(m->urgency);
 		snprintf(ev.reason, sizeof(ev.reason), "%s",
 			 (m->present & PROTO_HAS(PROTO_KEY_REASON)) ? m->reason : "host");
 		host_push(s, &ev);
@@ -501,7 +501,7 @@ static int host_request(void *state, const struct vmrd_backend_request *req)
 		return -EBUSY;
 	if (s->fd < 0 || !s->welcomed)
 		return -ENOTCONN;
-	m.urgency = (enum proto_urgency)backend_urgency_from_abi(req->urgency);
+	m.urgency = backend_urgency_from_abi(req->urgency);
 	snprintf(m.reason, sizeof(m.reason), "%s",
 		 proto_word_valid(req->reason, PROTO_WORD_MAX) ? req->reason : "policy");
 	/*

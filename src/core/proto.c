@@ -89,11 +89,11 @@ static const struct verb_info verbs[PROTO_VERB__MAX] = {
 	[PROTO_VERB_ERROR] = { "error", { REQ(REASON) }, 1 },
 };
 
-static const char *const urgency_names[PROTO_URGENCY__MAX] = {
-	[PROTO_URGENCY_LOW] = "low",
-	[PROTO_URGENCY_NORMAL] = "normal",
-	[PROTO_URGENCY_HIGH] = "high",
-	[PROTO_URGENCY_CRITICAL] = "critical",
+static const char *const urgency_names[URGENCY__MAX] = {
+	[URGENCY_LOW] = "low",
+	[URGENCY_NORMAL] = "normal",
+	[URGENCY_HIGH] = "high",
+	[URGENCY_CRITICAL] = "critical",
 };
 
 const char *proto_verb_name(enum proto_verb verb)
@@ -109,18 +109,18 @@ bool proto_verb_from_guest(enum proto_verb verb)
 	       verb == PROTO_VERB_REPORT || verb == PROTO_VERB_DONE;
 }
 
-const char *proto_urgency_name(enum proto_urgency urgency)
+const char *proto_urgency_name(enum urgency urgency)
 {
-	if ((unsigned)urgency >= PROTO_URGENCY__MAX)
+	if ((unsigned)urgency >= URGENCY__MAX)
 		return NULL;
 	return urgency_names[urgency];
 }
 
-int proto_urgency_from_name(const char *s, size_t len, enum proto_urgency *ret)
+int proto_urgency_from_name(const char *s, size_t len, enum urgency *ret)
 {
-	for (unsigned u = 0; u < PROTO_URGENCY__MAX; u++)
+	for (unsigned u = 0; u < URGENCY__MAX; u++)
 		if (strlen(urgency_names[u]) == len && memcmp(urgency_names[u], s, len) == 0) {
-			*ret = (enum proto_urgency)u;
+			*ret = (enum urgency)u;
 			return 0;
 		}
 	return -EINVAL;
@@ -162,7 +162,7 @@ static uint64_t get_num(const struct proto_msg *m, enum proto_key k)
 	case KT_VERSION:
 		return *(const uint32_t *)p;
 	case KT_URGENCY:
-		return (uint64_t)*(const enum proto_urgency *)p;
+		return (uint64_t)*(const enum urgency *)p;
 	default:
 		return *(const uint64_t *)p;
 	}
@@ -184,7 +184,7 @@ static const char *parse_value(struct proto_msg *m, enum proto_key k, const char
 
 	switch (keys[k].type) {
 	case KT_URGENCY:
-		if (proto_urgency_from_name(v, len, (enum proto_urgency *)p) < 0)
+		if (proto_urgency_from_name(v, len, (enum urgency *)p) < 0)
 			return "bad_value";
 		return NULL;
 	case KT_WORD:
@@ -376,7 +376,7 @@ static bool value_valid(const struct proto_msg *m, enum proto_key k)
 	case KT_POW2:
 		return n != 0 && (n & (n - 1)) == 0;
 	case KT_URGENCY:
-		return n < PROTO_URGENCY__MAX;
+		return n < URGENCY__MAX;
 	case KT_WORD:
 		return proto_word_valid(p, PROTO_WORD_MAX);
 	case KT_AGENT:
@@ -396,7 +396,7 @@ static int append_value(const struct proto_msg *m, enum proto_key k, char *buf, 
 		return snprintf(buf, size, " %s=%s", keys[k].name, p);
 	case KT_URGENCY:
 		return snprintf(buf, size, " %s=%s", keys[k].name,
-				proto_urgency_name(*(const enum proto_urgency *)p));
+				proto_urgency_name(*(const enum urgency *)p));
 	default:
 		return snprintf(buf, size, " %s=%" PRIu64, keys[k].name, get_num(m, k));
 	}

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/urgency.h"
+
 #define PROTO_VERSION 1
 /* Longest line on the wire, including the terminating "\n". */
 #define PROTO_LINE_MAX 1024
@@ -45,15 +47,6 @@ enum proto_verb {
 	PROTO_VERB_LIMITS,
 	PROTO_VERB_ERROR,
 	PROTO_VERB__MAX,
-};
-
-/* Same numbering as enum vmrd_urgency (include/vmrd/backend.h). */
-enum proto_urgency {
-	PROTO_URGENCY_LOW = 0,
-	PROTO_URGENCY_NORMAL = 1,
-	PROTO_URGENCY_HIGH = 2,
-	PROTO_URGENCY_CRITICAL = 3,
-	PROTO_URGENCY__MAX,
 };
 
 /* Every key the codec knows; bit k of proto_msg.present says key k was given. */
@@ -99,7 +92,7 @@ struct proto_msg {
 	uint64_t target_bytes;          /* target= */
 	uint64_t min_bytes;             /* min= */
 	uint64_t max_bytes;             /* max= */
-	enum proto_urgency urgency;     /* urgency= */
+	enum urgency urgency;           /* urgency= */
 	uint64_t retry_after_ms;        /* retry_after= (deny): ask again no sooner */
 
 	/* report */
@@ -141,9 +134,9 @@ bool proto_verb_from_guest(enum proto_verb verb);
 
 /* The wire words; NULL for values out of range. */
 const char *proto_verb_name(enum proto_verb verb);
-const char *proto_urgency_name(enum proto_urgency urgency);
+const char *proto_urgency_name(enum urgency urgency);
 /* -EINVAL if s[0..len) is not an urgency word. */
-int proto_urgency_from_name(const char *s, size_t len, enum proto_urgency *ret);
+int proto_urgency_from_name(const char *s, size_t len, enum urgency *ret);
 
 /* True if s is 1..max bytes of [A-Za-z0-9._-]: what reason= and agent= accept. */
 bool proto_word_valid(const char *s, size_t max);

@@ -13,6 +13,7 @@ enum urgency {
 	URGENCY_NORMAL = 1,
 	URGENCY_HIGH = 2,
 	URGENCY_CRITICAL = 3,
+	URGENCY__MAX,
 };
 
 #endif

@@ -201,7 +201,7 @@ static struct proto_msg message_of(const struct arbiter_decision *d)
 		break;
 	case ARBITER_RECLAIM:
 		m = (struct proto_msg){ .verb = PROTO_VERB_RECLAIM, .target_bytes = d->target_bytes,
-					.urgency = (enum proto_urgency)d->urgency };
+					.urgency = d->urgency };
 		break;
 	case ARBITER_NONE:
 		break;

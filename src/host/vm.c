@@ -12,13 +12,6 @@
 #include "common/clock.h"
 #include "common/log.h"
 
-/* The wire codec spells urgency its own way until it takes the core's enum urgency. */
-_Static_assert((int)PROTO_URGENCY_LOW == (int)URGENCY_LOW &&
-		       (int)PROTO_URGENCY_NORMAL == (int)URGENCY_NORMAL &&
-		       (int)PROTO_URGENCY_HIGH == (int)URGENCY_HIGH &&
-		       (int)PROTO_URGENCY_CRITICAL == (int)URGENCY_CRITICAL,
-	       "proto's urgencies must equal the core's (the broker converts both ways)");
-
 static void vm_channel_io(struct loop_watch *w, uint32_t events);
 
 static uint64_t vm_now(const struct vm *vm)
@@ -155,7 +148,7 @@ static void handle_request(struct vm *vm, const struct proto_msg *m, uint64_t no
 {
 	vm->request = (struct arbiter_request){ .valid = true, .seq = m->seq,
 						.target_bytes = m->target_bytes,
-						.urgency = (enum urgency)m->urgency, .usec = now_usec };
+						.urgency = m->urgency, .usec = now_usec };
 	log_debug("vm %s: request seq %llu target %llu urgency %s reason \"%s\"", vm->name,
 		  (unsigned long long)m->seq, (unsigned long long)m->target_bytes,
 		  proto_urgency_name(m->urgency), m->reason);

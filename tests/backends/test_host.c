@@ -199,7 +199,7 @@ static void request(struct fixture *f, uint64_t seq, uint64_t target)
 	assert_int_equal(m.verb, PROTO_VERB_REQUEST);
 	assert_int_equal(m.seq, seq);
 	assert_int_equal(m.target_bytes, target);
-	assert_int_equal(m.urgency, PROTO_URGENCY_HIGH);
+	assert_int_equal(m.urgency, URGENCY_HIGH);
 	assert_string_equal(m.reason, "low_headroom");
 }
 

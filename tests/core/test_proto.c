@@ -64,7 +64,7 @@ static void test_fields_are_decoded_with_units(void **state)
 	assert_int_equal(m.verb, PROTO_VERB_REQUEST);
 	assert_true(m.seq == 42);
 	assert_true(m.target_bytes == 3221225472ull);
-	assert_int_equal(m.urgency, PROTO_URGENCY_HIGH);
+	assert_int_equal(m.urgency, URGENCY_HIGH);
 	assert_string_equal(m.reason, "low_headroom");
 
 	m = parse_ok("report mem_total=100 mem_available=40 psi_some_avg10=250 psi_full_avg10=9 oom_kill=2");
@@ -224,7 +224,7 @@ static void test_format_refuses_what_would_not_parse(void **state)
 	m.verb = PROTO_VERB__MAX;
 	assert_int_equal(proto_format(&m, buf, sizeof(buf)), -EINVAL);
 	m.verb = PROTO_VERB_RECLAIM;
-	m.urgency = PROTO_URGENCY__MAX;
+	m.urgency = URGENCY__MAX;
 	assert_int_equal(proto_format(&m, buf, sizeof(buf)), -EINVAL);
 	m.verb = PROTO_VERB_REPORT;
 	m.psi_full_avg10_centi = 10001;
@@ -249,7 +249,7 @@ static void test_format_reports_enospc_and_never_overruns(void **state)
 
 static void test_direction_and_names(void **state)
 {
-	enum proto_urgency u;
+	enum urgency u;
 
 	assert_true(proto_verb_from_guest(PROTO_VERB_HELLO));
 	assert_true(proto_verb_from_guest(PROTO_VERB_DONE));
@@ -257,9 +257,9 @@ static void test_direction_and_names(void **state)
 	assert_false(proto_verb_from_guest(PROTO_VERB_ERROR));
 	assert_null(proto_verb_name(PROTO_VERB_NONE));
 	assert_string_equal(proto_verb_name(PROTO_VERB_LIMITS), "limits");
-	assert_string_equal(proto_urgency_name(PROTO_URGENCY_CRITICAL), "critical");
+	assert_string_equal(proto_urgency_name(URGENCY_CRITICAL), "critical");
 	assert_int_equal(proto_urgency_from_name("normal", 6, &u), 0);
-	assert_int_equal(u, PROTO_URGENCY_NORMAL);
+	assert_int_equal(u, URGENCY_NORMAL);
 	assert_int_equal(proto_urgency_from_name("norma", 5, &u), -EINVAL);
 	assert_true(proto_word_valid("a.b_c-D9", PROTO_WORD_MAX));
 	assert_false(proto_word_valid("", PROTO_WORD_MAX));
