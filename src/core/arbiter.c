@@ -266,28 +266,32 @@ static void vm_request(const struct arbiter_config *cfg, bool host_pressure, str
 	struct arbiter_vm_state *s = &vm->state;
 	const struct arbiter_request *r = &vm->request;
 	uint64_t asked;
-	bool host_asked;
 	int dir;
 
 	*ret_ask = 0;
-	if (!r->valid || (s->answered && r->seq == s->answered_seq))
+	if (!arbiter_request_fresh(vm))
 		return;
+	s->seen = true;
+	s->seen_seq = r->seq;
 	/* Clamped to the host's limits before anything else looks at it. */
 	asked = arbiter_clamp_ask(cfg, vm, r->target_bytes);
 	d->seq = r->seq;
 	d->asked_bytes = asked;
-	refill_tokens(cfg, s, now);
-	if (s->tokens == 0) {
-		answer(d, ARBITER_DENY, ARBITER_R_RATE_LIMITED, 0);
-		return;
-	}
-	s->tokens--;
 	if (s->answered && r->seq < s->answered_seq) {
 		answer(d, ARBITER_DENY, ARBITER_R_STALE_SEQ, 0);
 		return;
 	}
 	s->answered = true;
 	s->answered_seq = r->seq;
+	refill_tokens(cfg, s, now);
+	if (s->tokens == 0) {
+		answer(d, ARBITER_DENY, ARBITER_R_RATE_LIMITED, 0);
+		/* The next token comes one refill period after the last one. */
+		d->retry_after_usec = s->refill_usec + cfg->rate_refill_usec > now ?
+					      s->refill_usec + cfg->rate_refill_usec - now : 0;
+		return;
+	}
+	s->tokens--;
 	dir = asked > s->target_bytes ? 1 : asked < s->target_bytes ? -1 : 0;
 	if (dir == 0) {
 		answer(d, ARBITER_GRANT, ARBITER_R_NO_CHANGE, s->target_bytes);
@@ -301,12 +305,14 @@ static void vm_request(const struct arbiter_config *cfg, bool host_pressure, str
 		answer(d, ARBITER_DENY, ARBITER_R_HOST_PRESSURE, 0);
 		return;
 	}
-	/* A shrink the host asked for is never held: the guest complies, not flaps. */
-	host_asked = s->fair_asked ||
-		     (s->reclaimed && now - s->last_reclaim_usec < cfg->reclaim_interval_usec);
-	if (s->last_dir == -dir && now - s->last_resize_usec < cfg->oscillation_hold_usec &&
-	    !(dir > 0 && r->urgency == URGENCY_CRITICAL) && !(dir < 0 && host_asked)) {
+	/*
+	 * Only a grow soon after a shrink is held: memory given back never
+	 * hurts the host, and the flap, if any, is the regrow.
+	 */
+	if (dir > 0 && s->last_dir < 0 && now - s->last_resize_usec < cfg->oscillation_hold_usec &&
+	    r->urgency != URGENCY_CRITICAL) {
 		answer(d, ARBITER_DENY, ARBITER_R_OSCILLATION_HOLD, 0);
+		d->retry_after_usec = s->last_resize_usec + cfg->oscillation_hold_usec - now;
 		return;
 	}
 	/* A newer ask replaces a target given up on. */
@@ -567,7 +573,7 @@ int arbiter_evaluate(const struct arbiter_config *cfg, const struct arbiter_host
 		sum.sum_min_bytes += vm->min_bytes;
 		vm_limits(vm, d, now);
 		reissue = vm_convergence(cfg, vm, d, now);
-		w.fresh[i] = rq->valid && !(vm->state.answered && rq->seq == vm->state.answered_seq);
+		w.fresh[i] = arbiter_request_fresh(vm);
 		w.recent[i] = w.fresh[i] || (rq->valid && (now < rq->usec ||
 							   now - rq->usec < cfg->demand_window_usec));
 		vm_request(cfg, sum.host_pressure, vm, d, now, &w.ask[i]);

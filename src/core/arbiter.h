@@ -26,14 +26,16 @@
  *     max(target, current) while stuck.  After reissue_after_usec the mark
  *     is dropped and the saved target is re-issued if the budget allows.
  *  3. Requests.  A request with a seq not yet answered is clamped to
- *     [min, max] (and rounded to align_bytes) first, then rate-limited by
- *     a per-VM token bucket ("rate_limited"), then checked against an
- *     older seq ("stale_seq"), a stuck VM ("not_converging"), host pressure
- *     for growth ("host_pressure") and the anti-oscillation hold: no resize
- *     opposite to the previous one within oscillation_hold_usec
- *     ("oscillation_hold"), except growth at urgency critical and a shrink
- *     after the host asked the VM to reclaim.  Shrinks that pass are
- *     granted in full.
+ *     [min, max] (and rounded to align_bytes) first, then checked against
+ *     an older seq ("stale_seq": below the highest one answered), then
+ *     rate-limited by a per-VM token bucket ("rate_limited"), a stuck VM ("not_converging"), host pressure
+ *     for growth ("host_pressure") and the anti-oscillation hold: no grow
+ *     within oscillation_hold_usec of a shrink ("oscillation_hold"),
+ *     except at urgency critical.  Giving memory back is never held: a
+ *     guest that regrows after a shrink meets the hold then.  Each seq is
+ *     answered once, whatever the answer; a deny for a hold that ends by
+ *     itself (rate_limited, oscillation_hold) says when (retry_after).
+ *     Shrinks that pass are granted in full.
  *  4. Budget.  If the accounted sizes exceed the budget (it was lowered),
  *     targets above their weighted fair share are cut to it (apply +
  *     reclaim, reason "budget"), most over-share first.
@@ -170,7 +172,9 @@ struct arbiter_vm_state {
 	uint64_t non_converging_usec;   /* since when */
 	uint64_t reissue_bytes;         /* the target given up on, re-issued later (0: none) */
 
-	/* Requests. */
+	/* Requests: each seq is evaluated and answered once (seen); answered_seq is the high mark. */
+	bool seen;
+	uint64_t seen_seq;
 	bool answered;
 	uint64_t answered_seq;
 	uint32_t tokens;
@@ -237,6 +241,7 @@ struct arbiter_decision {
 	enum arbiter_action action;
 	enum arbiter_reason reason;
 	uint64_t seq;                   /* GRANT/DENY: the request answered */
+	uint64_t retry_after_usec;      /* DENY for a hold that ends by itself: when it does */
 	uint64_t target_bytes;          /* GRANT/RECLAIM: the size granted or asked for */
 	enum urgency urgency;     /* RECLAIM */
 

@@ -27,6 +27,12 @@ static inline uint64_t arbiter_clamp(uint64_t v, uint64_t lo, uint64_t hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* A request not evaluated yet: each seq is answered once, whatever the answer. */
+static inline bool arbiter_request_fresh(const struct arbiter_vm *vm)
+{
+	return vm->request.valid && !(vm->state.seen && vm->request.seq == vm->state.seen_seq);
+}
+
 static inline uint64_t arbiter_min(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;

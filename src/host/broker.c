@@ -198,6 +198,11 @@ static struct proto_msg message_of(const struct arbiter_decision *d)
 	case ARBITER_DENY:
 		m = (struct proto_msg){ .verb = PROTO_VERB_DENY, .seq = d->seq };
 		snprintf(m.reason, sizeof(m.reason), "%s", arbiter_reason_word(d->reason));
+		if (d->retry_after_usec > 0) {
+			/* Rounded up: the guest must not ask back before the hold ends. */
+			m.retry_after_ms = (d->retry_after_usec + 999) / 1000;
+			m.present |= PROTO_HAS(PROTO_KEY_RETRY_AFTER);
+		}
 		break;
 	case ARBITER_RECLAIM:
 		m = (struct proto_msg){ .verb = PROTO_VERB_RECLAIM, .target_bytes = d->target_bytes,

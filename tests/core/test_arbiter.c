@@ -143,7 +143,11 @@ static void test_host_pressure_denies_growth_and_asks_most_surplus_first(void **
 	assert_int_equal(w.d[2].action, ARBITER_NONE);
 }
 
-static void test_opposite_resize_is_held_except_critical_growth(void **state)
+/*
+ * Giving back is never held; a grow soon after a shrink is, except at
+ * critical urgency, and its deny says when the hold ends.
+ */
+static void test_regrow_after_shrink_is_held_except_critical(void **state)
 {
 	struct world w;
 
@@ -152,24 +156,24 @@ static void test_opposite_resize_is_held_except_critical_growth(void **state)
 	request(&w, 0, 1, 4 * G, URGENCY_NORMAL);
 	eval(&w);
 	settle(&w, 5 * SEC);
+	/* A shrink right after the grow passes: memory back never hurts the host. */
 	request(&w, 0, 2, 2 * G, URGENCY_NORMAL);
 	eval(&w);
-	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_OSCILLATION_HOLD, 0);
-	/* Same direction is fine. */
-	request(&w, 0, 3, 5 * G, URGENCY_LOW);
-	eval(&w);
-	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 5 * G);
-	/* After the hold the shrink passes. */
-	settle(&w, w.cfg.oscillation_hold_usec);
-	request(&w, 0, 4, 2 * G, URGENCY_NORMAL);
-	eval(&w);
 	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 2 * G);
-	/* Growing right after a shrink: held at high, let through at critical. */
-	settle(&w, SEC);
-	request(&w, 0, 5, 3 * G, URGENCY_HIGH);
+	/* Growing again within the hold: denied, with the rest of the hold as the hint. */
+	settle(&w, 10 * SEC);
+	request(&w, 0, 3, 3 * G, URGENCY_HIGH);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_OSCILLATION_HOLD, 0);
-	request(&w, 0, 6, 3 * G, URGENCY_CRITICAL);
+	assert_true(w.d[0].retry_after_usec == w.cfg.oscillation_hold_usec - 10 * SEC);
+	request(&w, 0, 4, 3 * G, URGENCY_CRITICAL);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 3 * G);
+	/* After the hold a normal grow passes. */
+	request(&w, 0, 5, 2 * G, URGENCY_NORMAL);
+	eval(&w);
+	settle(&w, w.cfg.oscillation_hold_usec);
+	request(&w, 0, 6, 3 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 3 * G);
 }
@@ -288,6 +292,8 @@ static void test_requests_beyond_the_bucket_are_rate_limited(void **state)
 	request(&w, 0, ++seq, 6 * G, URGENCY_CRITICAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_RATE_LIMITED, 0);
+	/* The deny says when the next token comes. */
+	assert_true(w.d[0].retry_after_usec == 10 * SEC);
 	assert_true(w.vm[0].state.target_bytes == 4 * G);
 	w.host.now_usec += 10 * SEC - 1;
 	request(&w, 0, ++seq, 6 * G, URGENCY_CRITICAL);
@@ -302,6 +308,35 @@ static void test_requests_beyond_the_bucket_are_rate_limited(void **state)
 	request(&w, 0, 1, 7 * G, URGENCY_NORMAL);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_STALE_SEQ, 0);
+}
+
+/* A request denied and left standing is not answered again (eval() counts answers). */
+static void test_a_denied_request_is_answered_once(void **state)
+{
+	struct world w;
+
+	world_init(&w, 1, 16 * G);
+	w.cfg.rate_burst = 1;
+	w.cfg.rate_refill_usec = 60 * SEC;
+	eval(&w);
+	request(&w, 0, 1, 2 * G, URGENCY_NORMAL);
+	eval(&w);
+	request(&w, 0, 2, 3 * G, URGENCY_NORMAL);
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_RATE_LIMITED, 0);
+	for (int k = 0; k < 5; k++) {
+		w.host.now_usec += SEC;
+		eval(&w);
+		assert_int_not_equal(w.d[0].action, ARBITER_DENY);
+		assert_int_not_equal(w.d[0].action, ARBITER_GRANT);
+	}
+	/* A stale seq too. */
+	request(&w, 0, 1, 5 * G, URGENCY_NORMAL);
+	w.host.now_usec += 60 * SEC;
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_STALE_SEQ, 0);
+	eval(&w);
+	assert_int_equal(w.d[0].action, ARBITER_NONE);
 }
 
 static void test_invalid_input_changes_nothing(void **state)
@@ -464,11 +499,12 @@ int main(void)
 		cmocka_unit_test(test_vm_under_pressure_is_served_first),
 		cmocka_unit_test(test_contention_asks_the_biggest_holder_to_give_back),
 		cmocka_unit_test(test_host_pressure_denies_growth_and_asks_most_surplus_first),
-		cmocka_unit_test(test_opposite_resize_is_held_except_critical_growth),
+		cmocka_unit_test(test_regrow_after_shrink_is_held_except_critical),
 		cmocka_unit_test(test_stuck_guest_is_counted_at_current_and_reissued_later),
 		cmocka_unit_test(test_stuck_shrink_counts_current_against_budget),
 		cmocka_unit_test(test_limits_changed_at_run_time_apply_next_evaluation),
 		cmocka_unit_test(test_requests_beyond_the_bucket_are_rate_limited),
+		cmocka_unit_test(test_a_denied_request_is_answered_once),
 		cmocka_unit_test(test_invalid_input_changes_nothing),
 		cmocka_unit_test(test_seed_and_reconcile_are_the_owners_only_writes),
 		cmocka_unit_test(test_sum_of_targets_never_exceeds_budget_over_random_runs),
