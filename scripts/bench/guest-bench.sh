@@ -45,7 +45,7 @@ vmrd_stats() {
 	hwm=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$pid/status")
 	rss=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$pid/status")
 	echo "VMRD-E2E: event=vmrd-stats cpu_ticks=$ticks hwm_kb=$hwm rss_kb=$rss"
-	vmrctl metrics 2>/dev/null | grep -E '^vmrd_(cpu_usec_total|max_resident_bytes) ' |
+	vmrctl metrics 2>/dev/null | grep -E '^vmrd_(cpu_seconds_total|max_resident_bytes) ' |
 		while read -r k v; do echo "VMRD-E2E: event=vmrd-metric name=$k value=$v"; done
 }
 

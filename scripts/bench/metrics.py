@@ -168,6 +168,9 @@ def vmrd_usage(vm):
         if m.get("event") == "vmrd-stats":
             cpu_ms = int(m.get("cpu_ticks") or 0) * 10
             hwm_kb = int(m.get("hwm_kb") or 0)
+        if m.get("event") == "vmrd-metric" and m.get("name") == "vmrd_cpu_seconds_total":
+            cpu_ms = float(m["value"]) * 1000.0
+        # The name before issue 13 (microseconds), in runs recorded then.
         if m.get("event") == "vmrd-metric" and m.get("name") == "vmrd_cpu_usec_total":
             cpu_ms = int(m["value"]) / 1000.0
         if m.get("event") == "vmrd-metric" and m.get("name") == "vmrd_max_resident_bytes":

@@ -116,7 +116,7 @@ METRICS_TEXT = [
     "- *resizes*: completed vmrd resize requests (grows/shrinks); \"N grows decided\" "
     "when vmrd decided more grows than completed (a grow still outstanding, or one "
     "decided while another was in flight).",
-    "- *vmrd CPU / max RSS*: `vmrctl metrics` (`vmrd_cpu_usec_total`, "
+    "- *vmrd CPU / max RSS*: `vmrctl metrics` (`vmrd_cpu_seconds_total`, "
     "`vmrd_max_resident_bytes`) at the end of the scenario.",
 ]
 

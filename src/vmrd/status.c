@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "common/prom.h"
 #include "common/strbuf.h"
 #include "vmrd/daemon.h"
 
@@ -128,52 +129,119 @@ static void why(struct strbuf *o, struct daemon *d, bool json)
 		strbuf_printf(o, "no decisions yet\n");
 }
 
-static void metric(struct strbuf *o, const char *name, const char *type, const char *help, uint64_t v)
+#define GAUGE(name, help, dec, v) { { name, "gauge", help, dec }, v }
+#define COUNTER(name, help, dec, v) { { name, "counter", help, dec }, v }
+
+/* The zones as the policy folds them; only when /proc/zoneinfo could be read. */
+static void zone_metrics(struct strbuf *o, const struct policy_input *in)
 {
-	strbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", name, help, name, type, name, v);
+	static const struct prom_metric free_m = { "vmrd_zone_free_bytes", "gauge",
+		"Free memory in the kernel zones (DMA, DMA32, Normal) and in ZONE_MOVABLE.", PROM_UNIT };
+	static const struct prom_metric managed_m = { "vmrd_zone_managed_bytes", "gauge",
+		"Memory the page allocator manages in the kernel zones and in ZONE_MOVABLE.", PROM_UNIT };
+
+	if (!in->zones_available)
+		return;
+	prom_head(o, &free_m);
+	prom_sample(o, &free_m, NULL, "zone=\"kernel\"", in->kernel_free_bytes);
+	prom_sample(o, &free_m, NULL, "zone=\"movable\"", in->movable_free_bytes);
+	prom_head(o, &managed_m);
+	prom_sample(o, &managed_m, NULL, "zone=\"kernel\"", in->kernel_managed_bytes);
+	prom_sample(o, &managed_m, NULL, "zone=\"movable\"", in->movable_managed_bytes);
+}
+
+static void process_metrics(struct strbuf *o)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return;
+	const struct prom_value t[] = {
+		COUNTER("vmrd_cpu_seconds_total", "CPU time the daemon used.", PROM_USEC,
+			(uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+				(uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec)),
+		GAUGE("vmrd_max_resident_bytes", "Peak resident memory of the daemon.", PROM_UNIT,
+		      (uint64_t)ru.ru_maxrss * 1024),
+	};
+
+	prom_values(o, t, sizeof(t) / sizeof(t[0]));
 }
 
 static void metrics(struct strbuf *o, struct daemon *d)
 {
+	static const struct prom_metric latency = { "vmrd_grow_latency_seconds", "summary",
+		"Time from a grow request to its completion.", PROM_USEC };
+	static const struct prom_metric max = { "vmrd_max_bytes", "gauge",
+		"Largest size the backend allows (absent when it sets none).", PROM_UNIT };
+	static const struct prom_metric decision = { "vmrd_decision", "gauge",
+		"The last decision, as labels (value always 1).", PROM_UNIT };
 	const struct policy_input *in = &d->in;
-	struct rusage ru;
+	const struct daemon_metrics *m = &d->m;
+	const struct daemon_backend_stats *bs = &d->backend.stats;
+	const struct prom_value t[] = {
+		GAUGE("vmrd_mem_total_bytes", "MemTotal of the guest.", PROM_UNIT, in->mem_total_bytes),
+		GAUGE("vmrd_mem_available_bytes", "MemAvailable of the guest.", PROM_UNIT,
+		      in->mem_available_bytes),
+		GAUGE("vmrd_file_cache_bytes", "Active and inactive file pages.", PROM_UNIT,
+		      in->file_cache_bytes),
+		GAUGE("vmrd_unmovable_bytes", "Memory only the kernel zones can hold (SUnreclaim, "
+		      "page tables, kernel stacks, Buffers).", PROM_UNIT, in->unmovable_bytes),
+		GAUGE("vmrd_current_bytes", "Total memory as the backend accounts it.", PROM_UNIT,
+		      in->current_bytes),
+		GAUGE("vmrd_min_bytes", "Smallest size the backend allows.", PROM_UNIT, in->min_bytes),
+		GAUGE("vmrd_headroom_target_bytes", "Available memory vmrd aims for.", PROM_UNIT,
+		      d->last.headroom_target_bytes),
+		GAUGE("vmrd_psi_some_avg10_ratio", "Memory PSI some avg10 (0.05 is 5 %).",
+		      PROM_CENTI_PERCENT, in->psi_some_avg10),
+		GAUGE("vmrd_psi_some_avg60_ratio", "Memory PSI some avg60.", PROM_CENTI_PERCENT,
+		      in->psi_some_avg60),
+		GAUGE("vmrd_psi_full_avg10_ratio", "Memory PSI full avg10.", PROM_CENTI_PERCENT,
+		      in->psi_full_avg10),
+		GAUGE("vmrd_backend_up", "1 when the backend is open.", PROM_UNIT, d->backend.up),
+		GAUGE("vmrd_request_pending", "1 while a request to the backend is outstanding.",
+		      PROM_UNIT, d->backend.pending),
+		COUNTER("vmrd_evaluations_total", "Policy evaluations.", PROM_UNIT, m->evaluations),
+		COUNTER("vmrd_psi_events_total", "PSI trigger events.", PROM_UNIT, m->psi_events),
+		COUNTER("vmrd_grows_total", "Grow requests sent.", PROM_UNIT, m->grows),
+		COUNTER("vmrd_shrinks_total", "Shrink requests sent.", PROM_UNIT, m->shrinks),
+		COUNTER("vmrd_grown_bytes_total", "Bytes asked for by grows.", PROM_UNIT, m->grown_bytes),
+		COUNTER("vmrd_shrunk_bytes_total", "Bytes given back by shrinks.", PROM_UNIT,
+			m->shrunk_bytes),
+		COUNTER("vmrd_kernel_grows_total", "Grows for the kernel zones.", PROM_UNIT,
+			m->kernel_grows),
+		COUNTER("vmrd_kernel_grown_bytes_total", "Bytes asked for by kernel-zone grows.",
+			PROM_UNIT, m->kernel_grown_bytes),
+		COUNTER("vmrd_cant_help_total", "Decisions that growth could not help.", PROM_UNIT,
+			m->cant_help),
+		COUNTER("vmrd_backend_failures_total", "Failed backend requests.", PROM_UNIT,
+			bs->failures),
+		COUNTER("vmrd_backend_denies_total", "Requests the provider held, with a retry hint.",
+			PROM_UNIT, bs->denies),
+		COUNTER("vmrd_reclaims_total", "Page-cache trims started.", PROM_UNIT, m->reclaims),
+		COUNTER("vmrd_reclaimed_bytes_total", "Page cache trimmed.", PROM_UNIT,
+			m->reclaimed_bytes),
+		COUNTER("vmrd_reclaim_aborts_total", "Trims stopped because pressure rose.", PROM_UNIT,
+			m->reclaim_aborts),
+		COUNTER("vmrd_reclaim_seconds_total", "Time spent trimming page cache.", PROM_USEC,
+			m->reclaim_usec),
+		GAUGE("vmrd_grow_latency_last_seconds", "Request to completion of the last grow.",
+		      PROM_USEC, bs->grow_latency_usec_last),
+	};
+	char labels[128];
 
-	metric(o, "vmrd_mem_total_bytes", "gauge", "MemTotal of the guest.", in->mem_total_bytes);
-	metric(o, "vmrd_mem_available_bytes", "gauge", "MemAvailable of the guest.", in->mem_available_bytes);
-	metric(o, "vmrd_file_cache_bytes", "gauge", "Active and inactive file pages.", in->file_cache_bytes);
-	metric(o, "vmrd_current_bytes", "gauge", "Total memory as the backend accounts it.", in->current_bytes);
-	metric(o, "vmrd_headroom_target_bytes", "gauge", "Available memory vmrd aims for.",
-	       d->last.headroom_target_bytes);
-	strbuf_printf(o, "# HELP vmrd_psi_some_avg10 PSI some avg10, percent.\n# TYPE vmrd_psi_some_avg10 gauge\n"
-	       "vmrd_psi_some_avg10 %u.%02u\n", in->psi_some_avg10 / 100, in->psi_some_avg10 % 100);
-	strbuf_printf(o, "# HELP vmrd_psi_full_avg10 PSI full avg10, percent.\n# TYPE vmrd_psi_full_avg10 gauge\n"
-	       "vmrd_psi_full_avg10 %u.%02u\n", in->psi_full_avg10 / 100, in->psi_full_avg10 % 100);
-	metric(o, "vmrd_backend_up", "gauge", "1 when the backend is open.", d->backend.up);
-	metric(o, "vmrd_evaluations_total", "counter", "Policy evaluations.", d->m.evaluations);
-	metric(o, "vmrd_psi_events_total", "counter", "PSI trigger events.", d->m.psi_events);
-	metric(o, "vmrd_grows_total", "counter", "Grow requests sent.", d->m.grows);
-	metric(o, "vmrd_shrinks_total", "counter", "Shrink requests sent.", d->m.shrinks);
-	metric(o, "vmrd_grown_bytes_total", "counter", "Bytes asked for by grows.", d->m.grown_bytes);
-	metric(o, "vmrd_shrunk_bytes_total", "counter", "Bytes given back by shrinks.", d->m.shrunk_bytes);
-	metric(o, "vmrd_backend_failures_total", "counter", "Failed backend requests.", d->backend.stats.failures);
-	metric(o, "vmrd_reclaims_total", "counter", "Page-cache trims started.", d->m.reclaims);
-	metric(o, "vmrd_reclaimed_bytes_total", "counter", "Page cache trimmed.", d->m.reclaimed_bytes);
-	metric(o, "vmrd_reclaim_aborts_total", "counter", "Trims stopped because pressure rose.",
-	       d->m.reclaim_aborts);
-	metric(o, "vmrd_grow_latency_last_usec", "gauge", "Request to completion of the last grow.",
-	       d->backend.stats.grow_latency_usec_last);
-	metric(o, "vmrd_grow_latency_usec_sum", "counter", "Sum of grow latencies.", d->backend.stats.grow_latency_usec_sum);
-	metric(o, "vmrd_grow_latency_count", "counter", "Grows with a measured latency.", d->backend.stats.grow_latency_count);
-	if (getrusage(RUSAGE_SELF, &ru) == 0) {
-		metric(o, "vmrd_cpu_usec_total", "counter", "CPU time the daemon used.",
-		       (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
-			       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec));
-		metric(o, "vmrd_max_resident_bytes", "gauge", "Peak resident memory of the daemon.",
-		       (uint64_t)ru.ru_maxrss * 1024);
-	}
-	strbuf_printf(o, "# HELP vmrd_decision The last decision.\n# TYPE vmrd_decision gauge\n"
-	       "vmrd_decision{action=\"%s\",reason=\"%s\"} 1\n",
-	    policy_action_name(d->last.action), policy_reason_name(d->last.reason));
+	prom_values(o, t, sizeof(t) / sizeof(t[0]));
+	if (in->max_bytes != UINT64_MAX)
+		prom_metric(o, &max, in->max_bytes);
+	prom_head(o, &latency);
+	prom_sample(o, &latency, "_sum", NULL, bs->grow_latency_usec_sum);
+	/* A count has no unit: printed as the integer it is. */
+	strbuf_printf(o, "%s_count %" PRIu64 "\n", latency.name, bs->grow_latency_count);
+	zone_metrics(o, in);
+	process_metrics(o);
+	prom_head(o, &decision);
+	snprintf(labels, sizeof(labels), "action=\"%s\",reason=\"%s\"",
+		 policy_action_name(d->last.action), policy_reason_name(d->last.reason));
+	prom_sample(o, &decision, NULL, labels, 1);
 }
 
 int status_render(struct daemon *d, const char *cmd, struct strbuf *o)
