@@ -10,16 +10,23 @@
  * and delivers the VMRD_BACKEND_EV_DONE event.
  *
  * It uses only the public header, libc and no vmrd library, as a plugin
- * built outside the vmrd tree must.  Build it as a shared object:
+ * built outside the vmrd tree must.  With libvmrd-dev installed (which
+ * ships this file as /usr/share/doc/libvmrd-dev/examples/example.c), build
+ * it as a shared object:
  *
- *   cc -shared -fPIC -I/usr/include -o vmrd-backend-example.so example.c
+ *   cc -shared -fPIC $(pkg-config --cflags vmrd-backend) \
+ *      -o vmrd-backend-example.so example.c
  *
- * and point vmrd.conf at it:
+ * install it where vmrd can read it, e.g.
  *
- *   [backend]
- *   name = plugin
+ *   install -D -m 0644 vmrd-backend-example.so /usr/local/lib/vmrd/vmrd-backend-example.so
+ *
+ * and point vmrd.conf (/etc/vmrd/vmrd.conf) at it:
+ *
+ *   [vmrd]
+ *   backend = plugin
  *   [plugin]
- *   path = /usr/lib/vmrd/vmrd-backend-example.so
+ *   path = /usr/local/lib/vmrd/vmrd-backend-example.so
  *   min = 512M
  *   max = 8G
  *   block = 128M
