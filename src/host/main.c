@@ -25,6 +25,7 @@
 #include "host/broker.h"
 #include "host/config.h"
 #include "host/ctl.h"
+#include "host/state.h"
 #include "sensors/meminfo.h"
 #include "sensors/psi.h"
 
@@ -53,7 +54,11 @@ static void usage(FILE *f)
 	fprintf(f, "usage: vmrd-host [-dn] [-c file] [--dry-run] [--control path] [--state path]\n"
 		   "                 [--vm name=NAME,qmp=PATH,channel=PATH,virtio-mem=ID,min=SIZE,max=SIZE"
 		   "[,balloon=ID][,weight=N]] ...\n"
-		   "       vmrd-host --print-defaults\n");
+		   "       vmrd-host --print-defaults\n"
+		   "  -c, --config file  configuration (default " VMRD_HOST_CONF ";\n"
+		   "                     without -c it is not read when --vm is given)\n"
+		   "  -n, --check        check the configuration and exit\n"
+		   "  -d, --debug        log every request, report and QMP event\n");
 }
 
 static void parse_args(int argc, char **argv, struct options *o)
@@ -97,6 +102,22 @@ static void parse_args(int argc, char **argv, struct options *o)
 	}
 }
 
+/*
+ * Why the configuration file cannot be read, and what to do about it; the
+ * lines inside a file that can be read report themselves as file:line.
+ */
+static void config_file_error(const char *path, int r, FILE *err)
+{
+	if (r == -ENOENT)
+		fprintf(err, "%s: no such file; create it (vmrd-host --print-defaults lists every key), "
+			     "name another with -c FILE, or give the VMs with --vm\n", path);
+	else if (r == -EACCES)
+		fprintf(err, "%s: permission denied; make it readable by the user vmrd-host runs as "
+			     "(vmrd under the shipped unit)\n", path);
+	else
+		fprintf(err, "%s: cannot read: %s\n", path, strerror(-r));
+}
+
 static int set_path(char *dst, const char *src, const char *what, FILE *err)
 {
 	if (src[0] != '/' || strlen(src) >= CONFIG_PATH_MAX) {
@@ -123,7 +144,7 @@ static int load_config(const struct options *o, struct config *cfg, FILE *err)
 		label = o->config_path;
 		r = config_load(o->config_path, cfg, err);
 		if (r < 0 && r != -EINVAL)
-			fprintf(err, "%s: %s\n", o->config_path, strerror(-r));
+			config_file_error(o->config_path, r, err);
 		if (r < 0)
 			ok = r;
 	}
@@ -260,6 +281,37 @@ static void run(struct daemon_loop *dl)
 	sdnotify("STOPPING=1");
 }
 
+/*
+ * The state file's directory is created here, at start, so that a broker
+ * that cannot keep its state says so once, with the fix, instead of after
+ * every decision.  Without a state file a restart would double-count, so
+ * this is fatal.
+ */
+static void prepare_state(const char *path)
+{
+	char dir[CONFIG_PATH_MAX];
+	int r = state_prepare_dir(path, dir);
+
+	if (r < 0)
+		fatalx(EX_CANTCREAT, "state directory %s: %s; create it writable by the user vmrd-host "
+		       "runs as (systemd-tmpfiles --create does, for the default path), or keep the "
+		       "state elsewhere with --state PATH or state_file = PATH", dir, strerror(-r));
+}
+
+static void control_error(const char *path, int r)
+{
+	char dir[CONFIG_PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	fatalx(EX_CANTCREAT, "control socket %s: %s; make %s exist and be writable by the user "
+	       "vmrd-host runs as (the shipped unit's RuntimeDirectory does), or serve it elsewhere "
+	       "with --control PATH or control = PATH", path, strerror(-r), dir);
+}
+
 int main(int argc, char **argv)
 {
 	static struct options o;
@@ -294,12 +346,13 @@ int main(int argc, char **argv)
 	dl.o = &o;
 	dl.b = &b;
 	broker_init(&b, &dl.loop, &cfg, o.dry_run);
+	prepare_state(cfg.state_path);
 	r = state_load(cfg.state_path, &b.saved);
 	if (r < 0)
 		log_warnc(r, "cannot read state file %s; starting without it", cfg.state_path);
 	r = ctlsrv_open(&ctl, cfg.control_path, &dl.loop, ctl_handle, &b.ctl);
 	if (r < 0)
-		fatalx(EX_CANTCREAT, "control socket %s: %s", cfg.control_path, strerror(-r));
+		control_error(cfg.control_path, r);
 	sample_host(&b);
 	r = broker_start(&b, clock_now_usec());
 	if (r < 0)

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/fileio.h"
@@ -120,21 +121,28 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* The directory part of path ("/" for "/x", "." for "x"). */
+static void dir_of(const char *path, char dir[CONFIG_PATH_MAX])
+{
+	char *slash;
+
+	snprintf(dir, CONFIG_PATH_MAX, "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, CONFIG_PATH_MAX, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+}
+
 /* The rename is only durable once the directory entry is on disk too. */
 static void fsync_dir(const char *path)
 {
 	char dir[CONFIG_PATH_MAX];
-	char *slash;
 	int fd;
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		return;
-	if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
+	dir_of(path, dir);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
 		fsync(fd);
@@ -169,4 +177,55 @@ int state_save(const char *path, const struct state *st)
 	}
 	fsync_dir(path);
 	return 0;
+}
+
+/* mkdir -p of dir (modified in place and restored), each new level with mode. */
+static int mkdir_p(char *dir, mode_t mode, char ret_failed[CONFIG_PATH_MAX])
+{
+	for (char *p = dir + 1;; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, mode) < 0 && errno != EEXIST) {
+			int r = -errno;
+
+			snprintf(ret_failed, CONFIG_PATH_MAX, "%s", dir);
+			*p = c;
+			return r;
+		}
+		*p = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
+int state_prepare_dir(const char *path, char ret_dir[CONFIG_PATH_MAX])
+{
+	char dir[CONFIG_PATH_MAX];
+	struct stat st;
+	int fd, r;
+
+	dir_of(path, dir);
+	snprintf(ret_dir, CONFIG_PATH_MAX, "%s", dir);
+	if (stat(dir, &st) < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		r = mkdir_p(dir, 0750, ret_dir);
+		if (r < 0)
+			return r;
+	} else if (!S_ISDIR(st.st_mode)) {
+		return -ENOTDIR;
+	}
+	/* An unnamed file proves that state_save() can create its temporary file here. */
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno != EOPNOTSUPP && errno != EISDIR)
+		return -errno;
+	/* A file system without O_TMPFILE: the permission bits are all we can ask. */
+	return access(dir, W_OK | X_OK) < 0 ? -errno : 0;
 }

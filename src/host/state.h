@@ -40,6 +40,14 @@ int state_format(const struct state *st, char *buf, size_t size);
 int state_load(const char *path, struct state *ret);
 int state_save(const char *path, const struct state *st);
 
+/*
+ * Make sure state_save() can write path: create its directory (and missing
+ * parents, mode 0750) and check that a file can be created in it.  On
+ * failure, ret_dir names the directory that could not be created or
+ * written, for the caller's message.
+ */
+int state_prepare_dir(const char *path, char ret_dir[CONFIG_PATH_MAX]);
+
 const struct state_entry *state_find(const struct state *st, const char *name);
 
 #endif
