@@ -7,11 +7,15 @@ set -eu
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 log=${DEPS_LOG:-$srcdir/build/deps.log}
 
-groups="build test guest package"
+groups="build test metrics guest package"
 # The programs and the libraries they link.
 pkgs_build="build-essential meson ninja-build pkg-config python3 libinih-dev libjansson-dev"
 # Unit tests, fuzz targets (clang), man page lint.
 pkgs_test="libcmocka-dev clang llvm mandoc"
+# promtool checks both daemons' metrics; bookworm ships it only in the
+# prometheus package.  Where systemd runs, installing it also starts a
+# Prometheus server: `systemctl disable --now prometheus` if unwanted.
+pkgs_metrics="prometheus"
 # The QEMU guests of the end-to-end tests, the demo and the benchmark.
 pkgs_guest="qemu-system-x86 qemu-utils busybox-static cpio e2fsprogs socat gnuplot-nox"
 # make deb and its test: debhelper, lintian, and systemd for
