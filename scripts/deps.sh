@@ -7,9 +7,10 @@ set -eu
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 log=${DEPS_LOG:-$srcdir/build/deps.log}
 
-groups="build test metrics guest package"
+groups="build test metrics guest libvirt package"
 # The programs and the libraries they link.
-pkgs_build="build-essential meson ninja-build pkg-config python3 libinih-dev libjansson-dev"
+pkgs_build="build-essential meson ninja-build pkg-config python3 libinih-dev libjansson-dev
+	libvirt-dev libxml2-dev libcurl4-openssl-dev"
 # Unit tests, fuzz targets (clang), man page lint.
 pkgs_test="libcmocka-dev clang llvm mandoc"
 # promtool checks both daemons' metrics; bookworm ships it only in the
@@ -18,6 +19,8 @@ pkgs_test="libcmocka-dev clang llvm mandoc"
 pkgs_metrics="prometheus"
 # The QEMU guests of the end-to-end tests, the demo and the benchmark.
 pkgs_guest="qemu-system-x86 qemu-utils busybox-static cpio e2fsprogs socat gnuplot-nox"
+# The libvirt end-to-end test starts its own libvirtd with the QEMU driver.
+pkgs_libvirt="libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients"
 # make deb and its test: debhelper, lintian, and systemd for
 # systemd-analyze, systemd-sysusers and systemd-tmpfiles.
 pkgs_package="debhelper dpkg-dev lintian systemd"

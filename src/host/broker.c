@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "host/driver_libvirt.h"
 
 /* The arbiter also runs without news, for convergence checks and budget changes. */
 #define BROKER_EVAL_PERIOD_USEC (1000 * 1000ull)
@@ -85,6 +86,14 @@ static void vm_free(struct broker_vm *v)
 	free(v);
 }
 
+/* enum config_driver -> the hypervisor's ops. */
+static const struct driver_ops *const driver_kinds[] = {
+	[CONFIG_DRIVER_QMP] = &driver_qmp_ops,
+	[CONFIG_DRIVER_LIBVIRT] = &driver_libvirt_ops,
+	[CONFIG_DRIVER_CH] = &driver_ch_ops,
+	[CONFIG_DRIVER_FC] = &driver_fc_ops,
+};
+
 static int add_vm(struct broker *b, const struct config_vm *c, uint64_t now_usec)
 {
 	struct broker_vm *v;
@@ -99,7 +108,7 @@ static int add_vm(struct broker *b, const struct config_vm *c, uint64_t now_usec
 	v->cfg = *c;
 	snprintf(v->last_reason, sizeof(v->last_reason), "none");
 	vm_init(&v->link, &b->vm_env, c->name, c->channel_path, now_usec);
-	r = driver_init(&v->drv, &b->drv_env, &driver_qmp_ops, c);
+	r = driver_init(&v->drv, &b->drv_env, driver_kinds[c->driver], c);
 	if (r < 0) {
 		free(v);
 		return r;

@@ -17,6 +17,13 @@
  * One table for parsing and config_print_defaults(): the docs cannot drift.
  * Defaults are set in config_defaults() and vm_defaults().
  */
+/* enum config_driver, in its order. */
+static const char *const vm_driver_words[] = { "qmp", "libvirt", "cloud-hypervisor", "firecracker",
+						NULL };
+_Static_assert(CONFIG_DRIVER_QMP == 0 && CONFIG_DRIVER_LIBVIRT == 1 && CONFIG_DRIVER_CH == 2 &&
+		       CONFIG_DRIVER_FC == 3,
+	       "vm_driver_words follows enum config_driver");
+
 static const struct inikey global_keys[] = {
 	{ .section = "", .name = "budget", .type = INIKEY_SIZE, .flags = INIKEY_AUTO,
 	  INIKEY_FIELD(struct config, budget_bytes), .min = 1,
@@ -46,10 +53,21 @@ static const struct inikey global_keys[] = {
 	   "A VM over its weighted share, asked to give memory back while another VM lacks its share, is cut after this long."),
 	G1("demand_window", INIKEY_DURATION, demand_window_usec,
 	   "A request counts as the VM's demand for this long after it arrived."),
+	G("libvirt", INIKEY_STRING, libvirt_uri,
+	  "libvirt URI (e.g. qemu:///system) whose running domains with an org.vmrd.0 channel are managed without a [vm] section."),
+	G1("vsock_port", INIKEY_U32, vsock_port,
+	   "vsock port guests connect to: the AF_VSOCK listener (VMs with cid) and the hybrid vsock sockets PATH_PORT (VMs with vsock)."),
 };
 
 /* The keys of a [vm NAME] section, and of --vm. */
 static const struct inikey vm_keys[] = {
+	INIKEY_WORDS(NULL, "driver", INIKEY_ENUM, struct config_vm, driver, vm_driver_words,
+		     "The hypervisor: qmp (QEMU), cloud-hypervisor or firecracker (their REST API on api); libvirt domains come from discovery."),
+	V("api", INIKEY_PATH, api_path, "Cloud Hypervisor (--api-socket) or Firecracker (--api-sock) API unix socket."),
+	V("vsock", INIKEY_PATH, vsock_path,
+	  "Cloud Hypervisor or Firecracker hybrid vsock socket; the guest's connection arrives at PATH_PORT (port: vsock_port)."),
+	INIKEY_RANGE(NULL, "cid", INIKEY_U32, struct config_vm, vsock_cid, 3, UINT32_MAX - 1,
+		     "The guest's vsock CID (QEMU vhost-vsock-pci guest-cid): its vmrd connects over AF_VSOCK instead of a channel."),
 	V("qmp", INIKEY_PATH, qmp_path, "QMP unix socket QEMU serves (-qmp unix:PATH,server=on,wait=off)."),
 	V("channel", INIKEY_PATH, channel_path,
 	  "Unix socket of the virtio-serial port org.vmrd.0 (-chardev socket,server=on,wait=off)."),
@@ -105,6 +123,7 @@ void config_defaults(struct config *cfg)
 	cfg->oscillation_hold_usec = 30 * 1000000ull;
 	cfg->fair_share_grace_usec = 10 * 1000000ull;
 	cfg->demand_window_usec = 30 * 1000000ull;
+	cfg->vsock_port = 5571;
 }
 
 struct parse_ctx {
@@ -293,10 +312,14 @@ static unsigned vm_check(const struct config *cfg, size_t idx, FILE *err)
 		fputc('\n', err);                                    \
 		errors++;                                            \
 	} while (0)
-	if (vm->qmp_path[0] == '\0')
+	if (vm->driver == CONFIG_DRIVER_QMP && vm->qmp_path[0] == '\0')
 		VM_ERR("qmp is required");
-	if (vm->channel_path[0] == '\0')
-		VM_ERR("channel is required");
+	if ((vm->driver == CONFIG_DRIVER_CH || vm->driver == CONFIG_DRIVER_FC) && vm->api_path[0] == '\0')
+		VM_ERR("api is required with driver %s", vm_driver_words[vm->driver]);
+	if (vm->driver == CONFIG_DRIVER_LIBVIRT)
+		VM_ERR("driver libvirt is not configured by hand: set libvirt = URI and define the domain there");
+	if ((vm->channel_path[0] != '\0') + (vm->vsock_path[0] != '\0') + (vm->vsock_cid != 0) != 1)
+		VM_ERR("exactly one of channel, vsock and cid is required");
 	if (vm->vmem_id[0] == '\0' && vm->balloon_id[0] == '\0')
 		VM_ERR("virtio_mem or balloon is required");
 	if (!vm->has_min || !vm->has_max)
@@ -312,6 +335,12 @@ static unsigned vm_check(const struct config *cfg, size_t idx, FILE *err)
 			VM_ERR("channel already used by [vm %s]", o->name);
 		if (vm->qmp_path[0] && strcmp(o->qmp_path, vm->qmp_path) == 0)
 			VM_ERR("qmp already used by [vm %s]", o->name);
+		if (vm->api_path[0] && strcmp(o->api_path, vm->api_path) == 0)
+			VM_ERR("api already used by [vm %s]", o->name);
+		if (vm->vsock_path[0] && strcmp(o->vsock_path, vm->vsock_path) == 0)
+			VM_ERR("vsock already used by [vm %s]", o->name);
+		if (vm->vsock_cid && o->vsock_cid == vm->vsock_cid)
+			VM_ERR("cid already used by [vm %s]", o->name);
 	}
 #undef VM_ERR
 	return errors;

@@ -22,8 +22,21 @@
 #define CONFIG_PATH_MAX 108 /* sun_path: every path here may be a unix socket */
 #define CONFIG_ID_MAX 64
 
+/* The hypervisor behind a VM (vm_driver_words in config.c follows this order). */
+enum config_driver {
+	CONFIG_DRIVER_QMP,      /* QEMU's QMP socket */
+	CONFIG_DRIVER_LIBVIRT,  /* a libvirt domain (found by discovery) */
+	CONFIG_DRIVER_CH,       /* Cloud Hypervisor's REST API */
+	CONFIG_DRIVER_FC,       /* Firecracker's REST API */
+};
+
 struct config_vm {
 	char name[CONFIG_NAME_MAX];
+	enum config_driver driver;
+	char api_path[CONFIG_PATH_MAX];  /* CH/FC: the API unix socket */
+	/* CH/FC: the hybrid vsock unix socket; the guest's connections arrive at PATH_PORT. */
+	char vsock_path[CONFIG_PATH_MAX];
+	uint32_t vsock_cid;              /* QEMU vhost-vsock: the guest's CID (0: none) */
 	char qmp_path[CONFIG_PATH_MAX];
 	char channel_path[CONFIG_PATH_MAX];
 	char vmem_id[CONFIG_ID_MAX];    /* virtio-mem device id, "" if none */
@@ -60,6 +73,10 @@ struct config {
 	uint64_t oscillation_hold_usec;
 	uint64_t fair_share_grace_usec;
 	uint64_t demand_window_usec;
+	/* libvirt URI whose running domains are discovered (empty: none). */
+	char libvirt_uri[CONFIG_PATH_MAX];
+	/* The vsock port guests connect to (AF_VSOCK listener, hybrid vsock sockets). */
+	uint32_t vsock_port;
 
 	struct config_vm vms[CONFIG_MAX_VMS];
 	size_t n_vms;

@@ -30,10 +30,12 @@
 #include "host/config.h"
 
 struct driver;
+struct discover;
 
 /* What every VM's driver shares. */
 struct driver_env {
 	struct loop *loop;
+	struct discover *libvirt;  /* the libvirt connection of discovery (NULL: none) */
 	bool dry_run;      /* decide and log, but never resize */
 };
 
@@ -79,6 +81,8 @@ struct driver_ops {
 };
 
 extern const struct driver_ops driver_qmp_ops;
+extern const struct driver_ops driver_ch_ops;   /* driver_ch.c, on driver_http.c */
+extern const struct driver_ops driver_fc_ops;   /* driver_fc.c, on driver_http.c */
 
 struct driver {
 	struct config_vm cfg;          /* name, sockets, device ids, min, max */

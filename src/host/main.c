@@ -24,6 +24,7 @@
 #include "common/sdnotify.h"
 #include "host/broker.h"
 #include "host/config.h"
+#include "host/discover.h"
 #include "host/ctl.h"
 #include "host/state.h"
 #include "sensors/meminfo.h"
@@ -45,6 +46,7 @@ struct options {
 	bool print_defaults;
 	const char *control_path;
 	const char *state_path;
+	const char *libvirt_uri;
 	const char *vm_args[MAX_VM_ARGS];
 	size_t n_vm_args;
 };
@@ -52,6 +54,7 @@ struct options {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: vmrd-host [-dn] [-c file] [--dry-run] [--control path] [--state path]\n"
+		   "                 [--libvirt URI]\n"
 		   "                 [--vm name=NAME,qmp=PATH,channel=PATH,virtio-mem=ID,min=SIZE,max=SIZE"
 		   "[,balloon=ID][,weight=N]] ...\n"
 		   "       vmrd-host --print-defaults\n"
@@ -71,6 +74,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "control", required_argument, NULL, 'C' },
 		{ "state", required_argument, NULL, 'S' },
 		{ "vm", required_argument, NULL, 'V' },
+		{ "libvirt", required_argument, NULL, 'L' },
 		{ "print-defaults", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -86,6 +90,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'D': o->dry_run = true; break;
 		case 'C': o->control_path = optarg; break;
 		case 'S': o->state_path = optarg; break;
+		case 'L': o->libvirt_uri = optarg; break;
 		case 'P': o->print_defaults = true; break;
 		case 'V':
 			if (o->n_vm_args == MAX_VM_ARGS)
@@ -140,7 +145,8 @@ static int load_config(const struct options *o, struct config *cfg, FILE *err)
 	int r = 0, ok = 0;
 
 	config_defaults(cfg);
-	if (o->config_given || o->n_vm_args == 0) {
+	/* With VMs or a libvirt URI on the command line, the file is read only when named. */
+	if (o->config_given || (o->n_vm_args == 0 && !o->libvirt_uri)) {
 		label = o->config_path;
 		r = config_load(o->config_path, cfg, err);
 		if (r < 0 && r != -EINVAL)
@@ -155,6 +161,12 @@ static int load_config(const struct options *o, struct config *cfg, FILE *err)
 		ok = r;
 	if (o->state_path && (r = set_path(cfg->state_path, o->state_path, "state", err)) < 0)
 		ok = r;
+	if (o->libvirt_uri && strlen(o->libvirt_uri) >= sizeof(cfg->libvirt_uri)) {
+		fprintf(err, "--libvirt: URI longer than %zu bytes\n", sizeof(cfg->libvirt_uri) - 1);
+		ok = -EINVAL;
+	} else if (o->libvirt_uri) {
+		snprintf(cfg->libvirt_uri, sizeof(cfg->libvirt_uri), "%s", o->libvirt_uri);
+	}
 	if (ok < 0)
 		return ok;
 	if (cfg->budget_auto && (r = meminfo_read(host_rootfd, &mi)) < 0) {
@@ -177,8 +189,27 @@ static void sample_host(struct broker *b)
 		b->host_available_bytes = mi.mem_available_bytes;
 }
 
-static void reload(const struct options *o, struct broker *b, uint64_t now_usec)
+/* The loop's own watches: signals and the tick, beside the broker's and the control socket's. */
+struct daemon_loop {
+	struct loop loop;
+	struct loop_watch signals;
+	struct loop_watch tick;
+	const struct options *o;
+	struct broker *b;
+	struct config file_cfg;        /* the configuration without discovered VMs */
+	struct discover *libvirt;      /* discovery, when a libvirt URI is set */
+	bool running;
+	uint64_t last_sample_usec;
+	uint64_t watchdog_usec;
+	uint64_t last_watchdog_usec;
+};
+
+static void apply_vms(struct daemon_loop *dl, uint64_t now_usec);
+
+static void reload(struct daemon_loop *dl, uint64_t now_usec)
 {
+	const struct options *o = dl->o;
+	struct broker *b = dl->b;
 	struct config *cfg = malloc(sizeof(*cfg));
 
 	if (!cfg) {
@@ -191,25 +222,40 @@ static void reload(const struct options *o, struct broker *b, uint64_t now_usec)
 		if (strcmp(cfg->control_path, b->cfg.control_path) != 0)
 			log_warnx("reload: a new control socket path takes a restart");
 		snprintf(cfg->control_path, sizeof(cfg->control_path), "%s", b->cfg.control_path);
+		if (strcmp(cfg->libvirt_uri, dl->file_cfg.libvirt_uri) != 0)
+			log_warnx("reload: a new libvirt URI takes a restart");
+		snprintf(cfg->libvirt_uri, sizeof(cfg->libvirt_uri), "%s", dl->file_cfg.libvirt_uri);
 		log_info("reload: %zu VMs, budget %llu", cfg->n_vms,
 			 (unsigned long long)cfg->budget_bytes);
-		broker_reload(b, cfg, now_usec);
+		dl->file_cfg = *cfg;
+		apply_vms(dl, now_usec);
 	}
 	free(cfg);
 }
 
-/* The loop's own watches: signals and the tick, beside the broker's and the control socket's. */
-struct daemon_loop {
-	struct loop loop;
-	struct loop_watch signals;
-	struct loop_watch tick;
-	const struct options *o;
-	struct broker *b;
-	bool running;
-	uint64_t last_sample_usec;
-	uint64_t watchdog_usec;
-	uint64_t last_watchdog_usec;
-};
+
+/* The broker's VMs: the configured ones, then the managed libvirt domains. */
+static void apply_vms(struct daemon_loop *dl, uint64_t now_usec)
+{
+	struct config *cfg = malloc(sizeof(*cfg));
+
+	if (!cfg) {
+		log_warnx("out of memory; the VM list stays as it is");
+		return;
+	}
+	*cfg = dl->file_cfg;
+	if (dl->libvirt)
+		discover_config(dl->libvirt, cfg);
+	broker_reload(dl->b, cfg, now_usec);
+	free(cfg);
+}
+
+static void on_discovered(void *ctx)
+{
+	apply_vms(ctx, clock_now_usec());
+}
+
+static const struct discover_ops discover_ops = { .changed = on_discovered };
 
 static void on_signal(struct loop_watch *w, uint32_t events)
 {
@@ -219,7 +265,7 @@ static void on_signal(struct loop_watch *w, uint32_t events)
 	while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP: reloading configuration");
-			reload(dl->o, dl->b, clock_now_usec());
+			reload(dl, clock_now_usec());
 		} else {
 			log_info("signal %u: exiting", si.ssi_signo);
 			dl->running = false;
@@ -353,6 +399,14 @@ int main(int argc, char **argv)
 	r = ctlsrv_open(&ctl, cfg.control_path, &dl.loop, ctl_handle, &b.ctl);
 	if (r < 0)
 		control_error(cfg.control_path, r);
+	dl.file_cfg = cfg;
+	if (cfg.libvirt_uri[0]) {
+		r = discover_open(&dl.loop, cfg.libvirt_uri, &discover_ops, &dl, &dl.libvirt);
+		if (r < 0)
+			fatalx(EX_OSERR, "libvirt discovery: %s", strerror(-r));
+		b.drv_env.libvirt = dl.libvirt;
+		log_info("discovering libvirt domains at %s", cfg.libvirt_uri);
+	}
 	sample_host(&b);
 	r = broker_start(&b, clock_now_usec());
 	if (r < 0)
@@ -361,6 +415,7 @@ int main(int argc, char **argv)
 		 (unsigned long long)cfg.budget_bytes, o.dry_run ? ", dry run" : "");
 	run(&dl);
 	broker_shutdown(&b);
+	discover_close(dl.libvirt);
 	ctlsrv_close(&ctl, cfg.control_path);
 	return 0;
 }
