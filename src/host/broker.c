@@ -79,6 +79,33 @@ static void seed_unknown(struct broker *b, size_t i)
 		 saved ? "state file" : "max, no saved state");
 }
 
+/* A vsock channel comes from a listener: the VM's own (hybrid) or the shared AF_VSOCK one. */
+static int transport_open(struct broker *b, struct broker_vm *v)
+{
+	const struct config_vm *c = &v->cfg;
+	int r = 0;
+
+	if (c->vsock_path[0])
+		r = vsock_hybrid_open(&v->hybrid, b->loop, c->vsock_path, b->cfg.vsock_port, &v->link);
+	if (c->vsock_cid && !b->vsock_open) {
+		r = vsock_host_open(&b->vsock, b->loop, b->cfg.vsock_port);
+		b->vsock_open = r == 0;
+	}
+	if (c->vsock_cid && r == 0)
+		r = vsock_host_map(&b->vsock, c->vsock_cid, &v->link);
+	if (r < 0)
+		log_warnc(r, "vm %s: cannot listen for its vsock channel (port %u)", c->name,
+			  b->cfg.vsock_port);
+	return r;
+}
+
+static void transport_close(struct broker *b, struct broker_vm *v)
+{
+	vsock_hybrid_close(&v->hybrid);
+	if (b->vsock_open)
+		vsock_host_unmap(&b->vsock, &v->link);
+}
+
 static void vm_free(struct broker_vm *v)
 {
 	vm_close(&v->link);
@@ -108,11 +135,14 @@ static int add_vm(struct broker *b, const struct config_vm *c, uint64_t now_usec
 	v->cfg = *c;
 	snprintf(v->last_reason, sizeof(v->last_reason), "none");
 	vm_init(&v->link, &b->vm_env, c->name, c->channel_path, now_usec);
+	loop_watch_init(&v->hybrid.w, NULL);
 	r = driver_init(&v->drv, &b->drv_env, driver_kinds[c->driver], c);
 	if (r < 0) {
 		free(v);
 		return r;
 	}
+	/* Without its channel the VM still counts (and is resized); its guest cannot ask until fixed. */
+	transport_open(b, v);
 	b->vms[i] = v;
 	b->arb[i] = (struct arbiter_vm){ .min_bytes = c->min_bytes, .max_bytes = c->max_bytes,
 					 .weight = c->weight };
@@ -366,7 +396,9 @@ void broker_flush(struct broker *b, uint64_t now_usec)
 
 static bool same_sockets(const struct config_vm *a, const struct config_vm *c)
 {
-	return strcmp(a->qmp_path, c->qmp_path) == 0 && strcmp(a->channel_path, c->channel_path) == 0 &&
+	return a->driver == c->driver && strcmp(a->api_path, c->api_path) == 0 &&
+	       strcmp(a->vsock_path, c->vsock_path) == 0 && a->vsock_cid == c->vsock_cid &&
+	       strcmp(a->qmp_path, c->qmp_path) == 0 && strcmp(a->channel_path, c->channel_path) == 0 &&
 	       strcmp(a->vmem_id, c->vmem_id) == 0 && strcmp(a->balloon_id, c->balloon_id) == 0;
 }
 
@@ -392,6 +424,7 @@ void broker_reload(struct broker *b, const struct config *cfg, uint64_t now_usec
 			log_info("vm %s: removed by reload", v->cfg.name);
 			/* Closed now, so a re-added VM can connect to the same sockets; freed by reap(). */
 			vm_disconnect(&v->link, "removed", 0, now_usec);
+			transport_close(b, v);
 			driver_stop(&v->drv);
 			v->dead = true;
 			continue;
@@ -422,9 +455,13 @@ void broker_reload(struct broker *b, const struct config *cfg, uint64_t now_usec
 void broker_shutdown(struct broker *b)
 {
 	broker_save_state(b);
-	for (size_t i = 0; i < b->n_vms; i++)
+	for (size_t i = 0; i < b->n_vms; i++) {
+		transport_close(b, b->vms[i]);
 		vm_free(b->vms[i]);
+	}
 	b->n_vms = 0;
+	if (b->vsock_open)
+		vsock_host_close(&b->vsock);
 }
 
 /* ---- the control socket's view ---- */

@@ -23,6 +23,7 @@
 #include "host/driver.h"
 #include "host/state.h"
 #include "host/vm.h"
+#include "host/vsock.h"
 
 struct broker_vm {
 	struct config_vm cfg;
@@ -30,6 +31,7 @@ struct broker_vm {
 	bool dead;
 	struct vm link;                /* the guest side */
 	struct driver drv;             /* the hypervisor side */
+	struct vsock_hybrid hybrid;    /* CH/FC: the hybrid vsock listener (fd -1: none) */
 
 	/* What the broker did, for status and metrics. */
 	uint64_t granted_bytes;        /* last grant sent */
@@ -47,6 +49,10 @@ struct broker {
 	/* What the leaves share; updated in place on reload. */
 	struct vm_env vm_env;
 	struct driver_env drv_env;
+
+	/* The AF_VSOCK listener of the VMs with a cid, open while one has. */
+	struct vsock_host vsock;
+	bool vsock_open;
 
 	struct broker_vm *vms[CONFIG_MAX_VMS];
 	/* The arbiter's VMs, index for index with vms[], evaluated in place. */

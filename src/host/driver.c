@@ -199,7 +199,7 @@ void driver_link_up(struct driver *d, uint64_t now_usec)
 
 void driver_link_down(struct driver *d, int err)
 {
-	log_warnc(err, "vm %s: %s connection lost (QEMU gone?); reconnecting", d->cfg.name,
+	log_warnc(err, "vm %s: %s connection lost (VM gone?); reconnecting", d->cfg.name,
 		  d->ops->name);
 	d->reconciled = false;
 	d->apply_inflight = 0;

@@ -311,8 +311,10 @@ static void report(struct driver_http *dh, const char *what, const struct http_r
 
 		http_excerpt(r->body, r->len, ex, sizeof(ex));
 		snprintf(cls, sizeof(cls), parse_error ? "bad answer" : "HTTP %ld", r->status);
-		snprintf(desc, sizeof(desc), "HTTP %ld%s%s, body \"%s\"", r->status,
-			 parse_error ? ": " : "", parse_error ? parse_error : "", ex);
+		if (parse_error)
+			snprintf(desc, sizeof(desc), "HTTP %ld: %s, body \"%s\"", r->status, parse_error, ex);
+		else
+			snprintf(desc, sizeof(desc), "body \"%s\"", ex);
 	}
 	driver_failed(dh->d, what, cls, desc);
 }

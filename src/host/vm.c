@@ -317,6 +317,7 @@ static void connect_channel(struct vm *vm, uint64_t now_usec)
 
 void vm_tick(struct vm *vm, uint64_t now_usec)
 {
-	if (vm->ch.fd < 0 && now_usec >= vm->retry_at_usec)
+	/* Without a path the channel is a listener's (vsock), which attaches what it accepts. */
+	if (vm->path[0] && vm->ch.fd < 0 && now_usec >= vm->retry_at_usec)
 		connect_channel(vm, now_usec);
 }
