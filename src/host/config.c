@@ -87,7 +87,7 @@ static const struct inikey vm_keys[] = {
 #define N_GLOBAL_KEYS (sizeof(global_keys) / sizeof(global_keys[0]))
 #define N_VM_KEYS (sizeof(vm_keys) / sizeof(vm_keys[0]))
 
-static bool name_valid(const char *s)
+bool config_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -167,7 +167,7 @@ static void enter_section(struct parse_ctx *ctx, const char *section)
 	ctx->vm = NULL;
 	if (strncmp(section, "vm ", 3) != 0)
 		return;
-	if (!name_valid(section + 3)) {
+	if (!config_name_valid(section + 3)) {
 		inifile_error_at(&ctx->ini, ctx->ini.section_line,
 				 "invalid VM name '%.31s' (1-31 of A-Z a-z 0-9 . _ -)", section + 3);
 		return;
@@ -249,7 +249,7 @@ static bool vm_arg_pair(struct config_vm *vm, char *tok, FILE *err)
 		if (*c == '-')
 			*c = '_';
 	if (strcmp(tok, "name") == 0) {
-		if (!name_valid(eq + 1)) {
+		if (!config_name_valid(eq + 1)) {
 			fprintf(err, "--vm: invalid VM name '%.31s'\n", eq + 1);
 			return false;
 		}

@@ -84,6 +84,9 @@ struct config {
 
 void config_defaults(struct config *cfg);
 
+/* A VM name: 1 to CONFIG_NAME_MAX - 1 of A-Z a-z 0-9 . _ - (pure). */
+bool config_name_valid(const char *s);
+
 /*
  * Parse a file over cfg.  Returns 0, -EINVAL (problems were written to
  * err) or another negative errno (the file could not be read).

@@ -165,19 +165,6 @@ static void read_metadata(struct xq *q, struct discover_dom *d)
 	d->weight = (uint32_t)v[2];
 }
 
-static bool name_usable(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= DISCOVER_NAME_MAX)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      *s == '-' || *s == '_' || *s == '.'))
-			return false;
-	return true;
-}
-
 /* Which of the domain's devices vmrd can use, and whether it can manage it at all. */
 static void decide(struct xq *q, struct discover_dom *d)
 {
@@ -186,7 +173,7 @@ static void decide(struct xq *q, struct discover_dom *d)
 	d->managed = true;
 	xstr(q, "string(" CHANNEL "/source/@path)", d->channel_path, sizeof(d->channel_path));
 	xstr(q, "string(" CHANNEL "/source/@mode)", mode, sizeof(mode));
-	if (!name_usable(d->name))
+	if (!config_name_valid(d->name))
 		return not_managed(d, "name \"%.40s\" is not 1-31 of A-Z a-z 0-9 . _ -", d->name);
 	if (!xexists(q, CHANNEL))
 		return not_managed(d, "no unix channel named %s", DISCOVER_CHANNEL_NAME);

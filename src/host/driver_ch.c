@@ -127,7 +127,7 @@ static bool ch_balloon(const struct driver *d, uint64_t target_bytes, const char
 	return held != d->sizes.boot_bytes - d->sizes.balloon_actual_bytes;
 }
 
-static const struct http_vmm ch_vmm = {
+const struct http_vmm driver_ch_vmm = {
 	.name = "Cloud Hypervisor",
 	.queries = ch_queries,
 	.n_queries = sizeof(ch_queries) / sizeof(ch_queries[0]),
@@ -137,7 +137,7 @@ static const struct http_vmm ch_vmm = {
 
 static int ch_open(struct driver *d)
 {
-	return driver_http_open(d, &ch_vmm);
+	return driver_http_open(d, &driver_ch_vmm);
 }
 
 const struct driver_ops driver_ch_ops = {

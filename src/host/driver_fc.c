@@ -126,7 +126,7 @@ static bool fc_balloon(const struct driver *d, uint64_t target_bytes, const char
 	return true;
 }
 
-static const struct http_vmm fc_vmm = {
+const struct http_vmm driver_fc_vmm = {
 	.name = "Firecracker",
 	.queries = fc_queries,
 	.n_queries = sizeof(fc_queries) / sizeof(fc_queries[0]),
@@ -136,7 +136,7 @@ static const struct http_vmm fc_vmm = {
 
 static int fc_open(struct driver *d)
 {
-	return driver_http_open(d, &fc_vmm);
+	return driver_http_open(d, &driver_fc_vmm);
 }
 
 const struct driver_ops driver_fc_ops = {

@@ -413,24 +413,26 @@ static int send_resize(struct driver_http *dh, bool send, const char *method, co
 	return http_request(dh->c, method, path, body, on_resized, dh);
 }
 
-int driver_http_set_vmem(struct driver *d, uint64_t requested_bytes, uint64_t now_usec)
+/* A resize the VMM's table builds: build is its vmem_request or balloon_request. */
+static int resize(struct driver *d, uint64_t bytes,
+		  bool (*build)(const struct driver *, uint64_t, const char **, const char **, char *, size_t))
 {
 	struct driver_http *dh = impl(d);
 	const char *method = NULL, *path = NULL;
 	char body[HTTP_REQ_BODY_MAX];
-	bool send = dh->vmm->vmem_request(d, requested_bytes, &method, &path, body, sizeof(body));
+	bool send = build(d, bytes, &method, &path, body, sizeof(body));
 
 	return send_resize(dh, send, method, path, body);
 }
 
+int driver_http_set_vmem(struct driver *d, uint64_t requested_bytes, uint64_t now_usec)
+{
+	return resize(d, requested_bytes, impl(d)->vmm->vmem_request);
+}
+
 int driver_http_set_balloon(struct driver *d, uint64_t target_bytes, uint64_t now_usec)
 {
-	struct driver_http *dh = impl(d);
-	const char *method = NULL, *path = NULL;
-	char body[HTTP_REQ_BODY_MAX];
-	bool send = dh->vmm->balloon_request(d, target_bytes, &method, &path, body, sizeof(body));
-
-	return send_resize(dh, send, method, path, body);
+	return resize(d, target_bytes, impl(d)->vmm->balloon_request);
 }
 
 void driver_http_tick(struct driver *d, uint64_t now_usec)

@@ -95,6 +95,10 @@ struct http_vmm {
 				const char **path, char *body, size_t size);
 };
 
+/* The two tables (their parsers are fuzzed through them). */
+extern const struct http_vmm driver_ch_vmm;
+extern const struct http_vmm driver_fc_vmm;
+
 /* For a VMM's open(): the shared driver over vmm's table. */
 int driver_http_open(struct driver *d, const struct http_vmm *vmm);
 

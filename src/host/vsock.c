@@ -53,29 +53,34 @@ static void on_vsock(struct loop_watch *w, uint32_t events)
 	}
 }
 
+/* A non-blocking listening socket at sa, watched by w.  0 or -errno (w->fd stays -1). */
+static int listen_on(struct loop *loop, struct loop_watch *w, const struct sockaddr *sa, socklen_t len)
+{
+	int r = 0;
+
+	w->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (w->fd < 0)
+		return -errno;
+	if (bind(w->fd, sa, len) < 0 || listen(w->fd, VSOCK_BACKLOG) < 0)
+		r = -errno;
+	if (r == 0)
+		r = loop_add(loop, w, EPOLLIN);
+	if (r < 0) {
+		close(w->fd);
+		w->fd = -1;
+	}
+	return r;
+}
+
 int vsock_host_open(struct vsock_host *h, struct loop *loop, uint32_t port)
 {
 	struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port };
-	int r;
 
 	memset(h, 0, sizeof(*h));
 	loop_watch_init(&h->w, on_vsock);
 	h->loop = loop;
 	h->port = port;
-	h->w.fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (h->w.fd < 0)
-		return -errno;
-	if (bind(h->w.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(h->w.fd, VSOCK_BACKLOG) < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = loop_add(loop, &h->w, EPOLLIN);
-out:
-	if (r < 0) {
-		close(h->w.fd);
-		h->w.fd = -1;
-	}
-	return r;
+	return listen_on(loop, &h->w, (const struct sockaddr *)&sa, sizeof(sa));
 }
 
 void vsock_host_close(struct vsock_host *h)
@@ -127,7 +132,7 @@ int vsock_hybrid_open(struct vsock_hybrid *x, struct loop *loop, const char *bas
 		      struct vm *vm)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int n, r;
+	int n;
 
 	memset(x, 0, sizeof(*x));
 	loop_watch_init(&x->w, on_hybrid);
@@ -137,22 +142,9 @@ int vsock_hybrid_open(struct vsock_hybrid *x, struct loop *loop, const char *bas
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, x->path, (size_t)n);
-	x->w.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (x->w.fd < 0)
-		return -errno;
 	/* A socket file left by an earlier broker would make bind fail. */
 	unlink(x->path);
-	if (bind(x->w.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(x->w.fd, VSOCK_BACKLOG) < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = loop_add(loop, &x->w, EPOLLIN);
-out:
-	if (r < 0) {
-		close(x->w.fd);
-		x->w.fd = -1;
-	}
-	return r;
+	return listen_on(loop, &x->w, (const struct sockaddr *)&sa, sizeof(sa));
 }
 
 void vsock_hybrid_close(struct vsock_hybrid *x)

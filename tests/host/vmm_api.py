@@ -27,21 +27,12 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "e2e")]
+from e2elib import check, fail  # noqa: E402
 from vmm_peers import MIB, CloudHypervisor, Firecracker  # noqa: E402
 
 PORT = 5571
-
-
-def fail(msg):
-    print("FAIL: %s" % msg, flush=True)
-    raise SystemExit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    print("ok: %s" % msg, flush=True)
 
 
 def wait(what, cond, timeout=20):
