@@ -115,7 +115,7 @@ static void config_file_error(const char *path, int r, FILE *err)
 {
 	if (r == -ENOENT)
 		fprintf(err, "%s: no such file; create it (vmrd-host --print-defaults lists every key), "
-			     "name another with -c FILE, or give the VMs with --vm\n", path);
+			     "name another with -c FILE, or give the VMs with --vm or --libvirt\n", path);
 	else if (r == -EACCES)
 		fprintf(err, "%s: permission denied; make it readable by the user vmrd-host runs as "
 			     "(vmrd under the shipped unit)\n", path);

@@ -48,7 +48,7 @@ $1"; shift; done
 }
 
 # The configuration file.
-expect "missing config" 78 "$T/none.conf" "no such file" "create it" "-c FILE" "--vm" -- \
+expect "missing config" 78 "$T/none.conf" "no such file" "create it" "-c FILE" "--vm" "--libvirt" -- \
 	"$BROKER" -n -c "$T/none.conf"
 printf 'budget = 1G\n' >"$T/secret.conf"
 # Root's file, unreadable by nobody; or unreadable by its owner when not root.
