@@ -7,6 +7,9 @@
 #include "core/waterfill.h"
 
 #define MIB (UINT64_C(1) << 20)
+#define SEC UINT64_C(1000000)
+/* A request before the welcome is refused; the welcome follows once the hypervisor answered. */
+#define ARBITER_WELCOME_RETRY_USEC SEC
 
 static const char *const reason_words[ARBITER_R__MAX] = {
 	[ARBITER_R_NONE] = "none",
@@ -23,6 +26,7 @@ static const char *const reason_words[ARBITER_R__MAX] = {
 	[ARBITER_R_LIMITS] = "limits",
 	[ARBITER_R_REISSUE] = "reissue",
 	[ARBITER_R_FAIR_SHARE] = "fair_share",
+	[ARBITER_R_NOT_WELCOMED] = "not_welcomed",
 };
 
 const char *arbiter_reason_word(enum arbiter_reason reason)
@@ -44,7 +48,10 @@ const char *arbiter_action_name(enum arbiter_action action)
 void arbiter_config_defaults(struct arbiter_config *ret)
 {
 	memset(ret, 0, sizeof(*ret));
+	ret->budget_mode = ARBITER_BUDGET_STRICT;
 	ret->host_psi_centi = 1000;             /* 10 % of the last 10 s stalled */
+	/* Long enough for a guest to trim and unplug, short enough to relieve the host within 30 s. */
+	ret->host_pressure_grace_usec = 5 * SEC;
 	ret->guest_psi_pressure_centi = 500;
 	ret->healthy_headroom_bytes = 512 * MIB;
 	ret->align_bytes = 2 * MIB;             /* the virtio-mem block size QEMU uses by default */
@@ -89,25 +96,6 @@ uint64_t arbiter_clamp_ask(const struct arbiter_config *cfg, const struct arbite
 			     vm->min_bytes, vm->max_bytes);
 }
 
-/*
- * A stuck VM, and one whose target the host cut, still holds its current
- * size until the guest unplugs: handing that to another VM would overcommit.
- */
-uint64_t arbiter_accounted_bytes(const struct arbiter_vm *vm)
-{
-	const struct arbiter_vm_state *s = &vm->state;
-
-	if (vm->current_bytes <= s->target_bytes)
-		return s->target_bytes;
-	if (s->non_converging)
-		return vm->current_bytes;
-	/* A cut never makes a VM count for more than before: growth was decided on that. */
-	if (s->fair_cut && s->fair_cut_from_bytes > s->target_bytes)
-		return vm->current_bytes < s->fair_cut_from_bytes ? vm->current_bytes
-								  : s->fair_cut_from_bytes;
-	return s->target_bytes;
-}
-
 /* A new target: convergence is measured afresh from here. */
 void arbiter_set_target(struct arbiter_vm *vm, struct arbiter_decision *d, uint64_t t,
 			enum arbiter_reason why, uint64_t now)
@@ -115,8 +103,6 @@ void arbiter_set_target(struct arbiter_vm *vm, struct arbiter_decision *d, uint6
 	struct arbiter_vm_state *s = &vm->state;
 
 	s->target_bytes = t;
-	if (t >= vm->current_bytes)
-		s->fair_cut = false;
 	s->best_gap_bytes = gap_bytes(vm->current_bytes, t);
 	s->progress_usec = now;
 	d->apply = true;
@@ -137,6 +123,7 @@ void arbiter_vm_seed(struct arbiter_vm *vm, uint64_t target_bytes)
 	s->prev_min_bytes = vm->min_bytes;
 	s->prev_max_bytes = vm->max_bytes;
 	vm->current_bytes = target_bytes;
+	vm->applied_bytes = target_bytes;
 }
 
 void arbiter_vm_reconcile(struct arbiter_vm *vm, uint64_t target_bytes, uint64_t current_bytes,
@@ -145,11 +132,23 @@ void arbiter_vm_reconcile(struct arbiter_vm *vm, uint64_t target_bytes, uint64_t
 	struct arbiter_vm_state *s = &vm->state;
 
 	vm->current_bytes = current_bytes;
+	vm->applied_bytes = target_bytes;
 	s->initialized = true;
 	s->target_bytes = target_bytes;
 	s->best_gap_bytes = gap_bytes(current_bytes, target_bytes);
 	s->progress_usec = now_usec;
 	s->non_converging = false;
+}
+
+void arbiter_vm_hello(struct arbiter_vm *vm)
+{
+	struct arbiter_vm_state *s = &vm->state;
+
+	s->seen = false;
+	s->seen_seq = 0;
+	s->answered = false;
+	s->answered_seq = 0;
+	s->demand.valid = false;
 }
 
 static void answer(struct arbiter_decision *d, enum arbiter_action action, enum arbiter_reason why,
@@ -197,9 +196,6 @@ static bool vm_convergence(const struct arbiter_config *cfg, struct arbiter_vm *
 	struct arbiter_vm_state *s = &vm->state;
 	uint64_t gap = gap_bytes(vm->current_bytes, s->target_bytes);
 
-	/* A cut VM that has unplugged counts at its target again. */
-	if (s->fair_cut && vm->current_bytes <= s->target_bytes + cfg->converge_slack_bytes)
-		s->fair_cut = false;
 	if (s->non_converging) {
 		/* A stuck shrink that finally happened needs no more waiting. */
 		bool done = !s->reissue_bytes && gap <= cfg->converge_slack_bytes;
@@ -249,11 +245,46 @@ static void refill_tokens(const struct arbiter_config *cfg, struct arbiter_vm_st
 }
 
 static bool vm_pressured(const struct arbiter_config *cfg, const struct arbiter_vm *vm,
-			 bool fresh_request)
+			 bool recent_demand)
 {
-	if (fresh_request && vm->request.urgency >= URGENCY_HIGH)
+	if (recent_demand && vm->state.demand.urgency >= URGENCY_HIGH)
 		return true;
 	return vm->report.valid && vm->report.psi_some_avg10_centi >= cfg->guest_psi_pressure_centi;
+}
+
+/*
+ * Step 3, the door: a request the host does not consider at all.  Returns
+ * true when it was refused (answered in d); the rest is demand.
+ */
+static bool vm_door(const struct arbiter_config *cfg, struct arbiter_vm *vm,
+		    struct arbiter_decision *d, uint64_t now)
+{
+	struct arbiter_vm_state *s = &vm->state;
+	const struct arbiter_request *r = &vm->request;
+
+	if (!vm->connected) {
+		/* Nothing of the session is known yet; the welcome comes once the hypervisor answers. */
+		answer(d, ARBITER_DENY, ARBITER_R_NOT_WELCOMED, 0);
+		d->retry_after_usec = ARBITER_WELCOME_RETRY_USEC;
+		return true;
+	}
+	if (s->answered && r->seq < s->answered_seq) {
+		answer(d, ARBITER_DENY, ARBITER_R_STALE_SEQ, 0);
+		return true;
+	}
+	s->answered = true;
+	s->answered_seq = r->seq;
+	refill_tokens(cfg, s, now);
+	if (s->tokens == 0) {
+		answer(d, ARBITER_DENY, ARBITER_R_RATE_LIMITED, 0);
+		/* The next token comes one refill period after the last one. */
+		d->retry_after_usec = s->refill_usec + cfg->rate_refill_usec > now ?
+					      s->refill_usec + cfg->rate_refill_usec - now : 0;
+		return true;
+	}
+	s->tokens--;
+	s->demand = *r;
+	return false;
 }
 
 /*
@@ -265,6 +296,7 @@ static void vm_request(const struct arbiter_config *cfg, bool host_pressure, str
 {
 	struct arbiter_vm_state *s = &vm->state;
 	const struct arbiter_request *r = &vm->request;
+	bool critical = r->urgency == URGENCY_CRITICAL;
 	uint64_t asked;
 	int dir;
 
@@ -277,21 +309,8 @@ static void vm_request(const struct arbiter_config *cfg, bool host_pressure, str
 	asked = arbiter_clamp_ask(cfg, vm, r->target_bytes);
 	d->seq = r->seq;
 	d->asked_bytes = asked;
-	if (s->answered && r->seq < s->answered_seq) {
-		answer(d, ARBITER_DENY, ARBITER_R_STALE_SEQ, 0);
+	if (vm_door(cfg, vm, d, now))
 		return;
-	}
-	s->answered = true;
-	s->answered_seq = r->seq;
-	refill_tokens(cfg, s, now);
-	if (s->tokens == 0) {
-		answer(d, ARBITER_DENY, ARBITER_R_RATE_LIMITED, 0);
-		/* The next token comes one refill period after the last one. */
-		d->retry_after_usec = s->refill_usec + cfg->rate_refill_usec > now ?
-					      s->refill_usec + cfg->rate_refill_usec - now : 0;
-		return;
-	}
-	s->tokens--;
 	dir = asked > s->target_bytes ? 1 : asked < s->target_bytes ? -1 : 0;
 	if (dir == 0) {
 		answer(d, ARBITER_GRANT, ARBITER_R_NO_CHANGE, s->target_bytes);
@@ -301,7 +320,8 @@ static void vm_request(const struct arbiter_config *cfg, bool host_pressure, str
 		answer(d, ARBITER_DENY, ARBITER_R_NOT_CONVERGING, 0);
 		return;
 	}
-	if (dir > 0 && host_pressure) {
+	/* A guest about to OOM may still grow from free budget: that is what critical means. */
+	if (dir > 0 && host_pressure && !critical) {
 		answer(d, ARBITER_DENY, ARBITER_R_HOST_PRESSURE, 0);
 		return;
 	}
@@ -310,7 +330,7 @@ static void vm_request(const struct arbiter_config *cfg, bool host_pressure, str
 	 * hurts the host, and the flap, if any, is the regrow.
 	 */
 	if (dir > 0 && s->last_dir < 0 && now - s->last_resize_usec < cfg->oscillation_hold_usec &&
-	    r->urgency != URGENCY_CRITICAL) {
+	    !critical) {
 		answer(d, ARBITER_DENY, ARBITER_R_OSCILLATION_HOLD, 0);
 		d->retry_after_usec = s->last_resize_usec + cfg->oscillation_hold_usec - now;
 		return;
@@ -345,9 +365,8 @@ static uint64_t sum_accounted(const struct arbiter_vm *vms, size_t n)
 	return sum;
 }
 
-/* May this VM be sent a reclaim ask now? */
-static bool may_ask(const struct arbiter_config *cfg, const struct arbiter_vm *vm,
-		    const struct arbiter_decision *d, uint64_t now)
+bool arbiter_may_ask(const struct arbiter_config *cfg, const struct arbiter_vm *vm,
+		     const struct arbiter_decision *d, uint64_t now)
 {
 	const struct arbiter_vm_state *s = &vm->state;
 
@@ -370,41 +389,40 @@ void arbiter_ask_reclaim(struct arbiter_vm *vm, struct arbiter_decision *d,
 }
 
 /*
- * Step 4: the budget was lowered (or the VMs start above it): cut the
- * biggest shares.  A stuck VM holds what it holds and lowering its target
- * frees nothing, so it is left alone, unless the budget cannot be met
- * otherwise: the sum of targets stays within the budget in every case.
+ * Step 5: the size budget was lowered (or an overhead grew, or the VMs start
+ * above it): cut the biggest shares.  Only targets are cut: memory a VM is
+ * still giving back (a shrink the hypervisor or the guest has not carried
+ * out yet) will come without it.  A stuck VM holds what it holds and
+ * lowering its target frees nothing, so it is left alone, unless the budget
+ * cannot be met otherwise: the sum of targets stays within the budget in
+ * every case.
  */
 static void budget_cut(const struct arbiter_config *cfg, uint64_t budget, struct arbiter_vm *vms,
 		       size_t n, struct arbiter_decision *dec, uint64_t now)
 {
 	struct waterfill f[ARBITER_MAX_VMS];
-	uint64_t floors = 0;
-	bool spare_stuck = true;
+	uint64_t floors = 0, settled = 0, targets = 0;
+	bool spare_stuck;
 	size_t nf = 0;
 
-	if (sum_accounted(vms, n) <= budget)
+	for (size_t i = 0; i < n; i++) {
+		bool stuck = vms[i].state.non_converging;
+		uint64_t acc = arbiter_accounted_bytes(&vms[i]);
+
+		floors += stuck ? acc : vms[i].min_bytes;
+		settled += stuck ? acc : vms[i].state.target_bytes;
+		targets += vms[i].state.target_bytes;
+	}
+	spare_stuck = floors <= budget;
+	if (spare_stuck ? settled <= budget : targets <= budget)
 		return;
-	for (size_t i = 0; i < n; i++)
-		floors += vms[i].state.non_converging ? arbiter_accounted_bytes(&vms[i]) : vms[i].min_bytes;
-	if (floors > budget)
-		spare_stuck = false;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t acc = arbiter_accounted_bytes(&vms[i]);
 
 		if (vms[i].state.non_converging && spare_stuck)
 			fill_add(f, &nf, i, &vms[i], acc, acc);
 		else
-			fill_add(f, &nf, i, &vms[i], vms[i].min_bytes,
-				 spare_stuck ? acc : vms[i].state.target_bytes);
-	}
-	if (!spare_stuck && sum_accounted(vms, n) > budget) {
-		uint64_t t = 0;
-
-		for (size_t i = 0; i < n; i++)
-			t += vms[i].state.target_bytes;
-		if (t <= budget)
-			return; /* the targets fit; only stuck guests are over */
+			fill_add(f, &nf, i, &vms[i], vms[i].min_bytes, vms[i].state.target_bytes);
 	}
 	waterfill(f, nf, cfg->align_bytes, budget);
 	for (size_t k = 0; k < nf; k++) {
@@ -424,7 +442,7 @@ static void budget_cut(const struct arbiter_config *cfg, uint64_t budget, struct
 }
 
 /*
- * Step 6, one priority class: share free among the growers of the class.
+ * Step 7, one priority class: share free among the growers of the class.
  * Returns what is left of free.
  */
 static uint64_t grow_pass(const struct arbiter_config *cfg, struct arbiter_vm *vms, size_t n,
@@ -478,61 +496,22 @@ static uint64_t surplus_bytes(const struct arbiter_config *cfg, const struct arb
 	return r->mem_available_bytes - cfg->healthy_headroom_bytes;
 }
 
-/* Is a better reclaim candidate than b: more surplus, then less pressure, then lower index. */
-static bool better_candidate(const struct arbiter_vm *vms, const struct arbiter_decision *dec,
-			     size_t a, size_t b)
+bool arbiter_gives_first(const struct arbiter_vm *vms, const struct arbiter_decision *dec,
+			 size_t a, size_t b)
 {
+	if (vms[a].weight != vms[b].weight)
+		return vms[a].weight < vms[b].weight;
 	if (dec[a].surplus_bytes != dec[b].surplus_bytes)
 		return dec[a].surplus_bytes > dec[b].surplus_bytes;
-	if (vms[a].report.psi_some_avg10_centi != vms[b].report.psi_some_avg10_centi)
-		return vms[a].report.psi_some_avg10_centi < vms[b].report.psi_some_avg10_centi;
 	return a < b;
-}
-
-/*
- * Step 8: the host is under pressure.  Ask the VMs with the most surplus and
- * the least pressure, best first, until their surplus covers the shortfall
- * (at least one VM when the pressure is PSI only).
- */
-static void host_reclaim(const struct arbiter_config *cfg, uint64_t shortfall,
-			 struct arbiter_vm *vms, size_t n, struct arbiter_decision *dec,
-			 const struct arbiter_work *w, uint64_t now)
-{
-	bool cand[ARBITER_MAX_VMS];
-	uint64_t covered = 0, need = shortfall ? shortfall : 1;
-	enum urgency urgency = shortfall ? URGENCY_HIGH : URGENCY_NORMAL;
-
-	for (size_t i = 0; i < n; i++) {
-		dec[i].surplus_bytes = surplus_bytes(cfg, &vms[i]);
-		cand[i] = !w->pressured[i] && may_ask(cfg, &vms[i], &dec[i], now) &&
-			  arbiter_align_down(cfg, dec[i].surplus_bytes) > 0 &&
-			  vms[i].current_bytes > vms[i].min_bytes;
-	}
-	while (covered < need) {
-		size_t best = n;
-		uint64_t base, t;
-
-		for (size_t i = 0; i < n; i++)
-			if (cand[i] && (best == n || better_candidate(vms, dec, i, best)))
-				best = i;
-		if (best == n)
-			break;
-		cand[best] = false;
-		base = vms[best].current_bytes;
-		t = base > dec[best].surplus_bytes ? base - dec[best].surplus_bytes : 0;
-		t = arbiter_clamp(arbiter_align_up(cfg, t), vms[best].min_bytes, vms[best].max_bytes);
-		if (t >= base)
-			continue;
-		covered += base - t;
-		arbiter_ask_reclaim(&vms[best], &dec[best], ARBITER_R_HOST_PRESSURE, t, urgency, now);
-	}
 }
 
 static int validate(const struct arbiter_config *cfg, const struct arbiter_host *host,
 		    const struct arbiter_vm *vms, size_t n, const struct arbiter_decision *dec,
 		    const struct arbiter_summary *sum)
 {
-	if (!cfg || !host || !sum || n > ARBITER_MAX_VMS || (n && (!vms || !dec)))
+	if (!cfg || !host || !sum || n > ARBITER_MAX_VMS || (n && (!vms || !dec)) ||
+	    (unsigned)cfg->budget_mode > ARBITER_BUDGET_OVERCOMMIT)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++)
 		if (vms[i].min_bytes > vms[i].max_bytes || vms[i].weight == 0 ||
@@ -541,13 +520,59 @@ static int validate(const struct arbiter_config *cfg, const struct arbiter_host 
 	return 0;
 }
 
+/* Steps 1-3 for one VM. */
+static void vm_first_steps(const struct arbiter_config *cfg, bool host_pressure,
+			   struct arbiter_vm *vm, struct arbiter_decision *d, struct arbiter_work *w,
+			   size_t i, uint64_t now)
+{
+	const struct arbiter_request *dm = &vm->state.demand;
+	bool reissue;
+
+	memset(d, 0, sizeof(*d));
+	d->current_bytes = vm->current_bytes;
+	d->surplus_bytes = surplus_bytes(cfg, vm);
+	vm_limits(vm, d, now);
+	reissue = vm_convergence(cfg, vm, d, now);
+	vm_request(cfg, host_pressure, vm, d, now, &w->ask[i]);
+	w->request[i] = w->ask[i] != 0;
+	/* Only an admitted request speaks for the guest, and only while it is connected. */
+	w->recent[i] = vm->connected && dm->valid &&
+		       (now < dm->usec || now - dm->usec < cfg->demand_window_usec);
+	w->pressured[i] = vm_pressured(cfg, vm, w->recent[i]);
+	d->pressured = w->pressured[i];
+	/* A target given up on comes back once, if nothing newer replaced it. */
+	if (reissue && !w->ask[i] && d->action == ARBITER_NONE && !host_pressure) {
+		w->ask[i] = vm->state.reissue_bytes;
+		w->why[i] = ARBITER_R_REISSUE;
+	} else if (reissue) {
+		vm->state.reissue_bytes = 0;
+	}
+}
+
+static void summarize(const struct arbiter_config *cfg, struct arbiter_vm *vms, size_t n,
+		      struct arbiter_decision *dec, const struct arbiter_work *w,
+		      struct arbiter_summary *sum)
+{
+	for (size_t i = 0; i < n; i++) {
+		dec[i].fair_bytes = w->ent[i];
+		dec[i].non_converging = vms[i].state.non_converging;
+		dec[i].apply_bytes = vms[i].state.target_bytes;
+		dec[i].accounted_bytes = arbiter_accounted_bytes(&vms[i]);
+		sum->sum_target_bytes += vms[i].state.target_bytes;
+		sum->sum_accounted_bytes += dec[i].accounted_bytes;
+		sum->sum_charged_bytes += arbiter_charged_bytes(cfg, &vms[i]);
+	}
+	if (sum->sum_accounted_bytes < sum->size_budget_bytes)
+		sum->free_bytes = sum->size_budget_bytes - sum->sum_accounted_bytes;
+}
+
 int arbiter_evaluate(const struct arbiter_config *cfg, const struct arbiter_host *host,
 		     struct arbiter_vm *vms, size_t n_vms,
 		     struct arbiter_decision *ret_decisions, struct arbiter_summary *ret_summary)
 {
 	struct arbiter_work w;
 	struct arbiter_summary sum;
-	uint64_t now, free, acc;
+	uint64_t now, free, acc, size_budget;
 	int r;
 
 	r = validate(cfg, host, vms, n_vms, ret_decisions, ret_summary);
@@ -563,53 +588,27 @@ int arbiter_evaluate(const struct arbiter_config *cfg, const struct arbiter_host
 		sum.host_shortfall_bytes = host->reserve_bytes - host->mem_available_bytes;
 
 	for (size_t i = 0; i < n_vms; i++) {
-		struct arbiter_vm *vm = &vms[i];
-		struct arbiter_decision *d = &ret_decisions[i];
-		const struct arbiter_request *rq = &vm->request;
-		bool reissue;
-
-		memset(d, 0, sizeof(*d));
-		d->current_bytes = vm->current_bytes;
-		sum.sum_min_bytes += vm->min_bytes;
-		vm_limits(vm, d, now);
-		reissue = vm_convergence(cfg, vm, d, now);
-		w.fresh[i] = arbiter_request_fresh(vm);
-		w.recent[i] = w.fresh[i] || (rq->valid && (now < rq->usec ||
-							   now - rq->usec < cfg->demand_window_usec));
-		vm_request(cfg, sum.host_pressure, vm, d, now, &w.ask[i]);
-		w.request[i] = w.ask[i] != 0;
-		w.pressured[i] = vm_pressured(cfg, vm, w.recent[i]);
-		d->pressured = w.pressured[i];
-		/* A target given up on comes back once, if nothing newer replaced it. */
-		if (reissue && !w.ask[i] && d->action == ARBITER_NONE && !sum.host_pressure) {
-			w.ask[i] = vm->state.reissue_bytes;
-			w.why[i] = ARBITER_R_REISSUE;
-		} else if (reissue)
-			vm->state.reissue_bytes = 0;
+		sum.sum_min_bytes += vms[i].min_bytes;
+		vm_first_steps(cfg, sum.host_pressure, &vms[i], &ret_decisions[i], &w, i, now);
 	}
-	sum.budget_below_min = sum.sum_min_bytes > host->budget_bytes;
+	size_budget = arbiter_size_budget(cfg, host->budget_bytes, vms, n_vms);
+	sum.size_budget_bytes = size_budget;
+	sum.budget_below_min = sum.sum_min_bytes > size_budget;
 
-	budget_cut(cfg, host->budget_bytes, vms, n_vms, ret_decisions, now);
-	arbiter_fair_entitle(cfg, host->budget_bytes, vms, n_vms, &w);
+	budget_cut(cfg, size_budget, vms, n_vms, ret_decisions, now);
+	arbiter_fair_entitle(cfg, size_budget, vms, n_vms, &w, now);
 	arbiter_fair_cap(cfg, sum.host_pressure, vms, n_vms, ret_decisions, &w, now);
 	acc = sum_accounted(vms, n_vms);
-	free = acc < host->budget_bytes ? host->budget_bytes - acc : 0;
+	free = acc < size_budget ? size_budget - acc : 0;
 	free = grow_pass(cfg, vms, n_vms, ret_decisions, &w, true, free, now);
 	grow_pass(cfg, vms, n_vms, ret_decisions, &w, false, free, now);
-	if (sum.host_pressure)
-		host_reclaim(cfg, sum.host_shortfall_bytes, vms, n_vms, ret_decisions, &w, now);
-	else
+	if (sum.host_pressure) {
+		arbiter_host_pressure(cfg, sum.host_shortfall_bytes, vms, n_vms, ret_decisions, &w, now);
+	} else {
+		arbiter_host_calm(vms, n_vms);
 		arbiter_fair_enforce(cfg, vms, n_vms, ret_decisions, &w, now);
-
-	for (size_t i = 0; i < n_vms; i++) {
-		ret_decisions[i].fair_bytes = w.ent[i];
-		ret_decisions[i].non_converging = vms[i].state.non_converging;
-		ret_decisions[i].apply_bytes = vms[i].state.target_bytes;
-		sum.sum_target_bytes += vms[i].state.target_bytes;
 	}
-	sum.sum_accounted_bytes = sum_accounted(vms, n_vms);
-	if (sum.sum_accounted_bytes < host->budget_bytes)
-		sum.free_bytes = host->budget_bytes - sum.sum_accounted_bytes;
+	summarize(cfg, vms, n_vms, ret_decisions, &w, &sum);
 	*ret_summary = sum;
 	return 0;
 }

@@ -12,8 +12,10 @@
  * and periodically (about once a second).
  *
  * Sizes are a VM's TOTAL memory in bytes as the host accounts it (boot
- * memory + virtio-mem plugged - balloon).  "Target" is the size the host
- * asks QEMU for; "current" the size QEMU reports.
+ * memory + virtio-mem plugged - balloon).  "Target" is the size the arbiter
+ * wants; "applied" the target the hypervisor has confirmed; "current" the
+ * size the hypervisor reports the guest at.  The budget is host memory: a
+ * VM also costs what its hypervisor process holds beyond the guest.
  *
  * One evaluation, in order (docs/protocol.md, "Host side behaviour"):
  *  1. Limits.  min/max (and the budget) are read afresh; a VM whose min or
@@ -22,61 +24,82 @@
  *  2. Convergence.  A VM whose current does not get closer to its target
  *     for converge_timeout_usec is marked non-converging: a stuck grow has
  *     its target cut back to current (apply, reason "not_converging"); a
- *     stuck shrink keeps its target.  Either way the VM is accounted at
- *     max(target, current) while stuck.  After reissue_after_usec the mark
- *     is dropped and the saved target is re-issued if the budget allows.
- *  3. Requests.  A request with a seq not yet answered is clamped to
- *     [min, max] (and rounded to align_bytes) first, then checked against
- *     an older seq ("stale_seq": below the highest one answered), then
- *     rate-limited by a per-VM token bucket ("rate_limited"), a stuck VM ("not_converging"), host pressure
- *     for growth ("host_pressure") and the anti-oscillation hold: no grow
- *     within oscillation_hold_usec of a shrink ("oscillation_hold"),
- *     except at urgency critical.  Giving memory back is never held: a
+ *     stuck shrink keeps its target.  After reissue_after_usec the mark is
+ *     dropped and the saved target is re-issued if the budget allows.
+ *  3. Requests.  A request with a seq not yet evaluated is clamped to
+ *     [min, max] (and rounded to align_bytes) first, then refused at the
+ *     door if the guest was not welcomed yet ("not_welcomed"), if its seq
+ *     is below the highest one answered in this guest session
+ *     ("stale_seq"), or if the VM's token bucket is empty
+ *     ("rate_limited").  A request past the door is the VM's demand (step
+ *     6); one refused there is not, so a deny is never turned into growth
+ *     later.  Then: growth of a stuck VM ("not_converging"), growth under
+ *     host pressure except at urgency critical ("host_pressure"), and a
+ *     grow within oscillation_hold_usec of a shrink, except at urgency
+ *     critical ("oscillation_hold").  Giving memory back is never held: a
  *     guest that regrows after a shrink meets the hold then.  Each seq is
  *     answered once, whatever the answer; a deny for a hold that ends by
- *     itself (rate_limited, oscillation_hold) says when (retry_after).
- *     Shrinks that pass are granted in full.
- *  4. Budget.  If the accounted sizes exceed the budget (it was lowered),
- *     targets above their weighted fair share are cut to it (apply +
- *     reclaim, reason "budget"), most over-share first.
- *  5. Entitlements.  Each VM's demand is its latest request (clamped like
- *     any request) while that request is unanswered or younger than
+ *     itself (not_welcomed, rate_limited, oscillation_hold) says when
+ *     (retry_after).  Shrinks that pass are granted in full.
+ *  4. Accounting.  Every VM counts at max(target, applied, current) -- a
+ *     shrink frees nothing until the hypervisor confirmed it and the guest
+ *     gave the memory up -- plus what its hypervisor process holds beyond
+ *     the guest: the measured overhead in budget mode strict (the sum of
+ *     sizes and overheads stays within the budget: the host never swaps
+ *     for its guests), or RSS - current in mode overcommit (the sum of
+ *     RSS stays within the budget, sizes may add up to more).  What is
+ *     left of the budget for guest sizes is the size budget; every step
+ *     below works in sizes against it.
+ *  5. Budget.  If the accounted sizes exceed the size budget (it was
+ *     lowered, an overhead grew, the VMs start above it), targets above
+ *     their weighted fair share are cut to it (apply + reclaim, reason
+ *     "budget").
+ *  6. Entitlements.  Each VM's demand is its latest admitted request
+ *     (clamped like any request) while it is younger than
  *     demand_window_usec, at least what it holds while it reports PSI at
  *     or above guest_psi_pressure_centi, and otherwise what it holds.  The
- *     WHOLE budget is water-filled over the demands by weight (min +
- *     weight x level, at least min, at most the demand; a stuck VM fixed at
- *     what it holds): that is each VM's entitlement, reported as "fair".
- *     A VM is under-served when it holds less than both its demand and its
- *     entitlement.
- *  6. Growth.  The free budget goes to the growing requests by the same
- *     water-filling, capped at the ask and floored at what the VM holds;
- *     VMs under pressure (urgency high/critical on a recent request, or
- *     the reported PSI above) are served first, the rest from what is
- *     left.  While another VM is under-served, a VM grows no further than
- *     its entitlement ("fair_share" when that denies it; "budget" when
- *     nothing is free; a smaller grant says "contention"); a VM under
- *     pressure is only held back for another VM under pressure, so free
- *     memory still goes to pressure first.  An under-served VM whose
- *     request was already answered is raised towards its entitlement as
- *     memory becomes free (apply, reason "fair_share").
- *  7. Enforcement.  While some VM is under-served, every VM holding more
+ *     WHOLE size budget is water-filled over the demands by weight (min +
+ *     weight x level, at least min, at most the demand; a stuck VM fixed
+ *     at what it holds): that is each VM's entitlement, reported as
+ *     "fair".  A VM is under-served when it holds less than both its
+ *     demand and its entitlement.  So under contention the shortfall lands
+ *     by weight: a lighter VM gets a smaller part of what is above the mins.
+ *  7. Growth.  The free size budget goes to the growing requests by the
+ *     same water-filling, capped at the ask and floored at what the VM
+ *     holds; VMs under pressure (urgency high/critical on a recent
+ *     admitted request, or the reported PSI above) are served first, the
+ *     rest from what is left.  While another VM is under-served, a VM
+ *     grows no further than its entitlement ("fair_share" when that denies
+ *     it; "budget" when nothing is free; a smaller grant says
+ *     "contention"); a VM under pressure is only held back for another VM
+ *     under pressure, so free memory still goes to pressure first.  An
+ *     under-served VM whose request was already answered is raised towards
+ *     its entitlement as memory becomes free (apply, reason "fair_share").
+ *  8. Enforcement.  While some VM is under-served, every VM holding more
  *     than its entitlement is asked once to give the excess back (reclaim
  *     to its entitlement, reason "fair_share"); if it still holds more
  *     fair_share_grace_usec later, the host cuts its target (apply,
- *     reason "fair_share"), most over-share first, only as much as the
- *     under-served VMs still miss, never below its entitlement (so never
- *     below min).  The guest is untrusted: asking is a courtesy, the cut
- *     is the decision, and the oscillation hold does not delay it.  A cut
- *     VM counts at max(target, current) until it has unplugged, but never
- *     at more than it counted before the cut (growth was decided on that).
- *  8. Host pressure (host PSI some avg10 at or above host_psi_centi, or
- *     host MemAvailable below host reserve): growth is denied and the VMs
- *     with the most surplus (reported available above healthy_headroom)
- *     and the least pressure are asked to reclaim, until their surplus
- *     covers the host's shortfall ("host_pressure").  Fairness is not
- *     enforced meanwhile: nobody could be given the memory.
- * Invariant: after every evaluation the sum of targets is <= budget
- * whenever the sum of mins is (summary.budget_below_min otherwise).
+ *     reason "fair_share"): lower weight first, among equal weights the
+ *     one with the most surplus (reported available above
+ *     healthy_headroom), only as much as the under-served VMs still miss,
+ *     never below its entitlement (so never below min).  The guest is
+ *     untrusted: asking is a courtesy, the cut is the decision, and the
+ *     oscillation hold does not delay it.
+ *  9. Host pressure (host PSI some avg10 at or above host_psi_centi, or
+ *     host MemAvailable below the host reserve): growth is denied (step 3;
+ *     critical requests excepted), fairness is not enforced (nobody could
+ *     be given the memory), and the VMs that can spare memory are asked to
+ *     reclaim their surplus ("host_pressure"), lower weight first, until
+ *     the shortfall is covered (every such VM when the pressure is PSI
+ *     only).  A VM marked this way that the pressure outlasts by
+ *     host_pressure_grace_usec is cut ("host_pressure"): lower weight
+ *     first, among equal weights the most surplus first, VMs whose guest
+ *     is itself under pressure last; by the shortfall, else by its surplus
+ *     or a quarter of what it holds above min; never below min; at most
+ *     one round of cuts per grace, since memory takes a while to come back
+ *     and PSI to show it.
+ * Invariant: after every evaluation the sum of targets is <= the size
+ * budget whenever the sum of mins is (summary.budget_below_min otherwise).
  */
 
 #include <stdbool.h>
@@ -90,9 +113,19 @@
 /* Weights are 1..ARBITER_WEIGHT_MAX. */
 #define ARBITER_WEIGHT_MAX 10000
 
+/* What the budget limits (step 4). */
+enum arbiter_budget_mode {
+	ARBITER_BUDGET_STRICT = 0,     /* sum of (size + overhead): the host never swaps for its guests */
+	ARBITER_BUDGET_OVERCOMMIT,     /* sum of RSS: sizes may add up to more */
+};
+
 struct arbiter_config {
+	enum arbiter_budget_mode budget_mode;
+
 	/* Host pressure. */
 	uint32_t host_psi_centi;            /* host PSI some avg10 at/above: pressure */
+	/* A VM asked to give memory back for host pressure is cut after this. */
+	uint64_t host_pressure_grace_usec;
 	/* A guest is "under pressure" at or above this reported PSI some avg10. */
 	uint32_t guest_psi_pressure_centi;
 	/* Reported MemAvailable above this is surplus the guest could give back. */
@@ -172,11 +205,16 @@ struct arbiter_vm_state {
 	uint64_t non_converging_usec;   /* since when */
 	uint64_t reissue_bytes;         /* the target given up on, re-issued later (0: none) */
 
-	/* Requests: each seq is evaluated and answered once (seen); answered_seq is the high mark. */
+	/*
+	 * Requests: each seq is evaluated and answered once (seen); answered_seq
+	 * is the high mark of this guest session (arbiter_vm_hello() starts one).
+	 */
 	bool seen;
 	uint64_t seen_seq;
 	bool answered;
 	uint64_t answered_seq;
+	/* The latest request past the door (not refused unwelcome, stale or rate-limited). */
+	struct arbiter_request demand;
 	uint32_t tokens;
 	uint64_t refill_usec;
 
@@ -186,8 +224,11 @@ struct arbiter_vm_state {
 	/* Fair share enforcement. */
 	bool fair_asked;                /* over its entitlement and asked, since fair_asked_usec */
 	uint64_t fair_asked_usec;
-	bool fair_cut;                  /* target cut below current: count current until unplugged */
-	uint64_t fair_cut_from_bytes;   /* ...but never more than it counted before the cut */
+
+	/* Host pressure: asked (or due to be cut) since host_since_usec; last cut at host_cut_usec. */
+	bool host_marked;
+	uint64_t host_since_usec;
+	uint64_t host_cut_usec;
 };
 
 struct arbiter_vm {
@@ -195,9 +236,13 @@ struct arbiter_vm {
 	uint64_t min_bytes;
 	uint64_t max_bytes;
 	uint32_t weight;                /* 1..ARBITER_WEIGHT_MAX */
-	/* Reconciled from QEMU. */
+	/* From the hypervisor: the size it reports, and the target it confirmed. */
 	uint64_t current_bytes;
-	/* A guest agent is connected (reclaim asks and limits are only sent then). */
+	uint64_t applied_bytes;
+	/* From the hypervisor's process: resident memory (0: not measured) and its own part. */
+	uint64_t rss_bytes;
+	uint64_t overhead_bytes;        /* RSS beyond the guest, smoothed (strict accounting) */
+	/* The guest agent was welcomed (requests are taken, reclaim asks and limits sent, only then). */
 	bool connected;
 
 	struct arbiter_request request;
@@ -230,6 +275,7 @@ enum arbiter_reason {
 	ARBITER_R_FAIR_SHARE,       /* reclaim ask, or target cut: holds more than its
 				     * entitlement; deny: at its entitlement while another
 				     * VM is under-served; apply: raised towards it */
+	ARBITER_R_NOT_WELCOMED,     /* deny: a request before the welcome */
 	ARBITER_R__MAX,
 };
 
@@ -258,23 +304,26 @@ struct arbiter_decision {
 	uint64_t asked_bytes;           /* the request after clamping (0: none) */
 	uint64_t fair_bytes;            /* the VM's entitlement (weighted fair share) this round */
 	uint64_t surplus_bytes;         /* reported available above healthy headroom */
+	uint64_t accounted_bytes;       /* max(target, applied, current) after this evaluation */
 	bool pressured;                 /* counted as under pressure */
 	bool non_converging;
 };
 
 struct arbiter_summary {
 	uint64_t budget_bytes;
+	uint64_t size_budget_bytes;     /* what is left of the budget for guest sizes (step 4) */
 	uint64_t sum_min_bytes;
 	uint64_t sum_target_bytes;      /* after this evaluation */
-	uint64_t sum_accounted_bytes;   /* stuck VMs at max(target, current) */
-	uint64_t free_bytes;            /* budget - accounted (0 if over) */
-	bool budget_below_min;          /* sum of mins exceeds the budget: misconfiguration */
+	uint64_t sum_accounted_bytes;   /* every VM at max(target, applied, current) */
+	uint64_t sum_charged_bytes;     /* ...plus its hypervisor's part: against the budget */
+	uint64_t free_bytes;            /* size budget - accounted (0 if over) */
+	bool budget_below_min;          /* sum of mins exceeds the size budget */
 	bool host_pressure;
 	uint64_t host_shortfall_bytes;  /* reserve - host available (0 if none) */
 };
 
 /*
- * The two moments the owner sets a VM's arbiter state itself, so that it
+ * The three moments the owner sets a VM's arbiter state itself, so that it
  * never has to write the state's fields:
  *
  * arbiter_vm_seed(): a VM whose size is not known yet (the hypervisor has
@@ -285,12 +334,18 @@ struct arbiter_summary {
  * arbiter_vm_reconcile(): the hypervisor told the VM's real size and the
  * target it holds (after a (re)connect): both are the truth from now on,
  * and convergence is judged afresh from now_usec, so a reconnect never
- * counts as time without progress.  Other state (rate limit, oscillation
- * hold, fair share) is kept.
+ * counts as time without progress.  The target counts as applied.  Other
+ * state (rate limit, oscillation hold, fair share) is kept.
+ *
+ * arbiter_vm_hello(): a guest agent said hello: a new session, whose seq
+ * numbers start again (a restarted agent starts at 1).  What the last
+ * session asked for is no demand any more; the rate limit is kept, so
+ * saying hello again buys no tokens.
  */
 void arbiter_vm_seed(struct arbiter_vm *vm, uint64_t target_bytes);
 void arbiter_vm_reconcile(struct arbiter_vm *vm, uint64_t target_bytes, uint64_t current_bytes,
 			  uint64_t now_usec);
+void arbiter_vm_hello(struct arbiter_vm *vm);
 
 /*
  * Evaluate all VMs.  vms[i].state is read and updated; ret_decisions gets

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Weighted max-min fairness over the whole budget (arbiter.h, steps 5-7).
+ * Weighted max-min fairness over the whole size budget (arbiter.h, steps 6-8).
  * Growth from the free budget alone is first come, first served: whoever
  * asked first keeps what it got, and a guest asked to give back can simply
  * decline.  So the arbiter computes what each VM is entitled to from what
@@ -13,27 +13,49 @@
 #include "core/waterfill.h"
 
 /*
- * What the VM wants now.  A request speaks for the guest while it is
- * unanswered or recent: a denied guest backs off before it asks again, and
- * its need does not vanish meanwhile.  A guest under pressure with no
- * recent request still wants at least what it holds.
+ * What the VM wants now.  An admitted request speaks for the guest while it
+ * is recent: a denied guest backs off before it asks again, and its need
+ * does not vanish meanwhile.  A request refused at the door (not welcomed,
+ * stale, rate-limited) is no demand: the host said no to considering it,
+ * and growing the VM to it later without a grant would make that deny a
+ * lie and the rate limit no limit.  A guest under pressure with no recent
+ * request still wants at least what it holds; one at ease wants what it
+ * holds less what it says it does not use (spare).
  */
 static uint64_t demand_of(const struct arbiter_config *cfg, const struct arbiter_vm *vm,
-			  const struct arbiter_work *w, size_t i)
+			  const struct arbiter_work *w, size_t i, uint64_t spare)
 {
+	const struct arbiter_request *dm = &vm->state.demand;
 	uint64_t hold = arbiter_accounted_bytes(vm);
 	uint64_t asked;
 
-	if (!vm->request.valid || (!w->recent[i] && !w->pressured[i]))
-		return hold;
-	asked = arbiter_clamp_ask(cfg, vm, vm->request.target_bytes);
+	if (!vm->connected || !dm->valid || (!w->recent[i] && !w->pressured[i]))
+		return w->pressured[i] ? hold : hold - arbiter_min(hold, spare);
+	asked = arbiter_clamp_ask(cfg, vm, dm->target_bytes);
 	if (w->recent[i])
 		return asked;
 	return arbiter_max(asked, hold);
 }
 
-void arbiter_fair_entitle(const struct arbiter_config *cfg, uint64_t budget,
-			  const struct arbiter_vm *vms, size_t n, struct arbiter_work *w)
+/*
+ * What a connected guest said lately it does not use: its surplus
+ * (MemAvailable above the healthy headroom) in whole blocks.  Memory that
+ * costs its guest nothing is the first to go, before weights are looked at.
+ */
+static uint64_t spare_of(const struct arbiter_config *cfg, const struct arbiter_vm *vm,
+			 uint64_t now)
+{
+	const struct arbiter_report *r = &vm->report;
+
+	if (!vm->connected || !r->valid || r->mem_available_bytes <= cfg->healthy_headroom_bytes ||
+	    (now > r->usec && now - r->usec >= cfg->demand_window_usec))
+		return 0;
+	return arbiter_align_down(cfg, r->mem_available_bytes - cfg->healthy_headroom_bytes);
+}
+
+void arbiter_fair_entitle(const struct arbiter_config *cfg, uint64_t size_budget,
+			  const struct arbiter_vm *vms, size_t n, struct arbiter_work *w,
+			  uint64_t now)
 {
 	struct waterfill f[ARBITER_MAX_VMS];
 
@@ -41,7 +63,7 @@ void arbiter_fair_entitle(const struct arbiter_config *cfg, uint64_t budget,
 		const struct arbiter_vm *vm = &vms[i];
 		uint64_t hold = arbiter_accounted_bytes(vm);
 
-		w->demand[i] = demand_of(cfg, vm, w, i);
+		w->demand[i] = demand_of(cfg, vm, w, i, spare_of(cfg, vm, now));
 		f[i] = (struct waterfill){ .vm = i, .min_bytes = vm->min_bytes, .lo_bytes = vm->min_bytes,
 				       .hi_bytes = arbiter_clamp(w->demand[i], vm->min_bytes,
 								 vm->max_bytes),
@@ -50,7 +72,7 @@ void arbiter_fair_entitle(const struct arbiter_config *cfg, uint64_t budget,
 		if (vm->state.non_converging)
 			f[i].lo_bytes = f[i].hi_bytes = hold;
 	}
-	waterfill(f, n, cfg->align_bytes, budget);
+	waterfill(f, n, cfg->align_bytes, size_budget);
 	for (size_t i = 0; i < n; i++)
 		w->ent[i] = f[i].alloc_bytes;
 }
@@ -72,7 +94,7 @@ static bool may_raise(const struct arbiter_config *cfg, const struct arbiter_vm 
 		      uint64_t now)
 {
 	const struct arbiter_vm_state *s = &vm->state;
-	bool critical = w->recent[i] && vm->request.urgency == URGENCY_CRITICAL;
+	bool critical = w->recent[i] && s->demand.urgency == URGENCY_CRITICAL;
 
 	if (d->action != ARBITER_NONE || s->non_converging)
 		return false;
@@ -119,20 +141,6 @@ void arbiter_fair_cap(const struct arbiter_config *cfg, bool host_pressure,
 	}
 }
 
-/* Is VM a further over its entitlement than VM b (then lighter, then lower index)? */
-static bool more_over(const struct arbiter_vm *vms, const struct arbiter_work *w, size_t a,
-		      size_t b)
-{
-	uint64_t oa = arbiter_accounted_bytes(&vms[a]) - w->ent[a];
-	uint64_t ob = arbiter_accounted_bytes(&vms[b]) - w->ent[b];
-
-	if (oa != ob)
-		return oa > ob;
-	if (vms[a].weight != vms[b].weight)
-		return vms[a].weight < vms[b].weight;
-	return a < b;
-}
-
 /* Cut the target of a VM that ignored the ask, by at most need; returns what it will free. */
 static uint64_t cut(const struct arbiter_config *cfg, struct arbiter_vm *vm,
 		    struct arbiter_decision *d, uint64_t ent, uint64_t need, uint64_t now)
@@ -147,9 +155,7 @@ static uint64_t cut(const struct arbiter_config *cfg, struct arbiter_vm *vm,
 	if (t >= s->target_bytes)
 		return 0;
 	need = s->target_bytes - t;
-	s->fair_cut_from_bytes = arbiter_accounted_bytes(vm);
 	arbiter_set_target(vm, d, t, ARBITER_R_FAIR_SHARE, now);
-	s->fair_cut = vm->current_bytes > t;
 	s->last_dir = -1;
 	s->last_resize_usec = now;
 	if (d->action == ARBITER_GRANT)
@@ -178,8 +184,8 @@ void arbiter_fair_enforce(const struct arbiter_config *cfg, struct arbiter_vm *v
 			s->fair_asked = false;
 			continue;
 		}
-		/* Most over-share first. */
-		while (k > 0 && more_over(vms, w, i, order[k - 1])) {
+		/* Whose loss costs least per weight goes first. */
+		while (k > 0 && arbiter_gives_first(vms, dec, i, order[k - 1])) {
 			order[k] = order[k - 1];
 			k--;
 		}

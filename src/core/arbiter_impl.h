@@ -3,8 +3,9 @@
 #define VMRD_ARBITER_IMPL_H
 
 /*
- * Internal to the arbiter (arbiter.c and arbiter_fair.c): the scratch of one
- * evaluation and the helpers both files need.  Not part of any interface.
+ * Internal to the arbiter (arbiter.c, arbiter_fair.c, arbiter_host.c): the
+ * scratch of one evaluation and the helpers these files share.  Not part of
+ * any interface.
  */
 
 #include "core/arbiter.h"
@@ -14,11 +15,10 @@ struct arbiter_work {
 	uint64_t ask[ARBITER_MAX_VMS];           /* growth wanted (0: none) */
 	bool request[ARBITER_MAX_VMS];           /* ...by a guest request (else re-issue or fair share) */
 	enum arbiter_reason why[ARBITER_MAX_VMS]; /* apply reason of growth not asked for */
-	bool fresh[ARBITER_MAX_VMS];             /* the request was not answered before */
-	bool recent[ARBITER_MAX_VMS];            /* ...or is younger than the demand window */
+	bool recent[ARBITER_MAX_VMS];            /* the admitted request is younger than the demand window */
 	bool pressured[ARBITER_MAX_VMS];
 	uint64_t demand[ARBITER_MAX_VMS];
-	uint64_t ent[ARBITER_MAX_VMS];           /* entitlement: weighted max-min share of the budget */
+	uint64_t ent[ARBITER_MAX_VMS];           /* entitlement: weighted max-min share of the size budget */
 	bool capped[ARBITER_MAX_VMS];            /* the ask was cut to the entitlement */
 };
 
@@ -43,28 +43,59 @@ static inline uint64_t arbiter_max(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
+/*
+ * What the VM counts against the size budget: a grow counts from the moment
+ * it is decided, a shrink only once the hypervisor confirmed it and the
+ * guest gave the memory up.
+ */
+static inline uint64_t arbiter_accounted_bytes(const struct arbiter_vm *vm)
+{
+	return arbiter_max(vm->state.target_bytes, arbiter_max(vm->applied_bytes, vm->current_bytes));
+}
+
 uint64_t arbiter_align_down(const struct arbiter_config *cfg, uint64_t v);
 uint64_t arbiter_align_up(const struct arbiter_config *cfg, uint64_t v);
 /* A guest's target as the host takes it: rounded to whole blocks, within [min, max]. */
 uint64_t arbiter_clamp_ask(const struct arbiter_config *cfg, const struct arbiter_vm *vm,
 			   uint64_t target);
-/* What the VM counts against the budget: its target, or its current while it shrinks late. */
-uint64_t arbiter_accounted_bytes(const struct arbiter_vm *vm);
 void arbiter_set_target(struct arbiter_vm *vm, struct arbiter_decision *d, uint64_t t,
 			enum arbiter_reason why, uint64_t now);
+/* May this VM be sent a reclaim ask now? */
+bool arbiter_may_ask(const struct arbiter_config *cfg, const struct arbiter_vm *vm,
+		     const struct arbiter_decision *d, uint64_t now);
 void arbiter_ask_reclaim(struct arbiter_vm *vm, struct arbiter_decision *d,
 			 enum arbiter_reason why, uint64_t target, enum urgency urgency,
 			 uint64_t now);
+/*
+ * Who loses memory first when some must go: a lighter VM, then among equal
+ * weights the one with more surplus (dec[].surplus_bytes), then the lower
+ * index.  True when a goes before b.
+ */
+bool arbiter_gives_first(const struct arbiter_vm *vms, const struct arbiter_decision *dec,
+			 size_t a, size_t b);
 
-/* Step 5: demands and entitlements into w->demand, w->ent. */
-void arbiter_fair_entitle(const struct arbiter_config *cfg, uint64_t budget,
-			  const struct arbiter_vm *vms, size_t n, struct arbiter_work *w);
-/* Step 6, before the grow passes: cap asks at entitlements, add asks for the under-served. */
+/* Step 6: demands and entitlements into w->demand, w->ent. */
+void arbiter_fair_entitle(const struct arbiter_config *cfg, uint64_t size_budget,
+			  const struct arbiter_vm *vms, size_t n, struct arbiter_work *w,
+			  uint64_t now);
+/* Step 7, before the grow passes: cap asks at entitlements, add asks for the under-served. */
 void arbiter_fair_cap(const struct arbiter_config *cfg, bool host_pressure,
 		      const struct arbiter_vm *vms, size_t n, struct arbiter_decision *dec,
 		      struct arbiter_work *w, uint64_t now);
-/* Step 7: ask, then cut, the VMs above their entitlements. */
+/* Step 8: ask, then cut, the VMs above their entitlements. */
 void arbiter_fair_enforce(const struct arbiter_config *cfg, struct arbiter_vm *vms, size_t n,
 			  struct arbiter_decision *dec, const struct arbiter_work *w, uint64_t now);
+
+/* Step 4: what the VM costs the host, its accounted size and its hypervisor's part. */
+uint64_t arbiter_charged_bytes(const struct arbiter_config *cfg, const struct arbiter_vm *vm);
+/* Step 4: the size budget, what the budget leaves for guest sizes. */
+uint64_t arbiter_size_budget(const struct arbiter_config *cfg, uint64_t budget,
+			     const struct arbiter_vm *vms, size_t n);
+/* Step 9: ask, then cut, for the host (shortfall 0: PSI only, amount unknown). */
+void arbiter_host_pressure(const struct arbiter_config *cfg, uint64_t shortfall,
+			   struct arbiter_vm *vms, size_t n, struct arbiter_decision *dec,
+			   const struct arbiter_work *w, uint64_t now);
+/* No host pressure: the marks of the last episode are forgotten. */
+void arbiter_host_calm(struct arbiter_vm *vms, size_t n);
 
 #endif

@@ -4,7 +4,10 @@
 
 /*
  * The arbiter tests' fixture: a host and up to eight VMs, evaluated with the
- * invariants checked every time (eval()).  Included after cmocka.h by each test file.
+ * invariants checked every time (eval()).  The hypervisor confirms every
+ * target at once (applied = target after each evaluation) unless the test
+ * holds it back with w->qmp_fails[i], as a QMP error would.  Included after
+ * cmocka.h by each test file.
  */
 
 #include "core/arbiter.h"
@@ -22,6 +25,8 @@ struct world {
 	size_t n;
 	/* Answers (grant or deny) to the request each VM made last, counted by eval(). */
 	unsigned answers[8];
+	/* The hypervisor does not confirm this VM's new targets (a QMP error, rolled back). */
+	bool qmp_fails[8];
 };
 
 static inline void world_init(struct world *w, size_t n, uint64_t budget)
@@ -38,6 +43,7 @@ static inline void world_init(struct world *w, size_t n, uint64_t budget)
 		w->vm[i].max_bytes = 8 * G;
 		w->vm[i].weight = 100;
 		w->vm[i].current_bytes = 1 * G;
+		w->vm[i].applied_bytes = 1 * G;
 		w->vm[i].connected = true;
 	}
 }
@@ -65,15 +71,16 @@ static inline void check_answers(struct world *w)
 
 /*
  * Evaluate and check what must always hold: every target within [min, max],
- * the sum of targets within the budget (when the mins fit it), each request
- * answered at most once.
+ * the sum of targets within the size budget (when the mins fit it), each
+ * request answered at most once.  Then the hypervisor confirms the targets.
  */
 static inline void eval(struct world *w)
 {
-	uint64_t sum_min = 0, sum_target = 0;
+	uint64_t sum_min = 0, sum_target = 0, budget;
 
 	assert_int_equal(arbiter_evaluate(&w->cfg, &w->host, w->vm, w->n, w->d, &w->sum), 0);
 	check_answers(w);
+	budget = w->sum.size_budget_bytes;
 	for (size_t i = 0; i < w->n; i++) {
 		uint64_t t = w->vm[i].state.target_bytes;
 
@@ -83,20 +90,14 @@ static inline void eval(struct world *w)
 		sum_target += t;
 	}
 	assert_true(w->sum.sum_target_bytes == sum_target);
-	if (sum_min <= w->host.budget_bytes && sum_target > w->host.budget_bytes) {
-		for (size_t i = 0; i < w->n; i++)
-			print_message("vm%zu cut %d from %llu w %u min %llu max %llu cur %llu tgt %llu nc %d act %s/%s apply %s\n", i,
-				w->vm[i].state.fair_cut, (unsigned long long)(w->vm[i].state.fair_cut_from_bytes >> 20), w->vm[i].weight,
-				(unsigned long long)(w->vm[i].min_bytes >> 20), (unsigned long long)(w->vm[i].max_bytes >> 20),
-				(unsigned long long)(w->vm[i].current_bytes >> 20), (unsigned long long)(w->vm[i].state.target_bytes >> 20),
-				w->vm[i].state.non_converging, arbiter_action_name(w->d[i].action), arbiter_reason_word(w->d[i].reason),
-				w->d[i].apply ? arbiter_reason_word(w->d[i].apply_reason) : "-");
-		print_message("budget %llu\n", (unsigned long long)(w->host.budget_bytes >> 20));
-	}
-	if (sum_min <= w->host.budget_bytes)
-		assert_true(sum_target <= w->host.budget_bytes);
-	else
+	if (sum_min <= budget && sum_target > budget)
+		fail_msg("targets %llu MiB over the size budget %llu MiB",
+			 (unsigned long long)(sum_target >> 20), (unsigned long long)(budget >> 20));
+	if (sum_min > budget)
 		assert_true(w->sum.budget_below_min);
+	for (size_t i = 0; i < w->n; i++)
+		if (!w->qmp_fails[i])
+			w->vm[i].applied_bytes = w->vm[i].state.target_bytes;
 }
 
 static inline void request(struct world *w, size_t i, uint64_t seq, uint64_t target, enum urgency u)
@@ -104,6 +105,13 @@ static inline void request(struct world *w, size_t i, uint64_t seq, uint64_t tar
 	w->vm[i].request = (struct arbiter_request){ .valid = true, .seq = seq, .target_bytes = target,
 						     .urgency = u, .usec = w->host.now_usec };
 	w->answers[i] = 0;
+}
+
+/* A guest agent (re)starts: hello, and its seq numbers start over. */
+static inline void hello(struct world *w, size_t i)
+{
+	w->vm[i].request.valid = false;
+	arbiter_vm_hello(&w->vm[i]);
 }
 
 static inline void report(struct world *w, size_t i, uint64_t available, uint32_t psi)

@@ -209,9 +209,10 @@ static void test_stuck_guest_is_counted_at_current_and_reissued_later(void **sta
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_NOT_CONVERGING, 0);
 	/* Later, the old target comes back as far as the budget allows. */
+	request(&w, 1, 2, 2 * G, URGENCY_NORMAL); /* frees 2G once the guest has unplugged */
+	eval(&w);
 	settle(&w, w.cfg.reissue_after_usec);
 	w.vm[0].request.valid = false;
-	request(&w, 1, 2, 2 * G, URGENCY_NORMAL); /* frees 2G */
 	eval(&w);
 	assert_false(w.d[0].non_converging);
 	assert_true(w.d[0].apply);
@@ -403,10 +404,13 @@ static uint64_t rnd(uint64_t *s)
 	return *s * UINT64_C(2685821657736338717);
 }
 
-/* Growth (a grant, a re-issue, a raise to an entitlement) never overcommits what is accounted. */
+/*
+ * Growth (a grant, a re-issue, a raise to an entitlement) never overcommits
+ * what is accounted: a shrink not yet confirmed and carried out still counts.
+ */
 static void check_growth_fits(const struct world *w, const uint64_t *before)
 {
-	uint64_t sum_min = 0;
+	uint64_t sum_min = 0, budget = w->sum.size_budget_bytes;
 	bool grew = false;
 
 	for (size_t i = 0; i < w->n; i++) {
@@ -414,17 +418,21 @@ static void check_growth_fits(const struct world *w, const uint64_t *before)
 		grew |= w->d[i].apply && w->d[i].apply_reason != ARBITER_R_LIMITS &&
 			w->vm[i].state.target_bytes > before[i];
 	}
-	if (grew && sum_min <= w->host.budget_bytes && w->sum.sum_accounted_bytes > w->host.budget_bytes) {
+	if (grew && sum_min <= budget && w->sum.sum_accounted_bytes > budget) {
 		for (size_t i = 0; i < w->n; i++)
-			print_message("vm%zu min %llu cur %llu before %llu tgt %llu nc %d cut %d %s/%s apply %s fair %llu\n", i,
-				(unsigned long long)(w->vm[i].min_bytes >> 20),
-				(unsigned long long)(w->vm[i].current_bytes >> 20), (unsigned long long)(before[i] >> 20), (unsigned long long)(w->vm[i].state.target_bytes >> 20),
-				w->vm[i].state.non_converging, w->vm[i].state.fair_cut, arbiter_action_name(w->d[i].action), arbiter_reason_word(w->d[i].reason),
-				w->d[i].apply ? arbiter_reason_word(w->d[i].apply_reason) : "-", (unsigned long long)(w->d[i].fair_bytes>>20));
-		print_message("budget %llu acc %llu hp %d\n", (unsigned long long)(w->host.budget_bytes >> 20), (unsigned long long)(w->sum.sum_accounted_bytes >> 20), w->sum.host_pressure);
+			print_message("vm%zu min %llu cur %llu app %llu before %llu tgt %llu nc %d %s/%s apply %s\n",
+				      i, (unsigned long long)(w->vm[i].min_bytes >> 20),
+				      (unsigned long long)(w->vm[i].current_bytes >> 20),
+				      (unsigned long long)(w->vm[i].applied_bytes >> 20),
+				      (unsigned long long)(before[i] >> 20),
+				      (unsigned long long)(w->vm[i].state.target_bytes >> 20),
+				      w->vm[i].state.non_converging, arbiter_action_name(w->d[i].action),
+				      arbiter_reason_word(w->d[i].reason),
+				      w->d[i].apply ? arbiter_reason_word(w->d[i].apply_reason) : "-");
+		fail_msg("growth to %llu MiB accounted over the size budget %llu MiB",
+			 (unsigned long long)(w->sum.sum_accounted_bytes >> 20),
+			 (unsigned long long)(budget >> 20));
 	}
-	if (grew && sum_min <= w->host.budget_bytes)
-		assert_true(w->sum.sum_accounted_bytes <= w->host.budget_bytes);
 }
 
 static void test_sum_of_targets_never_exceeds_budget_over_random_runs(void **state)
@@ -470,7 +478,8 @@ static void test_sum_of_targets_never_exceeds_budget_over_random_runs(void **sta
 			for (size_t k = 0; k < w.n; k++)
 				before[k] = w.vm[k].state.target_bytes;
 			eval(&w);
-			check_growth_fits(&w, before);
+			if (step > 0) /* the first evaluation sees every VM for the first time */
+				check_growth_fits(&w, before);
 			for (size_t k = 0; k < w.n; k++) {
 				const struct arbiter_decision *d = &w.d[k];
 

@@ -262,7 +262,14 @@ static void test_shrink_the_host_asked_for_is_not_held(void **state)
 	request(&w, 0, 2, 3 * G, URGENCY_LOW);
 	eval(&w);
 	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 3 * G);
-	/* A granted shrink counts as given back: vm1 gets it without a new request. */
+	/*
+	 * A granted shrink is not given back before the guest has unplugged:
+	 * vm1 gets the memory once vm0 holds less, without a new request.
+	 */
+	assert_false(w.d[1].apply);
+	assert_true(w.sum.sum_accounted_bytes == 6 * G);
+	w.vm[0].current_bytes = 3 * G;
+	eval(&w);
 	assert_true(w.d[1].apply && w.d[1].apply_reason == ARBITER_R_FAIR_SHARE);
 	assert_true(w.vm[1].state.target_bytes == 3 * G);
 	/* Growing back right after the shrink is what the hold stops. */

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The host's side of the arbiter (arbiter.h, steps 4 and 9): what the VMs
+ * cost the host beyond their guest sizes, and what the arbiter does when
+ * the host itself is short of memory.  The budget is host memory, so a
+ * VM's hypervisor process counts too: QEMU holds a few hundred MiB of its
+ * own per VM under TCG, less under KVM, never nothing.
+ */
+#include "core/arbiter_impl.h"
+
+uint64_t arbiter_charged_bytes(const struct arbiter_config *cfg, const struct arbiter_vm *vm)
+{
+	uint64_t acc = arbiter_accounted_bytes(vm);
+
+	/* RSS now, plus the growth decided that the guest has not taken yet. */
+	if (cfg->budget_mode == ARBITER_BUDGET_OVERCOMMIT && vm->rss_bytes)
+		return vm->rss_bytes + (acc - arbiter_min(acc, vm->current_bytes));
+	return acc > UINT64_MAX - vm->overhead_bytes ? UINT64_MAX : acc + vm->overhead_bytes;
+}
+
+/*
+ * budget - sum(charged - accounted): in strict mode the budget less every
+ * VM's overhead; in overcommit the budget plus what the guests hold but
+ * have not made resident (RSS below their size), less what QEMU holds
+ * beyond them.
+ */
+uint64_t arbiter_size_budget(const struct arbiter_config *cfg, uint64_t budget,
+			     const struct arbiter_vm *vms, size_t n)
+{
+	uint64_t plus = 0, minus = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t acc = arbiter_accounted_bytes(&vms[i]);
+		uint64_t ch = arbiter_charged_bytes(cfg, &vms[i]);
+
+		if (ch >= acc)
+			plus += arbiter_min(ch - acc, UINT64_MAX / 4);
+		else
+			minus += acc - ch;
+	}
+	/* Bounded well below overflow: sums of sizes are taken against it. */
+	budget = arbiter_min(budget, UINT64_MAX / 4);
+	minus = arbiter_min(minus, UINT64_MAX / 4);
+	return budget + minus > plus ? budget + minus - plus : 0;
+}
+
+void arbiter_host_calm(struct arbiter_vm *vms, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		vms[i].state.host_marked = false;
+}
+
+/*
+ * The order in which VMs give memory to the host: guests that are not under
+ * pressure themselves first, then arbiter_gives_first() (lighter, then more
+ * surplus).  A VM at its min or stuck (a cut would free nothing) is out.
+ * Returns how many are in order[].
+ */
+static size_t host_order(struct arbiter_vm *vms, size_t n, const struct arbiter_decision *dec,
+			 const struct arbiter_work *w, size_t *order)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t k = m;
+
+		if (vms[i].state.target_bytes <= vms[i].min_bytes || vms[i].state.non_converging)
+			continue;
+		while (k > 0 && (w->pressured[i] != w->pressured[order[k - 1]]
+					 ? !w->pressured[i]
+					 : arbiter_gives_first(vms, dec, i, order[k - 1]))) {
+			order[k] = order[k - 1];
+			k--;
+		}
+		order[k] = i;
+		m++;
+	}
+	return m;
+}
+
+/* A host-pressure cut (PSI only) takes at least this: smaller steps would not show in time. */
+#define HOST_CUT_STEP_MIN (UINT64_C(128) << 20)
+
+/*
+ * What a cut takes when the host cannot say how much it lacks: what the
+ * guest says it does not use, else a quarter of what it holds above min.
+ */
+static uint64_t cut_step(const struct arbiter_vm *vm, const struct arbiter_decision *d)
+{
+	uint64_t quarter = (vm->state.target_bytes - vm->min_bytes) / 4;
+
+	return arbiter_max(d->surplus_bytes, arbiter_max(quarter, HOST_CUT_STEP_MIN));
+}
+
+/* Cut one VM by up to step (never below min); returns what it takes. */
+static uint64_t host_cut(const struct arbiter_config *cfg, struct arbiter_vm *vm,
+			 struct arbiter_decision *d, uint64_t step, uint64_t now)
+{
+	struct arbiter_vm_state *s = &vm->state;
+	uint64_t t = s->target_bytes > step ? s->target_bytes - step : 0;
+
+	t = arbiter_clamp(arbiter_align_up(cfg, t), vm->min_bytes, s->target_bytes);
+	if (t >= s->target_bytes)
+		return 0;
+	step = s->target_bytes - t;
+	arbiter_set_target(vm, d, t, ARBITER_R_HOST_PRESSURE, now);
+	s->last_dir = -1;
+	s->last_resize_usec = now;
+	s->host_cut_usec = now;
+	if (d->action == ARBITER_GRANT)
+		d->target_bytes = t;
+	return step;
+}
+
+/* Ask the VMs that can spare memory, in order, until need is covered (0: ask them all). */
+static void host_ask(const struct arbiter_config *cfg, uint64_t shortfall, struct arbiter_vm *vms,
+		     struct arbiter_decision *dec, const struct arbiter_work *w,
+		     const size_t *order, size_t m, uint64_t now)
+{
+	enum urgency urgency = shortfall ? URGENCY_HIGH : URGENCY_NORMAL;
+	uint64_t covered = 0;
+
+	for (size_t k = 0; k < m && (!shortfall || covered < shortfall); k++) {
+		size_t i = order[k];
+		struct arbiter_vm *vm = &vms[i];
+		uint64_t base = vm->current_bytes, t;
+
+		/* A guest under pressure has nothing to spare; it is only ever cut. */
+		if (w->pressured[i])
+			continue;
+		if (!arbiter_may_ask(cfg, vm, &dec[i], now) ||
+		    arbiter_align_down(cfg, dec[i].surplus_bytes) == 0)
+			continue;
+		t = base > dec[i].surplus_bytes ? base - dec[i].surplus_bytes : 0;
+		t = arbiter_clamp(arbiter_align_up(cfg, t), vm->min_bytes, vm->max_bytes);
+		if (t >= base)
+			continue;
+		covered += base - t;
+		arbiter_ask_reclaim(vm, &dec[i], ARBITER_R_HOST_PRESSURE, t, urgency, now);
+	}
+}
+
+void arbiter_host_pressure(const struct arbiter_config *cfg, uint64_t shortfall,
+			   struct arbiter_vm *vms, size_t n, struct arbiter_decision *dec,
+			   const struct arbiter_work *w, uint64_t now)
+{
+	size_t order[ARBITER_MAX_VMS], m;
+	uint64_t last_cut = 0, need = shortfall;
+
+	m = host_order(vms, n, dec, w, order);
+	/* The grace of every VM runs from when the pressure found it. */
+	for (size_t k = 0; k < m; k++) {
+		struct arbiter_vm_state *s = &vms[order[k]].state;
+
+		if (!s->host_marked) {
+			s->host_marked = true;
+			s->host_since_usec = now;
+		}
+	}
+	host_ask(cfg, shortfall, vms, dec, w, order, m, now);
+	for (size_t i = 0; i < n; i++) {
+		last_cut = arbiter_max(last_cut, vms[i].state.host_cut_usec);
+		/* Memory already on its way back counts against what is missing. */
+		need -= arbiter_min(need, arbiter_accounted_bytes(&vms[i]) - vms[i].state.target_bytes);
+	}
+	/* One round of cuts per grace: what the last one freed takes a while to show. */
+	if (last_cut && now - last_cut < cfg->host_pressure_grace_usec)
+		return;
+	for (size_t k = 0; k < m; k++) {
+		size_t i = order[k];
+		struct arbiter_vm *vm = &vms[i];
+
+		/* A VM is cut once its guest had the grace to give back by itself. */
+		bool due = now - vm->state.host_since_usec >= cfg->host_pressure_grace_usec;
+
+		if (shortfall) {
+			if (due)
+				need -= arbiter_min(need, host_cut(cfg, vm, &dec[i], need, now));
+			if (need == 0)
+				break;
+			continue;
+		}
+		/* PSI only: how much is missing is unknown; one VM per round, strictly in order. */
+		if (due)
+			host_cut(cfg, vm, &dec[i], cut_step(vm, &dec[i]), now);
+		break;
+	}
+}
