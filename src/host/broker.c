@@ -12,6 +12,8 @@
 
 /* The arbiter also runs without news, for convergence checks and budget changes. */
 #define BROKER_EVAL_PERIOD_USEC (1000 * 1000ull)
+/* Every QEMU's RSS is sampled this often (a "round"). */
+#define BROKER_FOOTPRINT_PERIOD_USEC (1000 * 1000ull)
 
 static void broker_ctl_host(void *ctx, struct ctl_host *ret);
 static bool broker_ctl_vm(void *ctx, size_t i, struct ctl_vm *ret);
@@ -22,8 +24,14 @@ static void configure(struct broker *b, const struct config *cfg)
 	struct arbiter_config *a = &b->acfg;
 
 	b->cfg = *cfg;
+	/* A cgroup's limit is followed by broker_host_sample(); a fixed or auto budget is this. */
+	if (!cfg->budget_cgroup[0] || !b->budget_bytes)
+		b->budget_bytes = cfg->budget_bytes;
 	arbiter_config_defaults(a);
+	a->budget_mode = cfg->budget_mode == CONFIG_BUDGET_OVERCOMMIT ? ARBITER_BUDGET_OVERCOMMIT
+								      : ARBITER_BUDGET_STRICT;
 	a->host_psi_centi = cfg->host_psi_some_centi;
+	a->host_pressure_grace_usec = cfg->host_pressure_grace_usec;
 	a->align_bytes = 2ull << 20;
 	a->converge_timeout_usec = cfg->converge_timeout_usec;
 	a->oscillation_hold_usec = cfg->oscillation_hold_usec;
@@ -183,34 +191,59 @@ static void reconciled(struct broker *b, size_t i, uint64_t now_usec)
 	b->state_dirty = true;
 }
 
-/* Take what the VM's two leaves heard since the last flush. */
-static void collect(struct broker *b, size_t i, uint64_t now_usec)
+/* What the driver heard: sizes, the target QEMU confirmed. */
+static void collect_driver(struct broker *b, size_t i, uint64_t now_usec)
 {
 	struct broker_vm *v = b->vms[i];
 	struct arbiter_vm *a = &b->arb[i];
 	unsigned dn = driver_take_news(&v->drv);
-	unsigned vn = vm_take_news(&v->link);
 
 	if (dn & DRIVER_NEWS_RECONCILED)
 		reconciled(b, i, now_usec);
 	else if (dn & DRIVER_NEWS_SIZE)
 		a->current_bytes = driver_current_bytes(&v->drv);
+	/* Only what QEMU confirmed counts as applied: a shrink in flight or refused does not. */
+	if (driver_reconciled(&v->drv))
+		a->applied_bytes = v->drv.applied_bytes;
 	if (dn)
 		b->dirty = true;
+}
+
+/* What the guest link heard.  A hello starts a new session: its seq numbers start over. */
+static void collect_link(struct broker *b, size_t i, uint64_t now_usec)
+{
+	struct broker_vm *v = b->vms[i];
+	struct arbiter_vm *a = &b->arb[i];
+	unsigned vn = vm_take_news(&v->link);
+	bool welcomed;
+
+	/* The welcome states the VM's size as the hypervisor reports it, so it waits for that. */
+	if (v->link.hello && !v->link.welcomed && driver_reconciled(&v->drv))
+		vm_welcome(&v->link, v->cfg.min_bytes, v->cfg.max_bytes, driver_current_bytes(&v->drv),
+			   driver_block_bytes(&v->drv), now_usec);
+	if (vn & VM_NEWS_HELLO)
+		arbiter_vm_hello(a);
 	/* The link's state is the truth; the bits only say that it is worth a look. */
 	if (vn & (VM_NEWS_HELLO | VM_NEWS_DOWN | VM_NEWS_REQUEST)) {
-		a->connected = v->link.hello;
 		a->request = v->link.request;
+		b->dirty = true;
+	}
+	welcomed = v->link.hello && v->link.welcomed;
+	if (a->connected != welcomed) {
+		a->connected = welcomed;
 		b->dirty = true;
 	}
 	if (vn & VM_NEWS_REPORT)
 		a->report = v->link.report;
 	if (vn & VM_NEWS_DONE)
 		driver_refresh(&v->drv, now_usec);
-	/* The welcome states the VM's size as the hypervisor reports it, so it waits for that. */
-	if (v->link.hello && !v->link.welcomed && driver_reconciled(&v->drv))
-		vm_welcome(&v->link, v->cfg.min_bytes, v->cfg.max_bytes, driver_current_bytes(&v->drv),
-			   driver_block_bytes(&v->drv), now_usec);
+}
+
+/* Take what the VM's two leaves heard since the last flush. */
+static void collect(struct broker *b, size_t i, uint64_t now_usec)
+{
+	collect_driver(b, i, now_usec);
+	collect_link(b, i, now_usec);
 }
 
 static void log_decision(const struct broker_vm *v, const struct arbiter_decision *d)
@@ -275,6 +308,11 @@ static void act(struct broker *b, size_t i, uint64_t now_usec)
 	v->reclaims_total += d->action == ARBITER_RECLAIM;
 	if (d->action == ARBITER_GRANT)
 		v->granted_bytes = d->target_bytes;
+	if (d->action == ARBITER_RECLAIM) {
+		v->reclaim_bytes = d->target_bytes;
+		snprintf(v->reclaim_reason, sizeof(v->reclaim_reason), "%s",
+			 arbiter_reason_word(d->reason));
+	}
 	if (m.verb != PROTO_VERB_NONE)
 		vm_send(&v->link, &m, now_usec);
 	if (d->apply) {
@@ -293,10 +331,11 @@ static void evaluate(struct broker *b, uint64_t now_usec)
 {
 	struct arbiter_host host = {
 		.now_usec = now_usec,
-		.budget_bytes = b->cfg.budget_bytes,
+		.budget_bytes = b->budget_bytes,
 		.psi_some_avg10_centi = b->host_psi_some_centi,
 		.mem_available_bytes = b->host_available_bytes,
-		.reserve_bytes = b->cfg.reserve_bytes,
+		/* A cgroup's pressure is its PSI: its page cache keeps it near its limit. */
+		.reserve_bytes = b->cfg.budget_cgroup[0] ? 0 : b->cfg.reserve_bytes,
 	};
 	int r;
 
@@ -315,9 +354,38 @@ static void evaluate(struct broker *b, uint64_t now_usec)
 	for (size_t i = 0; i < b->n_vms; i++)
 		act(b, i, now_usec);
 	if (b->summary.budget_below_min)
-		log_warnx("budget %llu is below the sum of VM minimums %llu",
-			  (unsigned long long)b->summary.budget_bytes,
+		log_warnx("budget %llu leaves %llu for guest sizes (QEMU holds the rest), below the sum "
+			  "of VM minimums %llu", (unsigned long long)b->summary.budget_bytes,
+			  (unsigned long long)b->summary.size_budget_bytes,
 			  (unsigned long long)b->summary.sum_min_bytes);
+}
+
+void broker_host_sample(struct broker *b, const struct hostmem *h, int err)
+{
+	if (!h) {
+		if (err != b->host_err)
+			log_warnc(err, "cannot read %s%s; keeping the last figures",
+				  b->cfg.budget_cgroup[0] ? "the budget cgroup " : "the host's memory",
+				  b->cfg.budget_cgroup);
+		b->host_err = err;
+		return;
+	}
+	b->host_err = 0;
+	b->host_psi_some_centi = h->has_psi ? h->psi_some_avg10_centi : 0;
+	b->host_psi_full_centi = h->has_psi ? h->psi_full_avg10_centi : 0;
+	b->host_available_bytes = h->available_bytes;
+	b->host_usage_bytes = h->usage_bytes;
+	if (!b->cfg.budget_cgroup[0] || h->limit_bytes == b->budget_bytes)
+		return;
+	if (h->limit_bytes == HOSTMEM_UNLIMITED || h->limit_bytes == 0) {
+		log_warnx("cgroup %s has no memory limit any more; keeping the budget %llu",
+			  b->cfg.budget_cgroup, (unsigned long long)b->budget_bytes);
+		return;
+	}
+	log_info("budget %llu (cgroup %s limit, was %llu)", (unsigned long long)h->limit_bytes,
+		 b->cfg.budget_cgroup, (unsigned long long)b->budget_bytes);
+	b->budget_bytes = h->limit_bytes;
+	b->dirty = true;
 }
 
 void broker_save_state(struct broker *b)
@@ -340,14 +408,43 @@ void broker_save_state(struct broker *b)
 	b->state_dirty = false;
 }
 
+/* One VM's QEMU: what it holds, and its overhead (measured, or the configured one). */
+static void sample_footprint(struct broker *b, size_t i)
+{
+	struct broker_vm *v = b->vms[i];
+	struct arbiter_vm *a = &b->arb[i];
+	struct footprint_sample fs;
+	int r = v->drv.pid > 0 ? footprint_read(b->rootfd, v->drv.pid, &fs) : -ESRCH;
+
+	if (r < 0) {
+		if (r != v->fp_warned && r != -ESRCH)
+			log_warnc(r, "vm %s: cannot read what QEMU (pid %d) holds; counting its last "
+				  "overhead %llu", v->cfg.name, v->drv.pid,
+				  (unsigned long long)v->fp.overhead_bytes);
+		v->fp_warned = r;
+		a->rss_bytes = 0;
+	} else {
+		v->fp_warned = 0;
+		footprint_update(&v->fp, fs.rss_bytes, a->current_bytes);
+		a->rss_bytes = fs.rss_bytes;
+	}
+	a->overhead_bytes = b->cfg.overhead_auto ? v->fp.overhead_bytes : b->cfg.overhead_bytes;
+}
+
 void broker_tick(struct broker *b, uint64_t now_usec)
 {
+	bool round = now_usec - b->last_footprint_usec >= BROKER_FOOTPRINT_PERIOD_USEC;
+
 	for (size_t i = 0; i < b->n_vms; i++) {
 		if (b->vms[i]->dead)
 			continue;
 		driver_tick(&b->vms[i]->drv, now_usec);
 		vm_tick(&b->vms[i]->link, now_usec);
+		if (round)
+			sample_footprint(b, i);
 	}
+	if (round)
+		b->last_footprint_usec = now_usec;
 	if (now_usec - b->last_eval_usec >= BROKER_EVAL_PERIOD_USEC)
 		b->dirty = true;
 }
@@ -468,12 +565,19 @@ void broker_shutdown(struct broker *b)
 
 static void broker_ctl_host(void *ctx, struct ctl_host *ret)
 {
+	static char source[CONFIG_PATH_MAX + 8];
 	const struct broker *b = ctx;
+	uint64_t rss = 0;
 
+	for (size_t i = 0; i < b->n_vms; i++)
+		rss += b->vms[i]->dead ? 0 : b->arb[i].rss_bytes;
+	snprintf(source, sizeof(source), "%s%s",
+		 b->cfg.budget_cgroup[0] ? "cgroup:" : b->cfg.budget_auto ? "auto" : "fixed",
+		 b->cfg.budget_cgroup);
 	*ret = (struct ctl_host){
 		.dry_run = b->dry_run,
 		.uptime_usec = clock_now_usec() - b->started_usec,
-		.budget_bytes = b->cfg.budget_bytes,
+		.budget_bytes = b->budget_bytes,
 		.budget_auto = b->cfg.budget_auto,
 		.reserve_bytes = b->cfg.reserve_bytes,
 		.sum_target_bytes = b->summary.sum_target_bytes,
@@ -484,6 +588,11 @@ static void broker_ctl_host(void *ctx, struct ctl_host *ret)
 		.host_available_bytes = b->host_available_bytes,
 		.evaluations = b->evaluations_total,
 		.reloads = b->reloads_total,
+		.budget_source = source,
+		.budget_mode = b->cfg.budget_mode == CONFIG_BUDGET_OVERCOMMIT ? "overcommit" : "strict",
+		.size_budget_bytes = b->summary.size_budget_bytes,
+		.charged_bytes = b->summary.sum_charged_bytes,
+		.sum_rss_bytes = rss,
 	};
 }
 
@@ -529,6 +638,13 @@ static bool broker_ctl_vm(void *ctx, size_t i, struct ctl_vm *ret)
 		.lines = v->link.lines_total,
 		.errors = v->link.errors_total,
 		.kicks = v->link.kicks_total,
+		.applied_bytes = a->applied_bytes,
+		.rss_bytes = a->rss_bytes,
+		.overhead_bytes = a->overhead_bytes,
+		.accounted_bytes = b->dec[i].accounted_bytes,
+		.entitlement_bytes = b->dec[i].fair_bytes,
+		.reclaim_bytes = v->reclaim_bytes,
+		.reclaim_reason = v->reclaim_reason,
 	};
 	return true;
 }

@@ -21,6 +21,8 @@
 #include "host/config.h"
 #include "host/ctl.h"
 #include "host/driver.h"
+#include "host/footprint.h"
+#include "host/hostmem.h"
 #include "host/state.h"
 #include "host/vm.h"
 #include "host/vsock.h"
@@ -33,8 +35,14 @@ struct broker_vm {
 	struct driver drv;             /* the hypervisor side */
 	struct vsock_hybrid hybrid;    /* CH/FC: the hybrid vsock listener (fd -1: none) */
 
+	/* What its QEMU holds (RSS) and how much of it is QEMU's own. */
+	struct footprint fp;
+	int fp_warned;                 /* the errno last logged for reading it (0: none) */
+
 	/* What the broker did, for status and metrics. */
 	uint64_t granted_bytes;        /* last grant sent */
+	uint64_t reclaim_bytes;        /* last reclaim ask sent (0: none yet) */
+	char reclaim_reason[PROTO_WORD_MAX + 1];
 	char last_reason[PROTO_WORD_MAX + 1];
 	uint64_t grants_total;
 	uint64_t denies_total;
@@ -68,10 +76,19 @@ struct broker {
 	struct arbiter_summary summary;
 	bool summary_valid;
 
-	/* The host's memory, sampled by main.c. */
+	/*
+	 * The memory the VMs live in, sampled by main.c (broker_host_sample()):
+	 * the host, or the budget's cgroup, whose limit is then the budget.
+	 */
+	uint64_t budget_bytes;
 	uint32_t host_psi_some_centi;
 	uint32_t host_psi_full_centi;
 	uint64_t host_available_bytes;
+	uint64_t host_usage_bytes;
+	int host_err;                  /* the last sample failed with this (0: fine) */
+	/* "/" for the footprints (proc/PID/status); set by main.c. */
+	int rootfd;
+	uint64_t last_footprint_usec;
 
 	/* Targets from the state file, consumed as VMs are created. */
 	struct state saved;
@@ -104,6 +121,13 @@ void broker_flush(struct broker *b, uint64_t now_usec);
 
 /* True when some VM still has lines to handle (the loop must not sleep). */
 bool broker_has_backlog(const struct broker *b);
+
+/*
+ * A sample of the memory the VMs live in (NULL and err < 0: it could not be
+ * read; the last figures are kept).  With a cgroup budget its limit becomes
+ * the budget: lowering memory.high or memory.max at run time cuts the VMs.
+ */
+void broker_host_sample(struct broker *b, const struct hostmem *h, int err);
 
 void broker_save_state(struct broker *b);
 void broker_shutdown(struct broker *b);

@@ -7,6 +7,15 @@
 #include "common/inifile.h"
 #include "common/inikey.h"
 #include "core/arbiter.h"
+#include "host/hostmem.h"
+
+_Static_assert(sizeof(enum config_budget_mode) == sizeof(int), "INIKEY_ENUM stores an int");
+_Static_assert((int)CONFIG_BUDGET_OVERCOMMIT == (int)ARBITER_BUDGET_OVERCOMMIT,
+	       "the config's budget modes are the arbiter's");
+
+#define CGROUP_PREFIX "cgroup:"
+
+static const char *const budget_mode_words[] = { "strict", "overcommit", NULL };
 
 #define G(key, t, field, text) INIKEY("", key, t, struct config, field, text)
 /* A global number that must be more than 0. */
@@ -28,12 +37,30 @@ static const struct inikey global_keys[] = {
 	{ .section = "", .name = "budget", .type = INIKEY_SIZE, .flags = INIKEY_AUTO,
 	  INIKEY_FIELD(struct config, budget_bytes), .min = 1,
 	  .aux_offset = offsetof(struct config, budget_auto),
-	  .doc = "Memory all VMs may have in total (sum of their sizes); auto is host MemTotal minus reserve." },
-	G("reserve", INIKEY_SIZE, reserve_bytes, "Memory kept for the host when budget is auto."),
+	  .doc = "Host memory all VMs may hold together, their QEMUs included: a size; auto, host "
+		 "MemTotal minus reserve; or cgroup:/PATH, the limit (memory.high, else memory.max) of "
+		 "the cgroup that holds the QEMUs, followed at run time." },
+	INIKEY_WORDS("", "budget_mode", INIKEY_ENUM, struct config, budget_mode, budget_mode_words,
+		     "strict: the VMs' sizes plus what each QEMU holds beyond its guest stay within the "
+		     "budget, so the host never swaps for its guests; overcommit: their resident memory "
+		     "(RSS) does, sizes may add up to more, host pressure guards the rest."),
+	{ .section = "", .name = "overhead", .type = INIKEY_SIZE, .flags = INIKEY_AUTO,
+	  INIKEY_FIELD(struct config, overhead_bytes),
+	  .aux_offset = offsetof(struct config, overhead_auto),
+	  .doc = "What each QEMU holds beyond its guest: auto measures it (RSS above the guest's size, "
+		 "smoothed), a size takes that for every VM." },
+	G("reserve", INIKEY_SIZE, reserve_bytes,
+	  "Memory kept for the host: subtracted when budget is auto; the host is under pressure when "
+	  "its MemAvailable falls below it (not with a cgroup budget)."),
 	G("host_psi_some", INIKEY_PERCENT, host_psi_some_centi,
-	  "Host memory PSI some avg10 (percent) from which only critical requests grow a VM."),
+	  "Memory PSI some avg10 of the host (or of the budget's cgroup) from which the host is under "
+	  "pressure: growth is denied but for critical requests, VMs are asked to give memory back and "
+	  "cut after host_pressure_grace."),
 	G("host_psi_full", INIKEY_PERCENT, host_psi_full_centi,
-	  "Host memory PSI full avg10 (percent) from which only critical requests grow a VM."),
+	  "The same for PSI full avg10."),
+	G1("host_pressure_grace", INIKEY_DURATION, host_pressure_grace_usec,
+	   "How long VMs have to give memory back under host pressure before the host cuts them, "
+	   "lower weight first, never below min; at most one round of cuts per this long."),
 	G("state_file", INIKEY_PATH, state_path,
 	  "Where granted sizes are kept across restarts (written atomically)."),
 	G("control", INIKEY_PATH, control_path, "Control socket for status, status json and metrics."),
@@ -108,11 +135,18 @@ static void vm_defaults(struct config_vm *vm)
 
 void config_defaults(struct config *cfg)
 {
+	struct arbiter_config a;
+
+	arbiter_config_defaults(&a);
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->budget_auto = true;
+	cfg->budget_mode = CONFIG_BUDGET_STRICT;
+	cfg->overhead_auto = true;
 	cfg->reserve_bytes = 1ull << 30;
-	cfg->host_psi_some_centi = 2000;
+	/* The arbiter's defaults are the one place these numbers are written. */
+	cfg->host_psi_some_centi = a.host_psi_centi;
 	cfg->host_psi_full_centi = 500;
+	cfg->host_pressure_grace_usec = a.host_pressure_grace_usec;
 	snprintf(cfg->state_path, sizeof(cfg->state_path), "/var/lib/vmrd-host/state");
 	snprintf(cfg->control_path, sizeof(cfg->control_path), "/run/vmrd-host/control.sock");
 	cfg->error_limit = 10;
@@ -194,6 +228,32 @@ static void vm_key(struct parse_ctx *ctx, struct config_vm *vm, const char *name
 	vm->has_max |= strcmp(name, "max") == 0;
 }
 
+/*
+ * budget = cgroup:/PATH, the one value the key table cannot type: the
+ * table parses the sizes and auto, and documents all three.
+ */
+static bool budget_cgroup(struct parse_ctx *ctx, const char *name, const char *value)
+{
+	struct config *cfg = ctx->cfg;
+	const char *path = value + strlen(CGROUP_PREFIX);
+
+	if (strcmp(name, "budget") != 0)
+		return false;
+	snprintf(cfg->budget_origin, sizeof(cfg->budget_origin), "%s:%u", ctx->ini.path, ctx->ini.line);
+	cfg->budget_cgroup[0] = '\0';
+	if (strncmp(value, CGROUP_PREFIX, strlen(CGROUP_PREFIX)) != 0)
+		return false;
+	if (!hostmem_cgroup_path_valid(path) || strlen(path) >= sizeof(cfg->budget_cgroup)) {
+		perr(ctx, "budget = '%.*s': expected cgroup:/PATH, an absolute cgroup path without "
+		     ". or .. parts", 120, value);
+		return true;
+	}
+	copy_str(cfg->budget_cgroup, sizeof(cfg->budget_cgroup), path);
+	cfg->budget_auto = false;
+	cfg->budget_bytes = 0;
+	return true;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *ctx = user;
@@ -202,6 +262,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	if (strcmp(section, ctx->section) != 0)
 		enter_section(ctx, section);
 	if (section[0] == '\0') {
+		if (budget_cgroup(ctx, name, value))
+			return 1;
 		k = inikey_find(global_keys, N_GLOBAL_KEYS, "", name);
 		if (!k)
 			perr(ctx, "unknown key '%s'", name);
@@ -346,7 +408,38 @@ static unsigned vm_check(const struct config *cfg, size_t idx, FILE *err)
 	return errors;
 }
 
-int config_finish(struct config *cfg, const char *label, uint64_t mem_total_bytes, FILE *err)
+/* Resolve budget = auto or cgroup:/PATH; the number of errors written. */
+static unsigned budget_finish(struct config *cfg, const char *label, uint64_t mem_total_bytes,
+			      uint64_t limit_bytes, int limit_err, FILE *err)
+{
+	const char *where = cfg->budget_origin[0] ? cfg->budget_origin : label;
+
+	if (cfg->budget_cgroup[0]) {
+		if (limit_err < 0) {
+			fprintf(err, "%s: budget cgroup:%s: cannot read its memory limit: %s\n", where,
+				cfg->budget_cgroup, strerror(-limit_err));
+			return 1;
+		}
+		if (limit_bytes == HOSTMEM_UNLIMITED || limit_bytes == 0) {
+			fprintf(err, "%s: budget cgroup:%s: the cgroup has no memory limit "
+				"(memory.high and memory.max are max)\n", where, cfg->budget_cgroup);
+			return 1;
+		}
+		cfg->budget_bytes = limit_bytes;
+		return 0;
+	}
+	if (!cfg->budget_auto)
+		return 0;
+	if (mem_total_bytes <= cfg->reserve_bytes) {
+		fprintf(err, "%s: budget auto: reserve is not below host MemTotal\n", where);
+		return 1;
+	}
+	cfg->budget_bytes = mem_total_bytes - cfg->reserve_bytes;
+	return 0;
+}
+
+int config_finish(struct config *cfg, const char *label, uint64_t mem_total_bytes,
+		  uint64_t limit_bytes, int limit_err, FILE *err)
 {
 	unsigned errors = 0;
 	uint64_t min_sum = 0;
@@ -354,19 +447,17 @@ int config_finish(struct config *cfg, const char *label, uint64_t mem_total_byte
 	for (size_t i = 0; i < cfg->n_vms; i++) {
 		errors += vm_check(cfg, i, err);
 		min_sum += cfg->vms[i].min_bytes;
+		/* A fixed overhead is known now; a measured one only at run time. */
+		if (!cfg->overhead_auto)
+			min_sum += cfg->overhead_bytes;
 	}
-	if (cfg->budget_auto) {
-		if (mem_total_bytes <= cfg->reserve_bytes) {
-			fprintf(err, "%s: budget auto: reserve is not below host MemTotal\n", label);
-			errors++;
-		} else {
-			cfg->budget_bytes = mem_total_bytes - cfg->reserve_bytes;
-		}
-	}
+	errors += budget_finish(cfg, label, mem_total_bytes, limit_bytes, limit_err, err);
 	/* Every VM is entitled to its min; a budget below their sum cannot be honoured. */
 	if (!errors && min_sum > cfg->budget_bytes) {
-		fprintf(err, "%s: budget %llu is less than the sum of VM minimums %llu\n", label,
-			(unsigned long long)cfg->budget_bytes, (unsigned long long)min_sum);
+		fprintf(err, "%s: budget %llu is less than the sum of VM minimums %llu%s\n",
+			cfg->budget_origin[0] ? cfg->budget_origin : label,
+			(unsigned long long)cfg->budget_bytes, (unsigned long long)min_sum,
+			cfg->overhead_auto ? "" : " (with the overhead of each VM)");
 		errors++;
 	}
 	return errors ? -EINVAL : 0;

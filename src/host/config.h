@@ -50,14 +50,33 @@ struct config_vm {
 	bool has_max;
 };
 
+/* What the budget limits; the values of enum arbiter_budget_mode. */
+enum config_budget_mode {
+	CONFIG_BUDGET_STRICT = 0,
+	CONFIG_BUDGET_OVERCOMMIT,
+};
+
 struct config {
-	/* 0 with budget_auto: host MemTotal - reserve, resolved at load. */
+	/*
+	 * The host memory the VMs may hold.  0 with budget_auto: host MemTotal
+	 * - reserve, resolved at load.  With budget_cgroup set: the limit of
+	 * that cgroup (the lower of memory.high and memory.max), resolved at
+	 * load and followed at run time.
+	 */
 	uint64_t budget_bytes;
 	bool budget_auto;
+	char budget_cgroup[CONFIG_PATH_MAX];
+	char budget_origin[CONFIG_PATH_MAX + 16]; /* "file:line" of the budget key, for messages */
+	enum config_budget_mode budget_mode;
+	/* QEMU's own memory per VM: measured (overhead_auto), or this much for every VM. */
+	uint64_t overhead_bytes;
+	bool overhead_auto;
 	uint64_t reserve_bytes;
-	/* Host memory PSI (avg10) at or above which growth is only granted to critical requests. */
+	/* Host (or budget cgroup) memory PSI avg10 at or above which the host is under pressure. */
 	uint32_t host_psi_some_centi;
 	uint32_t host_psi_full_centi;
+	/* A VM asked to give memory back for host pressure is cut after this. */
+	uint64_t host_pressure_grace_usec;
 	char state_path[CONFIG_PATH_MAX];
 	char control_path[CONFIG_PATH_MAX];
 	/* A guest sending more than error_limit bad lines within error_window is disconnected. */
@@ -98,10 +117,13 @@ int config_add_vm_arg(struct config *cfg, const char *arg, FILE *err);
 
 /*
  * Cross-key checks (min <= max, a device per VM, unique names and
- * sockets) and resolution of budget=auto from mem_total_bytes.  label
- * names the source in messages (the file, or "command line").
+ * sockets) and resolution of the budget: budget=auto from
+ * mem_total_bytes, budget=cgroup:PATH from limit_bytes (the cgroup's
+ * limit as read; limit_err < 0 when it could not be read, and why).
+ * label names the source in messages (the file, or "command line").
  */
-int config_finish(struct config *cfg, const char *label, uint64_t mem_total_bytes, FILE *err);
+int config_finish(struct config *cfg, const char *label, uint64_t mem_total_bytes,
+		  uint64_t limit_bytes, int limit_err, FILE *err);
 
 /* Print an example config: every key, its default and what it means. */
 void config_print_defaults(FILE *out);

@@ -19,28 +19,45 @@ static unsigned long long mib(uint64_t v)
 	for (size_t i = 0; (src)->vm((src)->ctx, i, &(row)); i++) \
 		if (!(row).hidden)
 
+/* What the VM is being asked to give back: "1024/host_pressure", or "-". */
+static void asked_text(const struct ctl_vm *v, char *buf, size_t size)
+{
+	if (v->reclaim_bytes)
+		snprintf(buf, size, "%llu/%s", mib(v->reclaim_bytes), v->reclaim_reason);
+	else
+		snprintf(buf, size, "-");
+}
+
 void ctl_status_text(const struct ctl_source *src, struct strbuf *o)
 {
 	struct ctl_host h;
 	struct ctl_vm v;
 
 	src->host(src->ctx, &h);
-	strbuf_printf(o, "budget %llu MiB (%s), targets %llu MiB, free %llu MiB, host psi some %u.%02u%%%s%s\n",
-		      mib(h.budget_bytes), h.budget_auto ? "auto" : "fixed", mib(h.sum_target_bytes),
+	strbuf_printf(o, "budget %llu MiB (%s, %s): guest sizes %llu MiB, charged %llu MiB (QEMU RSS "
+		      "%llu MiB), targets %llu MiB, free %llu MiB, host psi some %u.%02u%%%s%s\n",
+		      mib(h.budget_bytes), h.budget_source, h.budget_mode, mib(h.size_budget_bytes),
+		      mib(h.charged_bytes), mib(h.sum_rss_bytes), mib(h.sum_target_bytes),
 		      mib(h.free_bytes), h.host_psi_some_centi / 100, h.host_psi_some_centi % 100,
 		      h.host_pressure ? ", HOST PRESSURE" : "", h.dry_run ? ", dry run" : "");
-	strbuf_printf(o, "%-16s %-6s %-7s %9s %9s %9s %9s %9s %9s %6s %7s %s\n", "NAME", "QMP", "GUEST",
-		      "CURRENT", "TARGET", "REQUESTED", "GRANTED", "MIN", "MAX", "WEIGHT", "PSI", "REASON");
+	strbuf_printf(o, "%-16s %-6s %-7s %7s %7s %7s %8s %7s %7s %6s %7s %-22s %7s %s\n", "NAME",
+		      "QMP", "GUEST", "SIZE", "TARGET", "RSS", "OVERHEAD", "MIN", "MAX", "WEIGHT",
+		      "FAIR", "ASKED", "PSI", "REASON");
 	FOR_EACH_VM(src, v, i) {
 		uint32_t psi = v.report_valid ? v.psi_some_centi : 0;
+		char asked[48];
 
-		strbuf_printf(o, "%-16s %-6s %-7s %9llu %9llu %9llu %9llu %9llu %9llu %6u %4u.%02u %s\n",
+		asked_text(&v, asked, sizeof(asked));
+		strbuf_printf(o, "%-16s %-6s %-7s %7llu %7llu %7llu %8llu %7llu %7llu %6u %7llu %-22s "
+			      "%4u.%02u %s\n",
 			      v.name, v.link, v.hello ? "hello" : v.channel ? "open" : "down",
-			      mib(v.current_bytes), mib(v.target_bytes), mib(v.requested_bytes),
-			      mib(v.granted_bytes), mib(v.min_bytes), mib(v.max_bytes), v.weight, psi / 100,
-			      psi % 100, v.last_reason);
+			      mib(v.current_bytes), mib(v.target_bytes), mib(v.rss_bytes),
+			      mib(v.overhead_bytes), mib(v.min_bytes), mib(v.max_bytes), v.weight,
+			      mib(v.entitlement_bytes), asked, psi / 100, psi % 100, v.last_reason);
 	}
-	strbuf_printf(o, "(sizes in MiB; PSI is the guest's some avg10)\n");
+	strbuf_printf(o, "(sizes in MiB; SIZE as QEMU reports it; RSS what the QEMU process holds, "
+			 "OVERHEAD the part beyond its guest; FAIR the weighted share; ASKED the last "
+			 "reclaim ask; PSI the guest's some avg10)\n");
 }
 
 static json_t *vm_json(const struct ctl_vm *v)
@@ -70,6 +87,28 @@ static json_t *vm_json(const struct ctl_vm *v)
 		"errors", (json_int_t)v->errors, "kicks", (json_int_t)v->kicks);
 }
 
+/* The keys added by issue 9, after the older ones (the order is part of the format). */
+static json_t *vm_json_footprint(const struct ctl_vm *v)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+			 "applied_bytes", (json_int_t)v->applied_bytes,
+			 "rss_bytes", (json_int_t)v->rss_bytes,
+			 "overhead_bytes", (json_int_t)v->overhead_bytes,
+			 "accounted_bytes", (json_int_t)v->accounted_bytes,
+			 "entitlement_bytes", (json_int_t)v->entitlement_bytes,
+			 "reclaim_bytes", (json_int_t)v->reclaim_bytes,
+			 "reclaim_reason", v->reclaim_reason);
+}
+
+/* row with the keys of more appended (jansson keeps the order of insertion); takes both. */
+static json_t *with_more(json_t *row, json_t *more)
+{
+	if (row && more)
+		json_object_update(row, more);
+	json_decref(more);
+	return row;
+}
+
 int ctl_status_json(const struct ctl_source *src, struct strbuf *o)
 {
 	json_t *vms = json_array();
@@ -80,7 +119,7 @@ int ctl_status_json(const struct ctl_source *src, struct strbuf *o)
 
 	src->host(src->ctx, &h);
 	FOR_EACH_VM(src, v, i)
-		json_array_append_new(vms, vm_json(&v));
+		json_array_append_new(vms, with_more(vm_json(&v), vm_json_footprint(&v)));
 	root = json_pack("{s:i, s:b, s:I, s:I, s:b, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:o}",
 			 "version", 1, "dry_run", h.dry_run, "uptime_usec", (json_int_t)h.uptime_usec,
 			 "budget_bytes", (json_int_t)h.budget_bytes, "budget_auto", h.budget_auto,
@@ -92,6 +131,11 @@ int ctl_status_json(const struct ctl_source *src, struct strbuf *o)
 			 "host_available_bytes", (json_int_t)h.host_available_bytes,
 			 "evaluations", (json_int_t)h.evaluations, "reloads", (json_int_t)h.reloads,
 			 "vms", vms);
+	root = with_more(root, json_pack("{s:s, s:s, s:I, s:I, s:I}", "budget_source", h.budget_source,
+					 "budget_mode", h.budget_mode,
+					 "size_budget_bytes", (json_int_t)h.size_budget_bytes,
+					 "charged_bytes", (json_int_t)h.charged_bytes,
+					 "sum_rss_bytes", (json_int_t)h.sum_rss_bytes));
 	if (!root)
 		return -ENOMEM;
 	text = json_dumps(root, JSON_COMPACT);
@@ -132,6 +176,11 @@ static uint64_t vm_metric(const struct ctl_vm *v, size_t idx)
 	case 12: return v->reclaims;
 	case 13: return v->errors;
 	case 14: return v->kicks;
+	case 15: return v->rss_bytes;
+	case 16: return v->overhead_bytes;
+	case 17: return v->accounted_bytes;
+	case 18: return v->entitlement_bytes;
+	case 19: return v->applied_bytes;
 	default: return 0;
 	}
 }
@@ -152,6 +201,11 @@ static const struct metric vm_metrics[] = {
 	{ "vmrd_host_vm_reclaims_total", "counter", "Reclaim asks sent." },
 	{ "vmrd_host_vm_errors_total", "counter", "Bad lines received from the guest." },
 	{ "vmrd_host_vm_kicks_total", "counter", "Disconnects of the guest for misbehaviour." },
+	{ "vmrd_host_vm_rss_bytes", "gauge", "What the VM's QEMU process holds (0: not measured)." },
+	{ "vmrd_host_vm_overhead_bytes", "gauge", "QEMU's memory beyond the guest, as the budget counts it." },
+	{ "vmrd_host_vm_accounted_bytes", "gauge", "Size counted against the budget: max(target, applied, current)." },
+	{ "vmrd_host_vm_entitlement_bytes", "gauge", "The VM's weighted share of the budget." },
+	{ "vmrd_host_vm_applied_bytes", "gauge", "Size QEMU confirmed as its target." },
 };
 
 void ctl_metrics(const struct ctl_source *src, struct strbuf *o)
@@ -162,10 +216,13 @@ void ctl_metrics(const struct ctl_source *src, struct strbuf *o)
 		{ "vmrd_host_free_bytes", "gauge", "Budget not accounted to any VM." },
 		{ "vmrd_host_pressure", "gauge", "1 while the host is under memory pressure." },
 		{ "vmrd_host_evaluations_total", "counter", "Arbiter evaluations." },
+		{ "vmrd_host_size_budget_bytes", "gauge", "What the budget leaves for guest sizes." },
+		{ "vmrd_host_charged_bytes", "gauge", "What the VMs cost the budget, QEMU included." },
+		{ "vmrd_host_vms_rss_bytes", "gauge", "What all the VMs' QEMU processes hold." },
 	};
 	struct ctl_host h;
 	struct ctl_vm v;
-	uint64_t gv[5];
+	uint64_t gv[8];
 
 	src->host(src->ctx, &h);
 	gv[0] = h.budget_bytes;
@@ -173,6 +230,9 @@ void ctl_metrics(const struct ctl_source *src, struct strbuf *o)
 	gv[2] = h.free_bytes;
 	gv[3] = h.host_pressure;
 	gv[4] = h.evaluations;
+	gv[5] = h.size_budget_bytes;
+	gv[6] = h.charged_bytes;
+	gv[7] = h.sum_rss_bytes;
 	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
 		metric_head(o, &g[i]);
 		strbuf_printf(o, "%s %llu\n", g[i].name, (unsigned long long)gv[i]);

@@ -21,6 +21,9 @@
  *     "sum_target_bytes": N, "free_bytes": N, "host_pressure": bool,
  *     "host_psi_some_avg10_centi": N, "host_psi_full_avg10_centi": N,
  *     "host_available_bytes": N, "evaluations": N, "reloads": N,
+ *     (added in issue 9:) "budget_source": "auto"|"fixed"|"cgroup:/PATH",
+ *     "budget_mode": "strict"|"overcommit", "size_budget_bytes": N,
+ *     "charged_bytes": N, "sum_rss_bytes": N,
  *     "vms": [ { "name": S,
  *                "qmp": "down"|"greeting"|"negotiating"|"ready",
  *                "qmp_connects": N, "qmp_error": S ("" if none),
@@ -32,9 +35,19 @@
  *                "psi_some_avg10_centi": N, "psi_full_avg10_centi": N,
  *                "mem_available_bytes": N, "non_converging": bool,
  *                "last_reason": S, "grants": N, "denies": N, "reclaims": N,
- *                "lines": N, "errors": N, "kicks": N } ... ] }
+ *                "lines": N, "errors": N, "kicks": N,
+ *                (added in issue 9:) "applied_bytes": N, "rss_bytes": N,
+ *                "overhead_bytes": N, "accounted_bytes": N,
+ *                "entitlement_bytes": N, "reclaim_bytes": N, "reclaim_reason": S } ... ] }
  * "current_bytes" is what QEMU reports (boot + virtio-mem plugged - balloon)
- * once "reconciled", and the accounted size before.
+ * once "reconciled", and the accounted size before.  "applied_bytes" is the
+ * target QEMU confirmed; "rss_bytes" what the QEMU process holds (0: not
+ * measured) and "overhead_bytes" the part of it beyond the guest, as the
+ * budget counts it; "accounted_bytes" max(target, applied, current);
+ * "entitlement_bytes" the VM's weighted share of the size budget;
+ * "reclaim_bytes"/"reclaim_reason" the last reclaim ask ("" if none).
+ * "size_budget_bytes" is what the budget leaves for guest sizes after the
+ * QEMUs' own memory; "charged_bytes" what the VMs cost the budget now.
  */
 
 #include <stdbool.h>
@@ -58,6 +71,11 @@ struct ctl_host {
 	uint64_t host_available_bytes;
 	uint64_t evaluations;
 	uint64_t reloads;
+	const char *budget_source;   /* "auto", "fixed" or "cgroup:/PATH" */
+	const char *budget_mode;     /* "strict" or "overcommit" */
+	uint64_t size_budget_bytes;
+	uint64_t charged_bytes;
+	uint64_t sum_rss_bytes;
 };
 
 /* One VM's row; the strings are the owner's and live as long as the call. */
@@ -93,6 +111,13 @@ struct ctl_vm {
 	uint64_t lines;
 	uint64_t errors;
 	uint64_t kicks;
+	uint64_t applied_bytes;    /* the target QEMU confirmed */
+	uint64_t rss_bytes;        /* what QEMU holds (0: not measured) */
+	uint64_t overhead_bytes;   /* ...beyond the guest, as the budget counts it */
+	uint64_t accounted_bytes;  /* max(target, applied, current) */
+	uint64_t entitlement_bytes;
+	uint64_t reclaim_bytes;    /* the last reclaim ask (0: none) */
+	const char *reclaim_reason;
 };
 
 /* Where the figures come from: ctl knows nothing of the broker. */

@@ -15,6 +15,9 @@
 #define DRIVER_DEFAULT_BLOCK (2ull << 20)
 /* A balloon never takes the guest below this. */
 #define DRIVER_BALLOON_FLOOR (1ull << 20)
+/* Retries of a refused resize: soon at first, at most every 30 s. */
+#define DRIVER_RETRY_MIN_USEC (500 * 1000ull)
+#define DRIVER_RETRY_MAX_USEC (30 * 1000000ull)
 
 int driver_init(struct driver *d, const struct driver_env *env, const struct driver_ops *ops,
 		const struct config_vm *cfg)
@@ -23,6 +26,7 @@ int driver_init(struct driver *d, const struct driver_env *env, const struct dri
 	d->cfg = *cfg;
 	d->env = env;
 	d->ops = ops;
+	backoff_init(&d->retry, DRIVER_RETRY_MIN_USEC, DRIVER_RETRY_MAX_USEC);
 	return ops->open(d);
 }
 
@@ -49,6 +53,12 @@ void driver_set_limits(struct driver *d, uint64_t min_bytes, uint64_t max_bytes)
 void driver_tick(struct driver *d, uint64_t now_usec)
 {
 	d->ops->tick(d, now_usec);
+	if (d->apply_failed && d->reconciled && !d->apply_inflight &&
+	    !backoff_waiting(&d->retry, now_usec)) {
+		log_info("vm %s: retrying the resize to %llu (attempt %u)", d->cfg.name,
+			 (unsigned long long)d->wanted_bytes, d->retry.failures + 1);
+		driver_apply(d, d->wanted_bytes, now_usec);
+	}
 }
 
 unsigned driver_take_news(struct driver *d)
@@ -87,24 +97,31 @@ uint64_t driver_block_bytes(const struct driver *d)
 	return d->cfg.vmem_id[0] ? DRIVER_DEFAULT_BLOCK : 4096;
 }
 
-uint64_t driver_reconciled_target(struct driver *d, uint64_t saved_bytes)
+uint64_t driver_confirmed_bytes(const struct driver *d)
 {
-	struct driver_sizes *s = &d->sizes;
+	const struct driver_sizes *s = &d->sizes;
 	uint64_t target = s->boot_bytes;
 
 	if (d->cfg.vmem_id[0])
 		target += s->vmem_requested_bytes;
-	if (d->cfg.balloon_id[0]) {
-		uint64_t bt = s->balloon_target_bytes ? s->balloon_target_bytes :
-			      saved_bytes && saved_bytes < s->boot_bytes ? saved_bytes :
-									    s->balloon_actual_bytes;
-
-		if (bt < s->boot_bytes)
-			target -= s->boot_bytes - bt;
-		s->balloon_target_bytes = bt;
-	}
-	d->applied_bytes = target;
+	/* A balloon target of 0 is none set: the guest has its whole boot memory. */
+	if (d->cfg.balloon_id[0] && s->balloon_target_bytes && s->balloon_target_bytes < s->boot_bytes)
+		target -= s->boot_bytes - s->balloon_target_bytes;
 	return target;
+}
+
+uint64_t driver_reconciled_target(struct driver *d, uint64_t saved_bytes)
+{
+	struct driver_sizes *s = &d->sizes;
+
+	if (d->cfg.balloon_id[0] && !s->balloon_target_bytes)
+		s->balloon_target_bytes = saved_bytes && saved_bytes < s->boot_bytes ?
+						  saved_bytes : s->balloon_actual_bytes;
+	d->applied_bytes = driver_confirmed_bytes(d);
+	/* The hypervisor's own view is the truth again; an old refusal is forgotten. */
+	d->apply_failed = false;
+	backoff_succeeded(&d->retry);
+	return d->applied_bytes;
 }
 
 static uint64_t clamp(uint64_t v, uint64_t lo, uint64_t hi)
@@ -127,6 +144,33 @@ void driver_split(const struct config_vm *cfg, const struct driver_sizes *s, uin
 		*ret_balloon = clamp(total, DRIVER_BALLOON_FLOOR, s->boot_bytes);
 }
 
+/* A resize could not be sent or was refused: roll back (nothing recorded) and back off. */
+static void resize_failed(struct driver *d, uint64_t now_usec)
+{
+	uint64_t delay = backoff_failed(&d->retry, now_usec);
+
+	d->apply_failed = true;
+	d->batch_failed = true;
+	log_warnx("vm %s: resize to %llu not applied; QEMU keeps %llu; retry in %llu ms", d->cfg.name,
+		  (unsigned long long)d->wanted_bytes, (unsigned long long)d->applied_bytes,
+		  (unsigned long long)(delay / 1000));
+}
+
+/* Send one device's new value; a command accepted is in flight until driver_resize_done(). */
+static int send_resize(struct driver *d, enum driver_device dev, uint64_t value, uint64_t now_usec)
+{
+	int r = dev == DRIVER_VMEM ? d->ops->set_vmem(d, value, now_usec)
+				   : d->ops->set_balloon(d, value, now_usec);
+
+	if (r < 0) {
+		log_warnc(r, "vm %s: cannot send resize to %s", d->cfg.name, d->ops->name);
+		return r;
+	}
+	d->apply_inflight++;
+	d->pending_bytes[dev] = value;
+	return 0;
+}
+
 int driver_apply(struct driver *d, uint64_t target_bytes, uint64_t now_usec)
 {
 	struct driver_sizes *s = &d->sizes;
@@ -140,6 +184,8 @@ int driver_apply(struct driver *d, uint64_t target_bytes, uint64_t now_usec)
 		d->apply_again = true;
 		return 0;
 	}
+	if (d->apply_failed && backoff_waiting(&d->retry, now_usec))
+		return -EAGAIN;
 	/* Never trust anything, not even the arbiter: clamp right before the hypervisor sees it. */
 	total = clamp(target_bytes, d->cfg.min_bytes, d->cfg.max_bytes);
 	driver_split(&d->cfg, s, total, &vmem, &balloon);
@@ -150,26 +196,18 @@ int driver_apply(struct driver *d, uint64_t target_bytes, uint64_t now_usec)
 		d->applied_bytes = total;
 		return 0;
 	}
-	if (d->cfg.vmem_id[0] && vmem != s->vmem_requested_bytes) {
-		r = d->ops->set_vmem(d, vmem, now_usec);
-		if (r < 0)
-			goto out;
-		d->apply_inflight++;
-		s->vmem_requested_bytes = vmem;
-	}
+	d->batch_failed = false;
+	d->apply_again = false;
+	if (d->cfg.vmem_id[0] && vmem != s->vmem_requested_bytes)
+		r = send_resize(d, DRIVER_VMEM, vmem, now_usec);
 	/* The balloon is left alone while the guest has its whole boot memory and nothing was set. */
-	if (d->cfg.balloon_id[0] && balloon != s->balloon_target_bytes &&
-	    !(s->balloon_target_bytes == 0 && balloon == s->boot_bytes)) {
-		r = d->ops->set_balloon(d, balloon, now_usec);
-		if (r < 0)
-			goto out;
-		d->apply_inflight++;
-		s->balloon_target_bytes = balloon;
-	}
-	d->applied_bytes = total;
-out:
+	if (r == 0 && d->cfg.balloon_id[0] && balloon != s->balloon_target_bytes &&
+	    !(s->balloon_target_bytes == 0 && balloon == s->boot_bytes))
+		r = send_resize(d, DRIVER_BALLOON, balloon, now_usec);
 	if (r < 0)
-		log_warnc(r, "vm %s: cannot send resize to %s", d->cfg.name, d->ops->name);
+		resize_failed(d, now_usec);
+	else if (!d->apply_inflight)
+		d->apply_failed = false; /* the hypervisor holds it already */
 	return r;
 }
 
@@ -219,17 +257,45 @@ void driver_reconcile_done(struct driver *d, bool ok)
 
 void driver_sizes_changed(struct driver *d)
 {
-	if (d->reconciled)
-		d->news |= DRIVER_NEWS_SIZE;
+	if (!d->reconciled)
+		return;
+	d->news |= DRIVER_NEWS_SIZE;
+	/* Between resizes, what the hypervisor reports holding is what it confirmed. */
+	if (!d->apply_inflight && driver_confirmed_bytes(d) != d->applied_bytes) {
+		d->applied_bytes = driver_confirmed_bytes(d);
+		d->news |= DRIVER_NEWS_APPLIED;
+	}
 }
 
-void driver_resize_done(struct driver *d, int err, uint64_t now_usec)
+void driver_resize_done(struct driver *d, enum driver_device dev, int err, uint64_t now_usec)
 {
-	/* A failed resize (the implementation said why) is retried when the arbiter next sets a target. */
-	if (d->apply_inflight && --d->apply_inflight == 0 && d->apply_again) {
+	if (err == 0 && dev == DRIVER_VMEM)
+		d->sizes.vmem_requested_bytes = d->pending_bytes[dev];
+	else if (err == 0)
+		d->sizes.balloon_target_bytes = d->pending_bytes[dev];
+	else
+		resize_failed(d, now_usec);
+	d->applied_bytes = driver_confirmed_bytes(d);
+	d->news |= DRIVER_NEWS_APPLIED;
+	if (!d->apply_inflight || --d->apply_inflight > 0)
+		return;
+	if (!d->batch_failed) {
+		d->apply_failed = false;
+		backoff_succeeded(&d->retry);
+	}
+	/* A newer target waits for the batch; after a refusal, for the backoff (driver_tick()). */
+	if (d->apply_again && !d->apply_failed) {
 		d->apply_again = false;
 		driver_apply(d, d->wanted_bytes, now_usec);
 	}
+}
+
+void driver_set_pid(struct driver *d, int pid)
+{
+	if (pid == d->pid)
+		return;
+	d->pid = pid;
+	d->news |= DRIVER_NEWS_PID;
 }
 
 void driver_failed(struct driver *d, const char *what, const char *error_class, const char *desc)

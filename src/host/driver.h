@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/backoff.h"
 #include "common/loop.h"
 #include "host/config.h"
 
@@ -39,7 +40,11 @@ struct driver_env {
 	bool dry_run;      /* decide and log, but never resize */
 };
 
-/* What the VM's memory is made of, as the hypervisor last said. */
+/*
+ * What the VM's memory is made of, as the hypervisor last said.  The
+ * requested and target values change only when the hypervisor took them:
+ * a resize in flight or refused leaves them at what it holds.
+ */
 struct driver_sizes {
 	uint64_t boot_bytes;           /* boot memory (-m) */
 	uint64_t vmem_size_bytes;      /* virtio-mem: plugged by the guest */
@@ -55,6 +60,14 @@ enum driver_news {
 	DRIVER_NEWS_RECONCILED = 1u << 0, /* sizes known again after the link came up */
 	DRIVER_NEWS_SIZE = 1u << 1,       /* the current size may have changed */
 	DRIVER_NEWS_DOWN = 1u << 2,       /* the link to the hypervisor was lost */
+	DRIVER_NEWS_APPLIED = 1u << 3,    /* a resize was confirmed or refused: applied_bytes is news */
+	DRIVER_NEWS_PID = 1u << 4,        /* the hypervisor's process is known (again): pid */
+};
+
+/* The two ways a driver resizes; each resize command names the one it was. */
+enum driver_device {
+	DRIVER_VMEM = 0,
+	DRIVER_BALLOON,
 };
 
 struct driver_ops {
@@ -72,7 +85,7 @@ struct driver_ops {
 	 * driver_reconcile_done()), or only those that change (refresh).
 	 */
 	int (*query)(struct driver *d, bool reconcile, uint64_t now_usec);
-	/* Resize; each accepted command ends in one driver_resize_done(). */
+	/* Resize; each accepted command ends in one driver_resize_done() for its device. */
 	int (*set_vmem)(struct driver *d, uint64_t requested_bytes, uint64_t now_usec);
 	int (*set_balloon)(struct driver *d, uint64_t target_bytes, uint64_t now_usec);
 	/* For status: the link's state in a word, and how often it came up. */
@@ -93,10 +106,20 @@ struct driver {
 
 	struct driver_sizes sizes;
 	bool reconciled;               /* sizes known since the link came up */
-	uint64_t applied_bytes;        /* the last total size set (or found) */
+	/*
+	 * The total size the hypervisor confirmed holding as its target: only
+	 * a resize it answered moves it, so a shrink in flight or refused
+	 * still counts at the old size (the arbiter's "applied").
+	 */
+	uint64_t applied_bytes;
 	uint64_t wanted_bytes;         /* the last total size asked for */
 	unsigned apply_inflight;       /* resize commands awaiting an answer */
 	bool apply_again;              /* a newer target came while some were in flight */
+	uint64_t pending_bytes[2];     /* per enum driver_device: the value in flight */
+	bool apply_failed;             /* the last resize was refused: retried with backoff */
+	bool batch_failed;             /* ...some command of the batch in flight was */
+	struct backoff retry;          /* the common backoff between retries of a refused resize */
+	int pid;                       /* the hypervisor's process (0: not known), for its footprint */
 	unsigned errors;               /* failed hypervisor commands */
 	char error[64];                /* the last one's class, for status */
 };
@@ -113,6 +136,7 @@ void driver_close(struct driver *d);
 /* A reload changed the VM's limits (the sockets and devices stay). */
 void driver_set_limits(struct driver *d, uint64_t min_bytes, uint64_t max_bytes);
 
+/* Connect when due; retry a refused resize when its backoff is over. */
 void driver_tick(struct driver *d, uint64_t now_usec);
 
 /* The news since the last call (enum driver_news bits), and none left. */
@@ -137,8 +161,16 @@ uint64_t driver_block_bytes(const struct driver *d);
  */
 uint64_t driver_reconciled_target(struct driver *d, uint64_t saved_bytes);
 
-/* Set the VM's total size (clamped to [min, max] and to what the devices can do). */
+/*
+ * Set the VM's total size (clamped to [min, max] and to what the devices
+ * can do).  applied_bytes follows only when the hypervisor confirms; a
+ * refused resize is rolled back (the sizes keep what the hypervisor holds)
+ * and retried from driver_tick() with backoff (-EAGAIN until then).
+ */
 int driver_apply(struct driver *d, uint64_t target_bytes, uint64_t now_usec);
+
+/* The total the hypervisor holds as its target, from the sizes it confirmed. */
+uint64_t driver_confirmed_bytes(const struct driver *d);
 
 /* Ask the hypervisor for the sizes again (after the guest's `done`, or periodically). */
 void driver_refresh(struct driver *d, uint64_t now_usec);
@@ -164,8 +196,13 @@ void driver_link_down(struct driver *d, int err);
 void driver_reconcile_done(struct driver *d, bool ok);
 /* d->sizes changed (an answer to a refresh, an event). */
 void driver_sizes_changed(struct driver *d);
-/* A resize command ended (err 0 or -errno; a failure was reported with driver_failed()). */
-void driver_resize_done(struct driver *d, int err, uint64_t now_usec);
+/*
+ * A resize command of dev ended: err 0 (the hypervisor took the value sent)
+ * or -errno (a failure, reported with driver_failed(); nothing changed).
+ */
+void driver_resize_done(struct driver *d, enum driver_device dev, int err, uint64_t now_usec);
+/* The hypervisor's process is pid (0: not known); a change is news for the owner. */
+void driver_set_pid(struct driver *d, int pid);
 /* A command failed: counted, its class kept for status, logged with what it was. */
 void driver_failed(struct driver *d, const char *what, const char *error_class, const char *desc);
 

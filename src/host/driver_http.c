@@ -282,7 +282,7 @@ struct driver_http {
 	unsigned connects;
 	unsigned reconcile_waiting;
 	bool reconcile_failed;
-	unsigned skipped;          /* resizes not sent, completed on the next tick */
+	unsigned skipped[2];       /* per enum driver_device: resizes not sent, completed on the next tick */
 	struct http_query_ctx qctx[HTTP_QUERIES_MAX];
 };
 
@@ -387,34 +387,43 @@ int driver_http_query(struct driver *d, bool reconcile, uint64_t now_usec)
 	return r;
 }
 
-static void on_resized(void *ctx, const struct http_result *r)
+static void resized(struct driver_http *dh, enum driver_device dev, const struct http_result *r)
 {
-	struct driver_http *dh = ctx;
-
 	if (!http_ok(r)) {
 		report(dh, "resize", r, NULL);
 		/* Down first: the sizes are unknown now, and no retry goes out before the backoff. */
 		go_down(dh, r->err < 0 ? r->err : -EPROTO);
 	}
-	driver_resize_done(dh->d, http_ok(r) ? 0 : -EPROTO, clock_now_usec());
+	driver_resize_done(dh->d, dev, http_ok(r) ? 0 : -EPROTO, clock_now_usec());
 }
 
-static int send_resize(struct driver_http *dh, bool send, const char *method, const char *path,
-		       const char *body)
+static void on_vmem_resized(void *ctx, const struct http_result *r)
+{
+	resized(ctx, DRIVER_VMEM, r);
+}
+
+static void on_balloon_resized(void *ctx, const struct http_result *r)
+{
+	resized(ctx, DRIVER_BALLOON, r);
+}
+
+static int send_resize(struct driver_http *dh, enum driver_device dev, bool send,
+		       const char *method, const char *path, const char *body)
 {
 	if (dh->link != HTTP_LINK_UP)
 		return -ENOTCONN;
 	if (!send) {
 		/* driver_apply() counts the command after this returns: complete it on the next tick. */
 		log_debug("vm %s: %s already holds that size; not sent", dh->d->cfg.name, dh->vmm->name);
-		dh->skipped++;
+		dh->skipped[dev]++;
 		return 0;
 	}
-	return http_request(dh->c, method, path, body, on_resized, dh);
+	return http_request(dh->c, method, path, body,
+			    dev == DRIVER_VMEM ? on_vmem_resized : on_balloon_resized, dh);
 }
 
 /* A resize the VMM's table builds: build is its vmem_request or balloon_request. */
-static int resize(struct driver *d, uint64_t bytes,
+static int resize(struct driver *d, enum driver_device dev, uint64_t bytes,
 		  bool (*build)(const struct driver *, uint64_t, const char **, const char **, char *, size_t))
 {
 	struct driver_http *dh = impl(d);
@@ -422,27 +431,28 @@ static int resize(struct driver *d, uint64_t bytes,
 	char body[HTTP_REQ_BODY_MAX];
 	bool send = build(d, bytes, &method, &path, body, sizeof(body));
 
-	return send_resize(dh, send, method, path, body);
+	return send_resize(dh, dev, send, method, path, body);
 }
 
 int driver_http_set_vmem(struct driver *d, uint64_t requested_bytes, uint64_t now_usec)
 {
-	return resize(d, requested_bytes, impl(d)->vmm->vmem_request);
+	return resize(d, DRIVER_VMEM, requested_bytes, impl(d)->vmm->vmem_request);
 }
 
 int driver_http_set_balloon(struct driver *d, uint64_t target_bytes, uint64_t now_usec)
 {
-	return resize(d, target_bytes, impl(d)->vmm->balloon_request);
+	return resize(d, DRIVER_BALLOON, target_bytes, impl(d)->vmm->balloon_request);
 }
 
 void driver_http_tick(struct driver *d, uint64_t now_usec)
 {
 	struct driver_http *dh = impl(d);
 
-	while (dh->skipped) {
-		dh->skipped--;
-		driver_resize_done(d, 0, now_usec);
-	}
+	for (int dev = DRIVER_VMEM; dev <= DRIVER_BALLOON; dev++)
+		while (dh->skipped[dev]) {
+			dh->skipped[dev]--;
+			driver_resize_done(d, (enum driver_device)dev, 0, now_usec);
+		}
 	if (dh->link != HTTP_LINK_DOWN || backoff_waiting(&dh->backoff, now_usec))
 		return;
 	dh->link = HTTP_LINK_PROBING;
@@ -481,7 +491,7 @@ void driver_http_stop(struct driver *d)
 
 	http_client_cancel(dh->c);
 	dh->link = HTTP_LINK_DOWN;
-	dh->skipped = 0;
+	dh->skipped[DRIVER_VMEM] = dh->skipped[DRIVER_BALLOON] = 0;
 }
 
 void driver_http_close(struct driver *d)

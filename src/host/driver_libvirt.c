@@ -106,24 +106,33 @@ static void on_news(void *ctx, enum discover_news what, const struct discover_do
 	}
 }
 
-static void on_resized(void *ctx, int err, const char *msg, const struct discover_dom *dom)
+static void resized(struct driver_libvirt *dl, enum driver_device dev, int err, const char *msg)
 {
-	struct driver_libvirt *dl = ctx;
-
 	if (err < 0)
 		driver_failed(dl->d, "resize", "libvirt", msg);
-	driver_resize_done(dl->d, err, clock_now_usec());
+	driver_resize_done(dl->d, dev, err, clock_now_usec());
+}
+
+static void on_vmem_resized(void *ctx, int err, const char *msg, const struct discover_dom *dom)
+{
+	resized(ctx, DRIVER_VMEM, err, msg);
+}
+
+static void on_balloon_resized(void *ctx, int err, const char *msg, const struct discover_dom *dom)
+{
+	resized(ctx, DRIVER_BALLOON, err, msg);
 }
 
 static int lv_set_vmem(struct driver *d, uint64_t requested_bytes, uint64_t now_usec)
 {
 	return discover_set_vmem(impl(d)->disc, d->cfg.name, d->cfg.vmem_id, requested_bytes,
-				 on_resized, impl(d));
+				 on_vmem_resized, impl(d));
 }
 
 static int lv_set_balloon(struct driver *d, uint64_t target_bytes, uint64_t now_usec)
 {
-	return discover_set_balloon(impl(d)->disc, d->cfg.name, target_bytes, on_resized, impl(d));
+	return discover_set_balloon(impl(d)->disc, d->cfg.name, target_bytes, on_balloon_resized,
+				    impl(d));
 }
 
 static int lv_open(struct driver *d)

@@ -121,7 +121,9 @@ static void on_ready(struct qmp *q, void *ctx)
 {
 	struct driver_qmp *dq = ctx;
 
-	log_info("vm %s: QMP connected to %s", dq->d->cfg.name, dq->d->cfg.qmp_path);
+	log_info("vm %s: QMP connected to %s (QEMU pid %d)", dq->d->cfg.name, dq->d->cfg.qmp_path,
+		 q->peer_pid);
+	driver_set_pid(dq->d, q->peer_pid);
 	driver_link_up(dq->d, clock_now_usec());
 }
 
@@ -167,13 +169,22 @@ static const struct qmp_ops qmp_ops = {
 	.event = on_event,
 };
 
-static void on_resized(struct qmp *q, int err, const struct qmp_msg *m, void *arg)
+static void resized(struct driver_qmp *dq, enum driver_device dev, int err,
+		    const struct qmp_msg *m, const char *what)
 {
-	struct driver_qmp *dq = arg;
-
 	if (err < 0)
-		failed(dq->d, err, m, "resize");
-	driver_resize_done(dq->d, err, clock_now_usec());
+		failed(dq->d, err, m, what);
+	driver_resize_done(dq->d, dev, err, clock_now_usec());
+}
+
+static void on_vmem_set(struct qmp *q, int err, const struct qmp_msg *m, void *arg)
+{
+	resized(arg, DRIVER_VMEM, err, m, "qom-set requested-size");
+}
+
+static void on_balloon_set(struct qmp *q, int err, const struct qmp_msg *m, void *arg)
+{
+	resized(arg, DRIVER_BALLOON, err, m, "balloon");
 }
 
 static int qmp_set_vmem(struct driver *d, uint64_t requested_bytes, uint64_t now_usec)
@@ -181,14 +192,14 @@ static int qmp_set_vmem(struct driver *d, uint64_t requested_bytes, uint64_t now
 	return qmp_execute(&impl(d)->qmp, "qom-set",
 			   json_pack("{s:s, s:s, s:I}", "path", d->cfg.vmem_id, "property",
 				     "requested-size", "value", (json_int_t)requested_bytes),
-			   on_resized, impl(d), now_usec);
+			   on_vmem_set, impl(d), now_usec);
 }
 
 static int qmp_set_balloon(struct driver *d, uint64_t target_bytes, uint64_t now_usec)
 {
 	return qmp_execute(&impl(d)->qmp, "balloon",
-			   json_pack("{s:I}", "value", (json_int_t)target_bytes), on_resized, impl(d),
-			   now_usec);
+			   json_pack("{s:I}", "value", (json_int_t)target_bytes), on_balloon_set,
+			   impl(d), now_usec);
 }
 
 static int qmp_open(struct driver *d)

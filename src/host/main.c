@@ -26,9 +26,9 @@
 #include "host/config.h"
 #include "host/discover.h"
 #include "host/ctl.h"
+#include "host/hostmem.h"
 #include "host/state.h"
 #include "sensors/meminfo.h"
-#include "sensors/psi.h"
 
 #define TICK_USEC (100 * 1000ull)
 #define HOST_SAMPLE_USEC (1000 * 1000ull)
@@ -141,8 +141,9 @@ static int set_path(char *dst, const char *src, const char *what, FILE *err)
 static int load_config(const struct options *o, struct config *cfg, FILE *err)
 {
 	struct meminfo mi = { 0 };
+	struct hostmem cg = { 0 };
 	const char *label = "command line";
-	int r = 0, ok = 0;
+	int r = 0, ok = 0, cg_err = 0;
 
 	config_defaults(cfg);
 	/* With VMs or a libvirt URI on the command line, the file is read only when named. */
@@ -173,20 +174,22 @@ static int load_config(const struct options *o, struct config *cfg, FILE *err)
 		fprintf(err, "/proc/meminfo: %s\n", strerror(-r));
 		return r;
 	}
-	return config_finish(cfg, label, mi.mem_total_bytes, err);
+	if (cfg->budget_cgroup[0])
+		cg_err = hostmem_read_cgroup(host_rootfd, cfg->budget_cgroup, &cg);
+	return config_finish(cfg, label, mi.mem_total_bytes, cg.limit_bytes, cg_err, err);
 }
 
+/* The memory the VMs live in: the host, or the budget's cgroup (its limit is the budget). */
 static void sample_host(struct broker *b)
 {
-	struct psi_stats ps;
-	struct meminfo mi;
+	struct hostmem h;
+	int r;
 
-	if (psi_read(host_rootfd, "proc/pressure/memory", &ps) == 0) {
-		b->host_psi_some_centi = ps.some.avg10;
-		b->host_psi_full_centi = ps.has_full ? ps.full.avg10 : 0;
-	}
-	if (meminfo_read(host_rootfd, &mi) == 0)
-		b->host_available_bytes = mi.mem_available_bytes;
+	if (b->cfg.budget_cgroup[0])
+		r = hostmem_read_cgroup(host_rootfd, b->cfg.budget_cgroup, &h);
+	else
+		r = hostmem_read_host(host_rootfd, &h);
+	broker_host_sample(b, r < 0 ? NULL : &h, r);
 }
 
 /* The loop's own watches: signals and the tick, beside the broker's and the control socket's. */
@@ -392,6 +395,7 @@ int main(int argc, char **argv)
 	dl.o = &o;
 	dl.b = &b;
 	broker_init(&b, &dl.loop, &cfg, o.dry_run);
+	b.rootfd = host_rootfd;
 	prepare_state(cfg.state_path);
 	r = state_load(cfg.state_path, &b.saved);
 	if (r < 0)

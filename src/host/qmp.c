@@ -274,6 +274,17 @@ static void qmp_io(struct loop_watch *w, uint32_t events)
 		qmp_drop(q, r, now_usec);
 }
 
+/* Who listens on the socket: QEMU itself, for its footprint (host/footprint.h). */
+static int peer_pid(int fd)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0 || len != sizeof(uc))
+		return 0;
+	return uc.pid > 0 ? uc.pid : 0;
+}
+
 static void try_connect(struct qmp *q, uint64_t now_usec)
 {
 	int fd = loop_connect_unix(q->path);
@@ -283,6 +294,7 @@ static void try_connect(struct qmp *q, uint64_t now_usec)
 		qmp_drop(q, fd, now_usec);
 		return;
 	}
+	q->peer_pid = peer_pid(fd);
 	q->watch.fd = fd;
 	r = loop_add(q->loop, &q->watch, EPOLLIN);
 	if (r < 0) {

@@ -74,6 +74,8 @@ struct qmp {
 	/* The last reason the connection failed, for status output. */
 	int last_err;
 	unsigned connects;
+	/* The process serving the socket (SO_PEERCRED when connected): QEMU.  0: not known. */
+	int peer_pid;
 	struct qmp_pending pending[QMP_MAX_PENDING];
 	size_t in_len;
 	size_t out_len;

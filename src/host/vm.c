@@ -137,6 +137,8 @@ static void handle_hello(struct vm *vm, const struct proto_msg *m)
 {
 	vm->hello = true;
 	vm->welcomed = false; /* every hello is answered */
+	/* A new session (a restarted agent starts at seq 1): the old one's request is gone. */
+	vm->request.valid = false;
 	snprintf(vm->agent, sizeof(vm->agent), "%s",
 		 (m->present & PROTO_HAS(PROTO_KEY_AGENT)) ? m->agent : "");
 	log_info("vm %s: hello agent \"%s\" current %llu block %llu", vm->name, vm->agent,

@@ -24,7 +24,7 @@ static void test_good_file_sets_every_value(void **state)
 
 	config_defaults(&cfg);
 	assert_int_equal(config_load(HOST_TEST_DATA "/config/good.conf", &cfg, err), 0);
-	assert_int_equal(config_finish(&cfg, "good.conf", 0, err), 0);
+	assert_int_equal(config_finish(&cfg, "good.conf", 0, 0, 0, err), 0);
 	fclose(err);
 	assert_string_equal(errs, "");
 	free(errs);
@@ -80,10 +80,10 @@ static void test_budget_auto_is_memtotal_minus_reserve(void **state)
 
 	config_defaults(&cfg);
 	assert_true(cfg.budget_auto);
-	assert_int_equal(config_finish(&cfg, "x", 8192 * MIB, err), 0);
+	assert_int_equal(config_finish(&cfg, "x", 8192 * MIB, 0, 0, err), 0);
 	assert_true(cfg.budget_bytes == 7168 * MIB);
 	config_defaults(&cfg);
-	assert_int_equal(config_finish(&cfg, "x", 512 * MIB, err), -EINVAL);
+	assert_int_equal(config_finish(&cfg, "x", 512 * MIB, 0, 0, err), -EINVAL);
 	fclose(err);
 }
 

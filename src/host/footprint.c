@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+#include "host/footprint.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/fileio.h"
+#include "core/parse.h"
+#include "sensors/scan.h"
+
+/* /proc/PID/status of a QEMU is about 1.5 KiB; room for a kernel that says more. */
+#define FOOTPRINT_STATUS_MAX 8192
+/* The overhead falls by 1/FOOTPRINT_DECAY of the gap per sample. */
+#define FOOTPRINT_DECAY 64
+
+static const struct {
+	const char *name;
+	size_t offset;
+} status_fields[] = {
+	{ "VmRSS", offsetof(struct footprint_sample, rss_bytes) },
+	{ "RssAnon", offsetof(struct footprint_sample, anon_bytes) },
+	{ "RssFile", offsetof(struct footprint_sample, file_bytes) },
+	{ "RssShmem", offsetof(struct footprint_sample, shmem_bytes) },
+	{ "VmSwap", offsetof(struct footprint_sample, swap_bytes) },
+};
+
+#define N_STATUS_FIELDS (sizeof(status_fields) / sizeof(status_fields[0]))
+
+/* "   123456 kB" in bytes. */
+static int parse_kb(struct scan *rest, uint64_t *ret)
+{
+	const char *num, *unit;
+	size_t num_len, unit_len;
+	uint64_t kb;
+	int r;
+
+	if (!scan_word(rest, &num, &num_len) || !scan_word(rest, &unit, &unit_len) ||
+	    !scan_word_is(unit, unit_len, "kB") || !scan_rest_blank(rest))
+		return -EINVAL;
+	r = parse_u64_n(num, num_len, &kb);
+	if (r < 0)
+		return r;
+	if (kb > UINT64_MAX / 1024)
+		return -ERANGE;
+	*ret = kb * 1024;
+	return 0;
+}
+
+int footprint_parse_status(const char *buf, size_t len, struct footprint_sample *ret)
+{
+	struct footprint_sample fs = { 0 };
+	struct scan s = scan_init(buf, len);
+	struct scan line;
+	bool have_rss = false;
+
+	while (scan_line(&s, &line)) {
+		const char *colon = memchr(line.p, ':', (size_t)(line.end - line.p));
+
+		if (!colon)
+			continue;
+		for (size_t i = 0; i < N_STATUS_FIELDS; i++) {
+			struct scan rest = { colon + 1, line.end };
+			uint64_t bytes;
+			int r;
+
+			if (!scan_word_is(line.p, (size_t)(colon - line.p), status_fields[i].name))
+				continue;
+			r = parse_kb(&rest, &bytes);
+			if (r < 0)
+				return r;
+			memcpy((char *)&fs + status_fields[i].offset, &bytes, sizeof(bytes));
+			have_rss |= i == 0;
+		}
+	}
+	if (!have_rss)
+		return -ENODATA;
+	*ret = fs;
+	return 0;
+}
+
+int footprint_read(int rootfd, int pid, struct footprint_sample *ret)
+{
+	char path[64], buf[FOOTPRINT_STATUS_MAX];
+	size_t len;
+	int r;
+
+	if (pid <= 0)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "proc/%d/status", pid);
+	r = fileio_read_at(rootfd, path, buf, sizeof(buf), &len);
+	if (r < 0)
+		return r;
+	return footprint_parse_status(buf, len, ret);
+}
+
+void footprint_update(struct footprint *f, uint64_t rss_bytes, uint64_t guest_bytes)
+{
+	uint64_t beyond = rss_bytes > guest_bytes ? rss_bytes - guest_bytes : 0;
+
+	f->rss_bytes = rss_bytes;
+	if (!f->valid || beyond >= f->overhead_bytes)
+		f->overhead_bytes = beyond;
+	else
+		f->overhead_bytes -= (f->overhead_bytes - beyond + FOOTPRINT_DECAY - 1) / FOOTPRINT_DECAY;
+	f->valid = true;
+}
