@@ -384,6 +384,9 @@ int driver_http_query(struct driver *d, bool reconcile, uint64_t now_usec)
 		dh->reconcile_waiting += reconcile;
 		r = http_request(dh->c, "GET", q->path, NULL, on_query, &dh->qctx[i]);
 	}
+	/* A reconciliation that could not be asked would wait for answers forever. */
+	if (r < 0 && reconcile)
+		go_down(dh, r);
 	return r;
 }
 
