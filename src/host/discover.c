@@ -1,14 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libvirt discovery and the one libvirt connection (see discover.h).  Two
- * halves: the libvirt thread (lv_*: everything that calls libvirt) and
- * the loop side (the domain table, the watchers, the answers).  They share
- * only the command and message queues under one mutex, and an eventfd.
+ * libvirt discovery, the loop side (see discover.h): the domain table, the
+ * watchers and the answers to commands, from the messages of the libvirt
+ * thread (discover_lv.c).
  */
-#include "host/discover.h"
+#include "host/discover_impl.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,379 +14,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
-
-#include "common/backoff.h"
-#include "common/clock.h"
 #include "common/log.h"
 #include "common/strbuf.h"
-#include "common/worker.h"
-
-#define CMD_MAX 64
-#define MSG_MAX 256
-#define PEND_MAX 64
-#define DOMS_MAX (2 * CONFIG_MAX_VMS)
-#define LV_TICK_MS 250               /* the libvirt thread looks at its flags this often */
-#define LV_BACKOFF_MIN_USEC (500 * 1000ull)
-#define LV_BACKOFF_MAX_USEC (30 * 1000000ull)
-#define LV_KEEPALIVE_SEC 5
-#define LV_STOP_WAIT_USEC (2 * 1000000ull)
-
-enum cmd_kind { CMD_REFRESH, CMD_VMEM, CMD_BALLOON };
-
-struct lv_cmd {
-	enum cmd_kind kind;
-	uint32_t token;
-	char dom[2 * DISCOVER_NAME_MAX];
-	char alias[CONFIG_ID_MAX];
-	uint64_t bytes;
-};
-
-enum msg_kind {
-	MSG_UP, MSG_DOWN, MSG_LIST_BEGIN, MSG_LIST_END, MSG_DOMAIN, MSG_GONE, MSG_DONE, MSG_VMEM,
-	MSG_BALLOON,
-};
-
-struct lv_msg {
-	enum msg_kind kind;
-	uint32_t token;
-	int err;
-	char text[160];
-	struct discover_dom dom;  /* DOMAIN, DONE of a refresh; name only for the others */
-};
-
-struct entry {
-	struct discover_dom dom;
-	bool present;
-	bool seen;                /* in the listing under way */
-	char logged[200];         /* the last state logged for this domain */
-};
-
-struct watcher {
-	char name[2 * DISCOVER_NAME_MAX];
-	discover_watch_fn *fn;
-	void *ctx;
-	bool up;
-};
-
-struct pending {
-	uint32_t token;
-	discover_done_fn *fn;
-	void *ctx;
-};
-
-struct discover {
-	char uri[CONFIG_PATH_MAX];
-	struct worker *w;
-
-	/* Shared, under mu. */
-	pthread_mutex_t mu;
-	struct lv_cmd cmds[CMD_MAX];
-	size_t ncmd;
-	struct lv_msg msgs[MSG_MAX];
-	size_t nmsg;
-	bool relist;              /* a message was dropped: list again */
-	int efd;                  /* the loop's wakeup */
-	int wake_timer;           /* libvirt timer that wakes the thread for commands */
-
-	/* The libvirt thread's. */
-	virConnectPtr conn;
-	bool conn_closed;
-	struct backoff backoff;
-	int cb[6];
-	char last_error[160];
-
-	/* The loop's. */
-	struct loop *loop;
-	struct loop_watch ev;
-	const struct discover_ops *ops;
-	void *ctx;
-	bool up;
-	unsigned connects;
-	struct lv_msg inbox[MSG_MAX];
-	struct entry doms[DOMS_MAX];
-	struct watcher watchers[CONFIG_MAX_VMS];
-	struct pending pend[PEND_MAX];
-	uint32_t next_token;
-	bool changed;
-};
-
-/* ======== the libvirt thread ======== */
-
-static void lv_post(struct discover *disc, const struct lv_msg *m)
-{
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&disc->mu);
-	if (disc->nmsg < MSG_MAX)
-		disc->msgs[disc->nmsg++] = *m;
-	else
-		disc->relist = true;
-	pthread_mutex_unlock(&disc->mu);
-	(void)!write(disc->efd, &one, sizeof(one));
-}
-
-static void lv_post_simple(struct discover *disc, enum msg_kind kind, const char *name, const char *text)
-{
-	struct lv_msg m = { .kind = kind };
-
-	snprintf(m.dom.name, sizeof(m.dom.name), "%s", name ? name : "");
-	snprintf(m.text, sizeof(m.text), "%s", text ? text : "");
-	lv_post(disc, &m);
-}
-
-static const char *lv_error(void)
-{
-	const char *e = virGetLastErrorMessage();
-
-	return e ? e : "unknown error";
-}
-
-/* Read and parse a domain's XML into m->dom; -errno with the reason in m->text. */
-static int lv_read_domain(virDomainPtr dom, struct lv_msg *m)
-{
-	char *xml = virDomainGetXMLDesc(dom, 0);
-	int r;
-
-	snprintf(m->dom.name, sizeof(m->dom.name), "%s", virDomainGetName(dom));
-	if (!xml) {
-		snprintf(m->text, sizeof(m->text), "cannot read its XML: %s", lv_error());
-		return -EIO;
-	}
-	r = discover_parse_xml(xml, strlen(xml), &m->dom);
-	if (r < 0)
-		snprintf(m->text, sizeof(m->text), "its XML is not a domain's (%s)", strerror(-r));
-	free(xml);
-	return r;
-}
-
-static void lv_post_domain(struct discover *disc, virDomainPtr dom)
-{
-	struct lv_msg m = { .kind = MSG_DOMAIN };
-
-	m.err = lv_read_domain(dom, &m);
-	lv_post(disc, &m);
-}
-
-static void lv_list(struct discover *disc)
-{
-	virDomainPtr *doms = NULL;
-	int n = virConnectListAllDomains(disc->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
-
-	if (n < 0)
-		return lv_post_simple(disc, MSG_DOWN, NULL, lv_error());
-	lv_post_simple(disc, MSG_LIST_BEGIN, NULL, NULL);
-	for (int i = 0; i < n; i++) {
-		lv_post_domain(disc, doms[i]);
-		virDomainFree(doms[i]);
-	}
-	free(doms);
-	lv_post_simple(disc, MSG_LIST_END, NULL, NULL);
-}
-
-static int lv_on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, void *opaque)
-{
-	struct discover *disc = opaque;
-
-	switch (event) {
-	case VIR_DOMAIN_EVENT_STARTED:
-	case VIR_DOMAIN_EVENT_DEFINED:
-		/* A definition changed under a running domain: its XML may say something new. */
-		if (virDomainIsActive(dom) == 1)
-			lv_post_domain(disc, dom);
-		break;
-	case VIR_DOMAIN_EVENT_UNDEFINED:
-		/* Undefined while running, it runs on as a transient domain. */
-		if (virDomainIsActive(dom) == 1)
-			lv_post_domain(disc, dom);
-		else
-			lv_post_simple(disc, MSG_GONE, virDomainGetName(dom), "undefined");
-		break;
-	case VIR_DOMAIN_EVENT_STOPPED:
-		lv_post_simple(disc, MSG_GONE, virDomainGetName(dom), "stopped");
-		break;
-	case VIR_DOMAIN_EVENT_CRASHED:
-		lv_post_simple(disc, MSG_GONE, virDomainGetName(dom), "crashed");
-		break;
-	default:
-		break;
-	}
-	return 0;
-}
-
-static void lv_on_reread(virConnectPtr c, virDomainPtr dom, const char *what, void *opaque)
-{
-	lv_post_domain(opaque, dom);
-}
-
-static void lv_on_metadata(virConnectPtr c, virDomainPtr dom, int type, const char *nsuri, void *opaque)
-{
-	lv_post_domain(opaque, dom);
-}
-
-static void lv_on_vmem(virConnectPtr c, virDomainPtr dom, const char *alias, unsigned long long kib,
-		       void *opaque)
-{
-	struct lv_msg m = { .kind = MSG_VMEM };
-
-	snprintf(m.dom.name, sizeof(m.dom.name), "%s", virDomainGetName(dom));
-	snprintf(m.dom.vmem_alias, sizeof(m.dom.vmem_alias), "%s", alias ? alias : "");
-	m.dom.vmem_current_bytes = (uint64_t)kib * 1024;
-	lv_post(opaque, &m);
-}
-
-static void lv_on_balloon(virConnectPtr c, virDomainPtr dom, unsigned long long kib, void *opaque)
-{
-	struct lv_msg m = { .kind = MSG_BALLOON };
-
-	snprintf(m.dom.name, sizeof(m.dom.name), "%s", virDomainGetName(dom));
-	m.dom.balloon_actual_bytes = (uint64_t)kib * 1024;
-	lv_post(opaque, &m);
-}
-
-static void lv_on_close(virConnectPtr c, int reason, void *opaque)
-{
-	struct discover *disc = opaque;
-
-	disc->conn_closed = true;
-}
-
-static void lv_register(struct discover *disc)
-{
-	static const struct { int id; virConnectDomainEventGenericCallback fn; } events[] = {
-		{ VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(lv_on_lifecycle) },
-		{ VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE, VIR_DOMAIN_EVENT_CALLBACK(lv_on_vmem) },
-		{ VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE, VIR_DOMAIN_EVENT_CALLBACK(lv_on_balloon) },
-		{ VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, VIR_DOMAIN_EVENT_CALLBACK(lv_on_metadata) },
-		{ VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, VIR_DOMAIN_EVENT_CALLBACK(lv_on_reread) },
-		{ VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, VIR_DOMAIN_EVENT_CALLBACK(lv_on_reread) },
-	};
-
-	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
-		disc->cb[i] = virConnectDomainEventRegisterAny(disc->conn, NULL, events[i].id,
-							       events[i].fn, disc, NULL);
-}
-
-static void lv_disconnect(struct discover *disc, const char *why)
-{
-	for (size_t i = 0; i < sizeof(disc->cb) / sizeof(disc->cb[0]); i++)
-		if (disc->cb[i] >= 0)
-			virConnectDomainEventDeregisterAny(disc->conn, disc->cb[i]);
-	virConnectUnregisterCloseCallback(disc->conn, lv_on_close);
-	virConnectClose(disc->conn);
-	disc->conn = NULL;
-	disc->conn_closed = false;
-	backoff_failed(&disc->backoff, clock_now_usec());
-	if (why)
-		lv_post_simple(disc, MSG_DOWN, NULL, why);
-}
-
-static void lv_connect(struct discover *disc)
-{
-	disc->conn = virConnectOpen(disc->uri);
-	if (!disc->conn) {
-		backoff_failed(&disc->backoff, clock_now_usec());
-		lv_post_simple(disc, MSG_DOWN, NULL, lv_error());
-		return;
-	}
-	backoff_succeeded(&disc->backoff);
-	memset(disc->cb, -1, sizeof(disc->cb));
-	virConnectRegisterCloseCallback(disc->conn, lv_on_close, disc, NULL);
-	/* A libvirtd that stops answering is noticed like one that closed the socket. */
-	virConnectSetKeepAlive(disc->conn, LV_KEEPALIVE_SEC, 3);
-	lv_register(disc);
-	lv_post_simple(disc, MSG_UP, NULL, NULL);
-	lv_list(disc);
-}
-
-/* One command; its answer goes back as MSG_DONE. */
-static void lv_command(struct discover *disc, const struct lv_cmd *c)
-{
-	struct lv_msg m = { .kind = MSG_DONE, .token = c->token };
-	virDomainPtr dom = disc->conn ? virDomainLookupByName(disc->conn, c->dom) : NULL;
-	char *xml = NULL, *dev = NULL;
-
-	if (!dom) {
-		m.err = disc->conn ? -ENOENT : -ENOTCONN;
-		snprintf(m.text, sizeof(m.text), "%s", disc->conn ? lv_error() : "not connected");
-		return lv_post(disc, &m);
-	}
-	if (c->kind == CMD_REFRESH) {
-		m.err = lv_read_domain(dom, &m);
-	} else if (c->kind == CMD_BALLOON) {
-		if (virDomainSetMemoryFlags(dom, c->bytes / 1024, VIR_DOMAIN_AFFECT_LIVE) < 0)
-			m.err = -EIO;
-	} else if (!(xml = virDomainGetXMLDesc(dom, 0))) {
-		m.err = -EIO;
-	} else if ((m.err = discover_vmem_update_xml(xml, strlen(xml), c->alias, c->bytes, &dev)) < 0) {
-		snprintf(m.text, sizeof(m.text), "no virtio-mem device with alias %s", c->alias);
-	} else if (virDomainUpdateDeviceFlags(dom, dev, VIR_DOMAIN_AFFECT_LIVE) < 0) {
-		m.err = -EIO;
-	}
-	if (m.err == -EIO && !m.text[0])
-		snprintf(m.text, sizeof(m.text), "%s", lv_error());
-	free(xml);
-	free(dev);
-	virDomainFree(dom);
-	lv_post(disc, &m);
-}
-
-static void lv_run_commands(struct discover *disc)
-{
-	struct lv_cmd cmds[CMD_MAX];
-	size_t n;
-
-	pthread_mutex_lock(&disc->mu);
-	n = disc->ncmd;
-	memcpy(cmds, disc->cmds, n * sizeof(cmds[0]));
-	disc->ncmd = 0;
-	pthread_mutex_unlock(&disc->mu);
-	for (size_t i = 0; i < n; i++)
-		lv_command(disc, &cmds[i]);
-}
-
-static void lv_on_wake(int timer, void *opaque)
-{
-	virEventUpdateTimeout(timer, -1);
-}
-
-static void lv_on_tick(int timer, void *opaque)
-{
-}
-
-static void lv_silence(void *data, virErrorPtr err)
-{
-	/* libvirt would print every error to stderr; the daemon logs what matters itself. */
-}
-
-static void lv_thread(void *arg)
-{
-	struct discover *disc = arg;
-	int tick = virEventAddTimeout(LV_TICK_MS, lv_on_tick, disc, NULL);
-	bool relist;
-
-	virSetErrorFunc(NULL, lv_silence);
-	while (!worker_cancelled(disc->w)) {
-		if (disc->conn && disc->conn_closed)
-			lv_disconnect(disc, "libvirtd closed the connection");
-		if (!disc->conn && !backoff_waiting(&disc->backoff, clock_now_usec()))
-			lv_connect(disc);
-		pthread_mutex_lock(&disc->mu);
-		relist = disc->relist && disc->nmsg == 0;
-		disc->relist &= !relist;
-		pthread_mutex_unlock(&disc->mu);
-		if (relist && disc->conn)
-			lv_list(disc);
-		lv_run_commands(disc);
-		virEventRunDefaultImpl();
-	}
-	if (disc->conn)
-		lv_disconnect(disc, NULL);
-	virEventRemoveTimeout(tick);
-}
-
-/* ======== the loop side ======== */
 
 static struct entry *entry_find(struct discover *disc, const char *name)
 {
@@ -626,7 +253,7 @@ static int submit(struct discover *disc, const struct lv_cmd *c, discover_done_f
 	if (r < 0)
 		return r;
 	*p = (struct pending){ .token = disc->next_token, .fn = fn, .ctx = ctx };
-	virEventUpdateTimeout(disc->wake_timer, 0);
+	discover_lv_wake(disc);
 	return 0;
 }
 
@@ -741,13 +368,12 @@ int discover_open(struct loop *loop, const char *uri, const struct discover_ops 
 	loop_watch_init(&disc->ev, on_event);
 	/* libvirt's own event loop, run by the thread; registered before any connection. */
 	r = -EIO;
-	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0 ||
-	    (disc->wake_timer = virEventAddTimeout(-1, lv_on_wake, disc, NULL)) < 0)
+	if (discover_lv_init(disc) < 0)
 		goto out;
 	disc->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	disc->ev.fd = disc->efd;
 	if (disc->efd < 0 || (r = loop_add(loop, &disc->ev, EPOLLIN)) < 0 ||
-	    (r = worker_new(lv_thread, disc, &disc->w)) < 0 || (r = worker_start(disc->w)) < 0)
+	    (r = worker_new(discover_lv_thread, disc, &disc->w)) < 0 || (r = worker_start(disc->w)) < 0)
 		goto out;
 	*ret = disc;
 	return 0;
@@ -767,13 +393,13 @@ void discover_close(struct discover *disc)
 		return;
 	loop_del(disc->loop, &disc->ev);
 	worker_cancel(disc->w);
-	virEventUpdateTimeout(disc->wake_timer, 0);
+	discover_lv_wake(disc);
 	/* A thread stuck in a libvirt call past the wait keeps disc: it is left, not freed. */
 	if (worker_stop(disc->w, LV_STOP_WAIT_USEC) < 0) {
 		log_warnx("libvirt: the libvirt thread did not stop in time; leaving it");
 		return;
 	}
-	virEventRemoveTimeout(disc->wake_timer);
+	discover_lv_fini(disc);
 	close(disc->efd);
 	free(disc);
 }
