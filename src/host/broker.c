@@ -17,6 +17,7 @@
 
 static void broker_ctl_host(void *ctx, struct ctl_host *ret);
 static bool broker_ctl_vm(void *ctx, size_t i, struct ctl_vm *ret);
+static bool broker_ctl_decision(void *ctx, size_t i, size_t k, struct ctl_decision *ret);
 
 /* Everything the configuration decides outside the VM list. */
 static void configure(struct broker *b, const struct config *cfg)
@@ -51,7 +52,8 @@ void broker_init(struct broker *b, struct loop *loop, const struct config *cfg, 
 	b->vm_env.loop = loop;
 	b->drv_env.loop = loop;
 	b->drv_env.dry_run = dry_run;
-	b->ctl = (struct ctl_source){ .ctx = b, .host = broker_ctl_host, .vm = broker_ctl_vm };
+	b->ctl = (struct ctl_source){ .ctx = b, .host = broker_ctl_host, .vm = broker_ctl_vm,
+				      .decision = broker_ctl_decision };
 	configure(b, cfg);
 }
 
@@ -297,6 +299,13 @@ static void act(struct broker *b, size_t i, uint64_t now_usec)
 		log_decision(v, d);
 		snprintf(v->last_reason, sizeof(v->last_reason), "%s", arbiter_reason_word(d->reason));
 	}
+	if (d->action != ARBITER_NONE || d->apply) {
+		v->log[(v->log_head + v->log_len) % BROKER_WHY_LOG] = (struct broker_decision){ now_usec, *d };
+		if (v->log_len < BROKER_WHY_LOG)
+			v->log_len++;
+		else
+			v->log_head = (v->log_head + 1) % BROKER_WHY_LOG;
+	}
 	if (d->send_limits && v->link.hello) {
 		struct proto_msg l = { .verb = PROTO_VERB_LIMITS, .min_bytes = v->cfg.min_bytes,
 				       .max_bytes = v->cfg.max_bytes };
@@ -401,10 +410,15 @@ void broker_save_state(struct broker *b)
 		st.n++;
 	}
 	r = state_save(b->cfg.state_path, &st);
-	if (r < 0)
-		log_warnc(r, "cannot write state file %s", b->cfg.state_path);
-	else
+	/* Once per kind of failure, not after every decision. */
+	if (r < 0 && r != b->state_error)
+		log_warnc(r, "cannot write state file %s (said once; targets are not kept across "
+			  "restarts until it can be written)", b->cfg.state_path);
+	else if (r == 0 && b->state_error)
+		log_info("state file %s written again", b->cfg.state_path);
+	if (r == 0)
 		b->saved = st;
+	b->state_error = r;
 	b->state_dirty = false;
 }
 
@@ -645,6 +659,37 @@ static bool broker_ctl_vm(void *ctx, size_t i, struct ctl_vm *ret)
 		.entitlement_bytes = b->dec[i].fair_bytes,
 		.reclaim_bytes = v->reclaim_bytes,
 		.reclaim_reason = v->reclaim_reason,
+	};
+	return true;
+}
+
+static bool broker_ctl_decision(void *ctx, size_t i, size_t k, struct ctl_decision *ret)
+{
+	const struct broker *b = ctx;
+	const struct broker_vm *v;
+	const struct broker_decision *e;
+	bool set;
+
+	if (i >= b->n_vms || k >= b->vms[i]->log_len)
+		return false;
+	v = b->vms[i];
+	e = &v->log[(v->log_head + k) % BROKER_WHY_LOG];
+	/* A target set without a message to the guest (limits, reissue, a cut) shows as "set". */
+	set = e->d.action == ARBITER_NONE;
+	*ret = (struct ctl_decision){
+		.age_usec = clock_now_usec() - e->usec,
+		.action = set ? "set" : arbiter_action_name(e->d.action),
+		.reason = arbiter_reason_word(set ? e->d.apply_reason : e->d.reason),
+		.seq = e->d.seq,
+		.target_bytes = set ? e->d.apply_bytes : e->d.target_bytes,
+		.applied = e->d.apply,
+		.current_bytes = e->d.current_bytes,
+		.asked_bytes = e->d.asked_bytes,
+		.fair_bytes = e->d.fair_bytes,
+		.surplus_bytes = e->d.surplus_bytes,
+		.retry_after_usec = e->d.retry_after_usec,
+		.pressured = e->d.pressured,
+		.non_converging = e->d.non_converging,
 	};
 	return true;
 }

@@ -27,6 +27,8 @@
 #include "host/vm.h"
 #include "host/vsock.h"
 
+#define BROKER_WHY_LOG 8
+
 struct broker_vm {
 	struct config_vm cfg;
 	/* Removed by a reload; freed at the next flush, once the loop turn is over. */
@@ -47,6 +49,14 @@ struct broker_vm {
 	uint64_t grants_total;
 	uint64_t denies_total;
 	uint64_t reclaims_total;
+
+	/* The last decisions that did something, for `vmrctl host why`; oldest at log_head. */
+	struct broker_decision {
+		uint64_t usec;
+		struct arbiter_decision d;
+	} log[BROKER_WHY_LOG];
+	unsigned log_head;
+	unsigned log_len;
 };
 
 struct broker {
@@ -72,6 +82,7 @@ struct broker {
 	bool dirty;
 	/* A target changed: write the state file. */
 	bool state_dirty;
+	int state_error;               /* of the last write, so a failure is logged once */
 	uint64_t last_eval_usec;
 	struct arbiter_summary summary;
 	bool summary_valid;

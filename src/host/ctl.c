@@ -7,7 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/prom.h"
 #include "common/strbuf.h"
+
+/* vm="NAME" */
+#define CTL_LABEL_MAX 64
 
 static unsigned long long mib(uint64_t v)
 {
@@ -147,108 +151,227 @@ int ctl_status_json(const struct ctl_source *src, struct strbuf *o)
 	return 0;
 }
 
-struct metric {
-	const char *name;
-	const char *type;
-	const char *help;
+/* ---- metrics (Prometheus text, through common/prom) ---- */
+
+/* A per-VM metric: a uint64_t field of struct ctl_vm, or a function for the others. */
+struct vm_metric {
+	struct prom_metric m;
+	size_t off;
+	uint64_t (*get)(const struct ctl_vm *v);
 };
 
-static void metric_head(struct strbuf *o, const struct metric *m)
-{
-	strbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name, m->type);
-}
+static uint64_t vm_weight(const struct ctl_vm *v) { return v->weight; }
+static uint64_t vm_psi_some(const struct ctl_vm *v) { return v->report_valid ? v->psi_some_centi : 0; }
+static uint64_t vm_psi_full(const struct ctl_vm *v) { return v->report_valid ? v->psi_full_centi : 0; }
+static uint64_t vm_available(const struct ctl_vm *v) { return v->report_valid ? v->mem_available_bytes : 0; }
+static uint64_t vm_qmp_up(const struct ctl_vm *v) { return strcmp(v->link, "ready") == 0; }
+static uint64_t vm_guest_up(const struct ctl_vm *v) { return v->hello; }
+static uint64_t vm_connects(const struct ctl_vm *v) { return v->link_connects; }
 
-static uint64_t vm_metric(const struct ctl_vm *v, size_t idx)
-{
-	switch (idx) {
-	case 0: return v->current_bytes;
-	case 1: return v->target_bytes;
-	case 2: return v->requested_bytes;
-	case 3: return v->granted_bytes;
-	case 4: return v->min_bytes;
-	case 5: return v->max_bytes;
-	case 6: return v->weight;
-	case 7: return v->report_valid ? v->psi_some_centi : 0;
-	case 8: return strcmp(v->link, "ready") == 0;
-	case 9: return v->hello;
-	case 10: return v->grants;
-	case 11: return v->denies;
-	case 12: return v->reclaims;
-	case 13: return v->errors;
-	case 14: return v->kicks;
-	case 15: return v->rss_bytes;
-	case 16: return v->overhead_bytes;
-	case 17: return v->accounted_bytes;
-	case 18: return v->entitlement_bytes;
-	case 19: return v->applied_bytes;
-	default: return 0;
-	}
-}
+#define VM_FIELD(name, type, help, field) \
+	{ { name, type, help, PROM_UNIT }, offsetof(struct ctl_vm, field), NULL }
+#define VM_FN(name, type, help, decimals, fn) { { name, type, help, decimals }, 0, fn }
 
-static const struct metric vm_metrics[] = {
-	{ "vmrd_host_vm_current_bytes", "gauge", "VM size as QEMU reports it." },
-	{ "vmrd_host_vm_target_bytes", "gauge", "VM size the host asks QEMU for." },
-	{ "vmrd_host_vm_requested_bytes", "gauge", "Size in the guest's last request." },
-	{ "vmrd_host_vm_granted_bytes", "gauge", "Size in the last grant." },
-	{ "vmrd_host_vm_min_bytes", "gauge", "Configured minimum size." },
-	{ "vmrd_host_vm_max_bytes", "gauge", "Configured maximum size." },
-	{ "vmrd_host_vm_weight", "gauge", "Configured weight." },
-	{ "vmrd_host_vm_psi_some_avg10_centi", "gauge", "Guest memory PSI some avg10, hundredths of a percent." },
-	{ "vmrd_host_vm_qmp_up", "gauge", "1 when the QMP connection is ready." },
-	{ "vmrd_host_vm_guest_up", "gauge", "1 when the guest agent said hello." },
-	{ "vmrd_host_vm_grants_total", "counter", "Grants sent." },
-	{ "vmrd_host_vm_denies_total", "counter", "Denies sent." },
-	{ "vmrd_host_vm_reclaims_total", "counter", "Reclaim asks sent." },
-	{ "vmrd_host_vm_errors_total", "counter", "Bad lines received from the guest." },
-	{ "vmrd_host_vm_kicks_total", "counter", "Disconnects of the guest for misbehaviour." },
-	{ "vmrd_host_vm_rss_bytes", "gauge", "What the VM's QEMU process holds (0: not measured)." },
-	{ "vmrd_host_vm_overhead_bytes", "gauge", "QEMU's memory beyond the guest, as the budget counts it." },
-	{ "vmrd_host_vm_accounted_bytes", "gauge", "Size counted against the budget: max(target, applied, current)." },
-	{ "vmrd_host_vm_entitlement_bytes", "gauge", "The VM's weighted share of the budget." },
-	{ "vmrd_host_vm_applied_bytes", "gauge", "Size QEMU confirmed as its target." },
+static const struct vm_metric vm_metrics[] = {
+	VM_FIELD("vmrd_host_vm_current_bytes", "gauge", "VM size as QEMU reports it.", current_bytes),
+	VM_FIELD("vmrd_host_vm_target_bytes", "gauge", "VM size the host asks QEMU for.", target_bytes),
+	VM_FIELD("vmrd_host_vm_requested_bytes", "gauge", "Size in the guest's last request.",
+		 requested_bytes),
+	VM_FIELD("vmrd_host_vm_granted_bytes", "gauge", "Size in the last grant.", granted_bytes),
+	VM_FIELD("vmrd_host_vm_min_bytes", "gauge", "Configured minimum size.", min_bytes),
+	VM_FIELD("vmrd_host_vm_max_bytes", "gauge", "Configured maximum size.", max_bytes),
+	VM_FN("vmrd_host_vm_weight", "gauge", "Configured weight.", PROM_UNIT, vm_weight),
+	VM_FN("vmrd_host_vm_psi_some_avg10_ratio", "gauge",
+	      "Guest memory PSI some avg10 as the guest reports it (0.05 is 5 %).", PROM_CENTI_PERCENT,
+	      vm_psi_some),
+	VM_FN("vmrd_host_vm_psi_full_avg10_ratio", "gauge",
+	      "Guest memory PSI full avg10 as the guest reports it.", PROM_CENTI_PERCENT, vm_psi_full),
+	VM_FN("vmrd_host_vm_mem_available_bytes", "gauge", "MemAvailable as the guest reports it.",
+	      PROM_UNIT, vm_available),
+	VM_FN("vmrd_host_vm_qmp_up", "gauge", "1 when the QMP connection is ready.", PROM_UNIT, vm_qmp_up),
+	VM_FN("vmrd_host_vm_guest_up", "gauge", "1 when the guest agent said hello.", PROM_UNIT,
+	      vm_guest_up),
+	VM_FN("vmrd_host_vm_qmp_connects_total", "counter", "QMP connections made.", PROM_UNIT,
+	      vm_connects),
+	VM_FIELD("vmrd_host_vm_grants_total", "counter", "Grants sent.", grants),
+	VM_FIELD("vmrd_host_vm_denies_total", "counter", "Denies sent.", denies),
+	VM_FIELD("vmrd_host_vm_reclaims_total", "counter", "Reclaim asks sent.", reclaims),
+	VM_FIELD("vmrd_host_vm_lines_total", "counter", "Lines received from the guest.", lines),
+	VM_FIELD("vmrd_host_vm_errors_total", "counter", "Bad lines received from the guest.", errors),
+	VM_FIELD("vmrd_host_vm_kicks_total", "counter", "Disconnects of the guest for misbehaviour.",
+		 kicks),
+	VM_FIELD("vmrd_host_vm_rss_bytes", "gauge", "What the VM's QEMU process holds (0: not measured).",
+		 rss_bytes),
+	VM_FIELD("vmrd_host_vm_overhead_bytes", "gauge",
+		 "QEMU's memory beyond the guest, as the budget counts it.", overhead_bytes),
+	VM_FIELD("vmrd_host_vm_accounted_bytes", "gauge",
+		 "Size counted against the budget: max(target, applied, current).", accounted_bytes),
+	VM_FIELD("vmrd_host_vm_entitlement_bytes", "gauge", "The VM's weighted share of the budget.",
+		 entitlement_bytes),
+	VM_FIELD("vmrd_host_vm_applied_bytes", "gauge", "Size QEMU confirmed as its target.",
+		 applied_bytes),
 };
+
+static uint64_t vm_metric(const struct vm_metric *m, const struct ctl_vm *v)
+{
+	return m->get ? m->get(v) : *(const uint64_t *)((const char *)v + m->off);
+}
 
 void ctl_metrics(const struct ctl_source *src, struct strbuf *o)
 {
-	static const struct metric g[] = {
-		{ "vmrd_host_budget_bytes", "gauge", "Memory all VMs may hold together." },
-		{ "vmrd_host_targets_bytes", "gauge", "Sum of all VM targets." },
-		{ "vmrd_host_free_bytes", "gauge", "Budget not accounted to any VM." },
-		{ "vmrd_host_pressure", "gauge", "1 while the host is under memory pressure." },
-		{ "vmrd_host_evaluations_total", "counter", "Arbiter evaluations." },
-		{ "vmrd_host_size_budget_bytes", "gauge", "What the budget leaves for guest sizes." },
-		{ "vmrd_host_charged_bytes", "gauge", "What the VMs cost the budget, QEMU included." },
-		{ "vmrd_host_vms_rss_bytes", "gauge", "What all the VMs' QEMU processes hold." },
-	};
 	struct ctl_host h;
 	struct ctl_vm v;
-	uint64_t gv[8];
+	char label[CTL_LABEL_MAX];
 
 	src->host(src->ctx, &h);
-	gv[0] = h.budget_bytes;
-	gv[1] = h.sum_target_bytes;
-	gv[2] = h.free_bytes;
-	gv[3] = h.host_pressure;
-	gv[4] = h.evaluations;
-	gv[5] = h.size_budget_bytes;
-	gv[6] = h.charged_bytes;
-	gv[7] = h.sum_rss_bytes;
-	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
-		metric_head(o, &g[i]);
-		strbuf_printf(o, "%s %llu\n", g[i].name, (unsigned long long)gv[i]);
-	}
+	const struct prom_value g[] = {
+		{ { "vmrd_host_budget_bytes", "gauge", "Memory all VMs may hold together.", PROM_UNIT },
+		  h.budget_bytes },
+		{ { "vmrd_host_targets_bytes", "gauge", "Sum of all VM targets.", PROM_UNIT },
+		  h.sum_target_bytes },
+		{ { "vmrd_host_free_bytes", "gauge", "Budget not accounted to any VM.", PROM_UNIT },
+		  h.free_bytes },
+		{ { "vmrd_host_pressure", "gauge", "1 while the host is under memory pressure.", PROM_UNIT },
+		  h.host_pressure },
+		{ { "vmrd_host_psi_some_avg10_ratio", "gauge", "The host's memory PSI some avg10.",
+		    PROM_CENTI_PERCENT }, h.host_psi_some_centi },
+		{ { "vmrd_host_available_bytes", "gauge", "The host's MemAvailable.", PROM_UNIT },
+		  h.host_available_bytes },
+		{ { "vmrd_host_evaluations_total", "counter", "Arbiter evaluations.", PROM_UNIT },
+		  h.evaluations },
+		{ { "vmrd_host_reloads_total", "counter", "Configuration reloads (SIGHUP).", PROM_UNIT },
+		  h.reloads },
+		{ { "vmrd_host_size_budget_bytes", "gauge", "What the budget leaves for guest sizes.",
+		    PROM_UNIT }, h.size_budget_bytes },
+		{ { "vmrd_host_charged_bytes", "gauge", "What the VMs cost the budget, QEMU included.",
+		    PROM_UNIT }, h.charged_bytes },
+		{ { "vmrd_host_vms_rss_bytes", "gauge", "What all the VMs' QEMU processes hold.",
+		    PROM_UNIT }, h.sum_rss_bytes },
+	};
+
+	prom_values(o, g, sizeof(g) / sizeof(g[0]));
 	for (size_t m = 0; m < sizeof(vm_metrics) / sizeof(vm_metrics[0]); m++) {
-		metric_head(o, &vm_metrics[m]);
-		/* VM names are [A-Za-z0-9._-] (config.c), so they need no label escaping. */
-		FOR_EACH_VM(src, v, i)
-			strbuf_printf(o, "%s{vm=\"%s\"} %llu\n", vm_metrics[m].name, v.name,
-				      (unsigned long long)vm_metric(&v, m));
+		prom_head(o, &vm_metrics[m].m);
+		FOR_EACH_VM(src, v, i) {
+			/* VM names are [A-Za-z0-9._-] (config.c), so they need no label escaping. */
+			snprintf(label, sizeof(label), "vm=\"%s\"", v.name);
+			prom_sample(o, &vm_metrics[m].m, NULL, label, vm_metric(&vm_metrics[m], &v));
+		}
 	}
+}
+
+/* ---- why: the last decisions per VM ---- */
+
+static void why_line(struct strbuf *o, const struct ctl_decision *d)
+{
+	strbuf_printf(o, "  %6llus ago  %-7s %-16s", (unsigned long long)(d->age_usec / 1000000),
+		      d->action, d->reason);
+	if (d->seq)
+		strbuf_printf(o, "  seq %llu", (unsigned long long)d->seq);
+	if (strcmp(d->action, "deny") != 0)
+		strbuf_printf(o, "  target %llu MiB%s", mib(d->target_bytes), d->applied ? " (applied)" : "");
+	if (d->retry_after_usec)
+		strbuf_printf(o, "  retry in %llu.%llu s", (unsigned long long)(d->retry_after_usec / 1000000),
+			      (unsigned long long)(d->retry_after_usec % 1000000 / 100000));
+	if (d->asked_bytes)
+		strbuf_printf(o, "  asked %llu", mib(d->asked_bytes));
+	strbuf_printf(o, "  current %llu  fair %llu  surplus %llu MiB%s%s\n", mib(d->current_bytes),
+		      mib(d->fair_bytes), mib(d->surplus_bytes), d->pressured ? "  pressured" : "",
+		      d->non_converging ? "  non-converging" : "");
+}
+
+static bool vm_wanted(const struct ctl_vm *v, const char *vm)
+{
+	return !vm || strcmp(v->name, vm) == 0;
+}
+
+void ctl_why_text(const struct ctl_source *src, const char *vm, struct strbuf *o)
+{
+	struct ctl_decision d;
+	struct ctl_vm v;
+	bool found = false;
+
+	FOR_EACH_VM(src, v, i) {
+		size_t k = 0;
+
+		if (!vm_wanted(&v, vm))
+			continue;
+		found = true;
+		strbuf_printf(o, "%s (current %llu MiB, target %llu MiB)%s\n", v.name,
+			      mib(v.current_bytes), mib(v.target_bytes),
+			      src->decision(src->ctx, i, 0, &d) ? ", oldest first:" : ": no decisions yet");
+		while (src->decision(src->ctx, i, k++, &d))
+			why_line(o, &d);
+	}
+	if (vm && !found)
+		strbuf_printf(o, "error: no VM named %s\n", vm);
+	else if (!found)
+		strbuf_printf(o, "no VMs\n");
+}
+
+static json_t *decision_json(const char *vm, const struct ctl_decision *d)
+{
+	/* json_pack keeps this order; the order is part of the stable format. */
+	return json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:b, s:b}",
+			 "vm", vm, "age_usec", (json_int_t)d->age_usec, "action", d->action,
+			 "reason", d->reason, "seq", (json_int_t)d->seq,
+			 "target_bytes", (json_int_t)d->target_bytes, "applied", d->applied,
+			 "current_bytes", (json_int_t)d->current_bytes,
+			 "asked_bytes", (json_int_t)d->asked_bytes, "fair_bytes", (json_int_t)d->fair_bytes,
+			 "surplus_bytes", (json_int_t)d->surplus_bytes,
+			 "retry_after_usec", (json_int_t)d->retry_after_usec, "pressured", d->pressured,
+			 "non_converging", d->non_converging);
+}
+
+int ctl_why_json(const struct ctl_source *src, const char *vm, struct strbuf *o)
+{
+	json_t *all = json_array();
+	struct ctl_decision d;
+	struct ctl_vm v;
+	bool found = false;
+	char *text;
+
+	if (!all)
+		return -ENOMEM;
+	FOR_EACH_VM(src, v, i) {
+		if (!vm_wanted(&v, vm))
+			continue;
+		found = true;
+		for (size_t k = 0; src->decision(src->ctx, i, k, &d); k++)
+			json_array_append_new(all, decision_json(v.name, &d));
+	}
+	if (vm && !found) {
+		json_decref(all);
+		strbuf_printf(o, "error: no VM named %s\n", vm);
+		return 0;
+	}
+	text = json_dumps(all, JSON_COMPACT);
+	json_decref(all);
+	if (!text)
+		return -ENOMEM;
+	strbuf_printf(o, "%s\n", text);
+	free(text);
+	return 0;
+}
+
+/* "why", "why VM", "why json", "why json VM"; false for anything else. */
+static bool why_args(const char *cmd, bool *ret_json, const char **ret_vm)
+{
+	if (strncmp(cmd, "why", 3) != 0 || (cmd[3] != '\0' && cmd[3] != ' '))
+		return false;
+	cmd += cmd[3] ? 4 : 3;
+	*ret_json = strncmp(cmd, "json", 4) == 0 && (cmd[4] == '\0' || cmd[4] == ' ');
+	if (*ret_json)
+		cmd += cmd[4] ? 5 : 4;
+	*ret_vm = *cmd ? cmd : NULL;
+	return !*ret_vm || !strchr(*ret_vm, ' ');
 }
 
 int ctl_handle(void *source, const char *cmd, struct strbuf *out)
 {
 	const struct ctl_source *src = source;
+	const char *vm;
+	bool json;
 
 	if (strcmp(cmd, "status") == 0)
 		ctl_status_text(src, out);
@@ -256,6 +379,10 @@ int ctl_handle(void *source, const char *cmd, struct strbuf *out)
 		return ctl_status_json(src, out);
 	else if (strcmp(cmd, "metrics") == 0)
 		ctl_metrics(src, out);
+	else if (why_args(cmd, &json, &vm) && json)
+		return ctl_why_json(src, vm, out);
+	else if (why_args(cmd, &json, &vm))
+		ctl_why_text(src, vm, out);
 	else
 		return -EINVAL;
 	return 0;

@@ -12,6 +12,9 @@
  *   status json   one JSON object, described below; STABLE: keys are only
  *                 ever added, never renamed or removed, and keep their order
  *   metrics       Prometheus text exposition format 0.0.4
+ *   why [VM]      the last decisions per VM (of VM only), oldest first, each
+ *                 with its reason and numbers (format may change)
+ *   why json [VM] the same as a JSON array, described below; STABLE as status json
  *
  * Anything else is answered with "error: unknown command\n".
  *
@@ -48,6 +51,13 @@
  * "reclaim_bytes"/"reclaim_reason" the last reclaim ask ("" if none).
  * "size_budget_bytes" is what the budget leaves for guest sizes after the
  * QEMUs' own memory; "charged_bytes" what the VMs cost the budget now.
+ *
+ * why json: [ { "vm": S, "age_usec": N, "action": "grant"|"deny"|"reclaim"|"set",
+ *               "reason": S, "seq": N, "target_bytes": N, "applied": bool,
+ *               "current_bytes": N, "asked_bytes": N, "fair_bytes": N,
+ *               "surplus_bytes": N, "retry_after_usec": N, "pressured": bool,
+ *               "non_converging": bool } ... ], per VM oldest first.  A VM
+ * name that matches no VM is answered with "error: no VM named NAME".
  */
 
 #include <stdbool.h>
@@ -120,12 +130,31 @@ struct ctl_vm {
 	const char *reclaim_reason;
 };
 
+/* One of a VM's recent decisions; the strings are the owner's and live as long as the call. */
+struct ctl_decision {
+	uint64_t age_usec;
+	const char *action;        /* grant, deny, reclaim, or set: a target set with no message */
+	const char *reason;
+	uint64_t seq;              /* grant, deny: the request answered */
+	uint64_t target_bytes;     /* grant, reclaim, set: the size granted, asked for or set */
+	bool applied;              /* the target went to the hypervisor */
+	uint64_t current_bytes;
+	uint64_t asked_bytes;      /* the request after clamping (0: none) */
+	uint64_t fair_bytes;       /* the VM's weighted fair share then */
+	uint64_t surplus_bytes;
+	uint64_t retry_after_usec; /* deny: when the hold ends (0: not by itself) */
+	bool pressured;
+	bool non_converging;
+};
+
 /* Where the figures come from: ctl knows nothing of the broker. */
 struct ctl_source {
 	void *ctx;
 	void (*host)(void *ctx, struct ctl_host *ret);
 	/* Row i (from 0): fills *ret and returns true, or false past the last. */
 	bool (*vm)(void *ctx, size_t i, struct ctl_vm *ret);
+	/* Row i's decision k (from 0, the oldest kept): fills *ret and returns true, or false past the last. */
+	bool (*decision)(void *ctx, size_t i, size_t k, struct ctl_decision *ret);
 };
 
 /* The ctlsrv handler (ctx: a struct ctl_source): the answer to cmd; -EINVAL for an unknown command. */
@@ -134,5 +163,8 @@ int ctl_handle(void *source, const char *cmd, struct strbuf *out);
 void ctl_status_text(const struct ctl_source *src, struct strbuf *out);
 int ctl_status_json(const struct ctl_source *src, struct strbuf *out);
 void ctl_metrics(const struct ctl_source *src, struct strbuf *out);
+/* vm NULL: every VM. */
+void ctl_why_text(const struct ctl_source *src, const char *vm, struct strbuf *out);
+int ctl_why_json(const struct ctl_source *src, const char *vm, struct strbuf *out);
 
 #endif

@@ -30,7 +30,7 @@ struct verb {
 
 static const struct verb verbs[] = {
 	{ "status", true, true, true, false },
-	{ "why", true, false, true, true },
+	{ "why", true, true, true, true },
 	{ "metrics", true, true, false, false },
 	{ "top", true, true, false, false },
 };
@@ -38,7 +38,7 @@ static const struct verb verbs[] = {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: vmrctl [-s socket] [--json] status | why | metrics\n"
-		   "       vmrctl [-s socket] [--json] host status | host metrics\n"
+		   "       vmrctl [-s socket] [--json] host status | host why [VM] | host metrics\n"
 		   "       vmrctl [-s socket] [-i ms] [host] top\n"
 		   "  -s, --socket path  control socket (default " VMRD_SOCKET ",\n"
 		   "                     for host commands " HOST_SOCKET ")\n"

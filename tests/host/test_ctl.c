@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl.c, vmrd-host's control-socket rendering, on a table-driven source
+ * (no broker): which commands it takes, and what `why` says.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "common/strbuf.h"
+#include "host/ctl.h"
+
+#define MIB (UINT64_C(1) << 20)
+#define SEC UINT64_C(1000000)
+
+/* Two VMs: web with two decisions, db with none; a removed slot between them. */
+static const struct ctl_decision web_log[] = {
+	{ .age_usec = 42 * SEC, .action = "grant", .reason = "contention", .seq = 4,
+	  .target_bytes = 1024 * MIB, .applied = true, .current_bytes = 512 * MIB,
+	  .asked_bytes = 2048 * MIB, .fair_bytes = 1024 * MIB, .pressured = true },
+	{ .age_usec = 3 * SEC, .action = "deny", .reason = "oscillation_hold", .seq = 5,
+	  .retry_after_usec = 27 * SEC + 400000, .current_bytes = 1024 * MIB, .asked_bytes = 512 * MIB,
+	  .fair_bytes = 1024 * MIB, .surplus_bytes = 300 * MIB },
+};
+
+static const struct ctl_vm rows[] = {
+	{ .name = "web", .link = "ready", .current_bytes = 1024 * MIB, .target_bytes = 1024 * MIB,
+	  .last_reason = "oscillation_hold", .agent = "", .link_error = "" },
+	{ .hidden = true, .name = "gone", .link = "down", .agent = "", .link_error = "", .last_reason = "" },
+	{ .name = "db", .link = "down", .current_bytes = 512 * MIB, .target_bytes = 512 * MIB,
+	  .last_reason = "none", .agent = "", .link_error = "" },
+};
+
+static void host(void *ctx, struct ctl_host *ret)
+{
+	*ret = (struct ctl_host){ .budget_bytes = 4096 * MIB };
+}
+
+static bool vm(void *ctx, size_t i, struct ctl_vm *ret)
+{
+	if (i >= sizeof(rows) / sizeof(rows[0]))
+		return false;
+	*ret = rows[i];
+	return true;
+}
+
+static bool decision(void *ctx, size_t i, size_t k, struct ctl_decision *ret)
+{
+	/* The hidden slot has decisions too: they must not show. */
+	if ((i != 0 && i != 1) || k >= sizeof(web_log) / sizeof(web_log[0]))
+		return false;
+	*ret = web_log[k];
+	return true;
+}
+
+static const struct ctl_source src = { .host = host, .vm = vm, .decision = decision };
+
+static int ask(const char *cmd, char *buf, size_t size)
+{
+	struct strbuf sb;
+	int r;
+
+	strbuf_init(&sb, buf, size);
+	r = ctl_handle((void *)&src, cmd, &sb);
+	assert_false(strbuf_truncated(&sb));
+	return r;
+}
+
+static void test_why_text_shows_reasons_and_numbers_oldest_first(void **state)
+{
+	char buf[4096];
+
+	assert_int_equal(ask("why", buf, sizeof(buf)), 0);
+	assert_string_equal(buf,
+		"web (current 1024 MiB, target 1024 MiB), oldest first:\n"
+		"      42s ago  grant   contention        seq 4  target 1024 MiB (applied)  asked 2048"
+		"  current 512  fair 1024  surplus 0 MiB  pressured\n"
+		"       3s ago  deny    oscillation_hold  seq 5  retry in 27.4 s  asked 512"
+		"  current 1024  fair 1024  surplus 300 MiB\n"
+		"db (current 512 MiB, target 512 MiB): no decisions yet\n");
+	assert_int_equal(ask("why db", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "db (current 512 MiB, target 512 MiB): no decisions yet\n");
+	/* A removed VM is not there to ask about. */
+	assert_int_equal(ask("why gone", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "error: no VM named gone\n");
+}
+
+static void test_why_json_is_one_array_of_stable_objects(void **state)
+{
+	char buf[4096];
+	json_error_t err;
+	json_t *root, *d;
+
+	assert_int_equal(ask("why json web", buf, sizeof(buf)), 0);
+	root = json_loads(buf, 0, &err);
+	assert_non_null(root);
+	assert_true(json_is_array(root));
+	assert_int_equal(json_array_size(root), 2);
+	d = json_array_get(root, 1);
+	assert_string_equal(json_string_value(json_object_get(d, "vm")), "web");
+	assert_string_equal(json_string_value(json_object_get(d, "action")), "deny");
+	assert_string_equal(json_string_value(json_object_get(d, "reason")), "oscillation_hold");
+	assert_int_equal(json_integer_value(json_object_get(d, "retry_after_usec")), 27400000);
+	assert_int_equal(json_integer_value(json_object_get(d, "surplus_bytes")), 300 * MIB);
+	assert_true(json_is_false(json_object_get(d, "pressured")));
+	json_decref(root);
+	/* Keys in their documented order (ctl.h): the first and the last. */
+	assert_memory_equal(buf, "[{\"vm\":", 7);
+	assert_non_null(strstr(buf, "\"non_converging\":false}]"));
+	assert_int_equal(ask("why json", buf, sizeof(buf)), 0);
+	assert_int_equal(ask("why json nosuch", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "error: no VM named nosuch\n");
+}
+
+static void test_commands_outside_the_grammar_are_refused(void **state)
+{
+	static const char *const bad[] = { "whyx", "why web db", "why json web db", "status xml", "",
+					   "metrics json", "why  " };
+	char buf[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (ask(bad[i], buf, sizeof(buf)) != -EINVAL)
+			fail_msg("'%s' was taken", bad[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_why_text_shows_reasons_and_numbers_oldest_first),
+		cmocka_unit_test(test_why_json_is_one_array_of_stable_objects),
+		cmocka_unit_test(test_commands_outside_the_grammar_are_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
