@@ -113,13 +113,28 @@ static json_t *with_more(json_t *row, json_t *more)
 	return row;
 }
 
+/* root as one compact line, and root released; -ENOMEM if it could not be built. */
+static int put_json(struct strbuf *o, json_t *root)
+{
+	char *text;
+
+	if (!root)
+		return -ENOMEM;
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	if (!text)
+		return -ENOMEM;
+	strbuf_printf(o, "%s\n", text);
+	free(text);
+	return 0;
+}
+
 int ctl_status_json(const struct ctl_source *src, struct strbuf *o)
 {
 	json_t *vms = json_array();
 	json_t *root;
 	struct ctl_host h;
 	struct ctl_vm v;
-	char *text;
 
 	src->host(src->ctx, &h);
 	FOR_EACH_VM(src, v, i)
@@ -140,15 +155,7 @@ int ctl_status_json(const struct ctl_source *src, struct strbuf *o)
 					 "size_budget_bytes", (json_int_t)h.size_budget_bytes,
 					 "charged_bytes", (json_int_t)h.charged_bytes,
 					 "sum_rss_bytes", (json_int_t)h.sum_rss_bytes));
-	if (!root)
-		return -ENOMEM;
-	text = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	if (!text)
-		return -ENOMEM;
-	strbuf_printf(o, "%s\n", text);
-	free(text);
-	return 0;
+	return put_json(o, root);
 }
 
 /* ---- metrics (Prometheus text, through common/prom) ---- */
@@ -329,7 +336,6 @@ int ctl_why_json(const struct ctl_source *src, const char *vm, struct strbuf *o)
 	struct ctl_decision d;
 	struct ctl_vm v;
 	bool found = false;
-	char *text;
 
 	if (!all)
 		return -ENOMEM;
@@ -345,13 +351,7 @@ int ctl_why_json(const struct ctl_source *src, const char *vm, struct strbuf *o)
 		strbuf_printf(o, "error: no VM named %s\n", vm);
 		return 0;
 	}
-	text = json_dumps(all, JSON_COMPACT);
-	json_decref(all);
-	if (!text)
-		return -ENOMEM;
-	strbuf_printf(o, "%s\n", text);
-	free(text);
-	return 0;
+	return put_json(o, all);
 }
 
 /* "why", "why VM", "why json", "why json VM"; false for anything else. */

@@ -182,6 +182,8 @@ def main():
         quits(guest, "SIGINT", b"recent decisions", t)
         host = [VMRCTL, "-s", hsock, "-i", "200", "host", "top"]
         quits(host, "q", b"web ", t)
+        # The broker's why (no decisions without a QEMU) below its status.
+        quits(host, "ctrl-c", b"web (current 2048 MiB, target 2048 MiB): no decisions yet", t)
         quits(host, "SIGINT", b"NAME", t)
         r = subprocess.run(guest, stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
         check(r.returncode == 64 and b"needs a terminal" in r.stderr,
