@@ -19,6 +19,7 @@ import sys
 REQUIRED = {
     "per-VM size": "vmrd_host_vm_current_bytes",
     "per-VM target": "vmrd_host_vm_target_bytes",
+    "per-VM QEMU RSS": "vmrd_host_vm_rss_bytes",
     "per-VM pressure": "vmrd_host_vm_psi_some_avg10_ratio",
     "per-VM decisions": "vmrd_host_vm_grants_total",
     "guest size": "vmrd_current_bytes",
