@@ -9,6 +9,8 @@ runner measures that PID's RSS).  Environment:
   BENCH_NO_VMEM=1        drop the virtio-mem device and its memory backend
   BENCH_BALLOON_PROPS=.. append properties to the virtio-balloon device
   BENCH_TB_SIZE=MIB      TCG translation cache size (-accel tcg,tb-size=)
+  BENCH_CGROUP=NAME      join that memory cgroup first (made by testcg.py), so that
+                         QEMU runs under its limit (vmrd-host's budget = cgroup:/NAME)
   BENCH_QEMU=path        the real QEMU (default qemu-system-x86_64)
 """
 import os
@@ -39,5 +41,9 @@ while i < len(argv):
         continue
     out.append(opt)
     i += 1
+if os.environ.get("BENCH_CGROUP"):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import testcg  # noqa: E402
+    testcg.Cgroup(os.environ["BENCH_CGROUP"]).join(os.getpid())
 qemu = os.environ.get("BENCH_QEMU", "qemu-system-x86_64")
 os.execvp(qemu, [qemu] + out)

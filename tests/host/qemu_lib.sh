@@ -25,8 +25,10 @@ fail() {
 }
 
 # start_qemu NAME: a q35 VM with 512 MiB boot memory and an empty virtio-mem.
+# QEMU_WRAP, when set, is a command QEMU is started through (e.g. one that
+# puts it in a cgroup and execs it under the same pid).
 start_qemu() {
-	qemu-system-x86_64 -M q35 -accel tcg -nographic -nodefaults \
+	${QEMU_WRAP:-} qemu-system-x86_64 -M q35 -accel tcg -nographic -nodefaults \
 		-m 512M,maxmem=4G -object memory-backend-ram,id=mem0,size=3584M \
 		-device virtio-mem-pci,id=vmem0,memdev=mem0,block-size=2M,requested-size=0 \
 		-device virtio-balloon-pci,id=balloon0 -device virtio-serial-pci \
