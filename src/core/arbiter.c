@@ -409,6 +409,9 @@ static void budget_cut(const struct arbiter_config *cfg, uint64_t budget, struct
 		bool stuck = vms[i].state.non_converging;
 		uint64_t acc = arbiter_accounted_bytes(&vms[i]);
 
+		/* A size seeded on the safe side is no reason to cut the others. */
+		if (vms[i].size_unknown)
+			return;
 		floors += stuck ? acc : vms[i].min_bytes;
 		settled += stuck ? acc : vms[i].state.target_bytes;
 		targets += vms[i].state.target_bytes;

@@ -53,7 +53,7 @@
  *  5. Budget.  If the accounted sizes exceed the size budget (it was
  *     lowered, an overhead grew, the VMs start above it), targets above
  *     their weighted fair share are cut to it (apply + reclaim, reason
- *     "budget").
+ *     "budget"); not while some VM's size is still unknown (seeded).
  *  6. Entitlements.  Each VM's demand is its latest admitted request
  *     (clamped like any request) while it is younger than
  *     demand_window_usec, at least what it holds while it reports PSI at
@@ -99,7 +99,8 @@
  *     one round of cuts per grace, since memory takes a while to come back
  *     and PSI to show it.
  * Invariant: after every evaluation the sum of targets is <= the size
- * budget whenever the sum of mins is (summary.budget_below_min otherwise).
+ * budget whenever the sum of mins is (summary.budget_below_min otherwise)
+ * and every VM's size is known.
  */
 
 #include <stdbool.h>
@@ -244,6 +245,12 @@ struct arbiter_vm {
 	uint64_t overhead_bytes;        /* RSS beyond the guest, smoothed (strict accounting) */
 	/* The guest agent was welcomed (requests are taken, reclaim asks and limits sent, only then). */
 	bool connected;
+	/*
+	 * The hypervisor has not told this VM's size yet (it counts at the
+	 * size it was seeded with): nothing grows into it, and no VM is cut
+	 * for the budget on its account until it is known.
+	 */
+	bool size_unknown;
 
 	struct arbiter_request request;
 	struct arbiter_report report;

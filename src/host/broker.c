@@ -12,6 +12,8 @@
 
 /* The arbiter also runs without news, for convergence checks and budget changes. */
 #define BROKER_EVAL_PERIOD_USEC (1000 * 1000ull)
+/* A VM whose hypervisor does not answer this long after it was added stops holding budget cuts back. */
+#define BROKER_UNKNOWN_USEC (30 * 1000000ull)
 /* Every QEMU's RSS is sampled this often (a "round"). */
 #define BROKER_FOOTPRINT_PERIOD_USEC (1000 * 1000ull)
 
@@ -143,6 +145,7 @@ static int add_vm(struct broker *b, const struct config_vm *c, uint64_t now_usec
 	if (!v)
 		return -ENOMEM;
 	v->cfg = *c;
+	v->added_usec = now_usec;
 	snprintf(v->last_reason, sizeof(v->last_reason), "none");
 	vm_init(&v->link, &b->vm_env, c->name, c->channel_path, now_usec);
 	loop_watch_init(&v->hybrid.w, NULL);
@@ -207,6 +210,9 @@ static void collect_driver(struct broker *b, size_t i, uint64_t now_usec)
 	/* Only what QEMU confirmed counts as applied: a shrink in flight or refused does not. */
 	if (driver_reconciled(&v->drv))
 		a->applied_bytes = v->drv.applied_bytes;
+	a->size_unknown = !driver_reconciled(&v->drv) && !v->ever_reconciled &&
+			  now_usec - v->added_usec < BROKER_UNKNOWN_USEC;
+	v->ever_reconciled |= driver_reconciled(&v->drv);
 	if (dn)
 		b->dirty = true;
 }

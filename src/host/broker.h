@@ -37,6 +37,8 @@ struct broker_vm {
 	struct driver drv;             /* the hypervisor side */
 	struct vsock_hybrid hybrid;    /* CH/FC: the hybrid vsock listener (fd -1: none) */
 
+	uint64_t added_usec;
+	bool ever_reconciled;          /* its size has been known since it was added */
 	/* What its QEMU holds (RSS) and how much of it is QEMU's own. */
 	struct footprint fp;
 	int fp_warned;                 /* the errno last logged for reading it (0: none) */

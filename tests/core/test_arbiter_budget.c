@@ -225,6 +225,33 @@ static void test_a_rate_limited_request_is_no_demand(void **state)
 	assert_true(w.vm[0].state.target_bytes == 2 * G);
 }
 
+/*
+ * At start the broker seeds a VM whose QEMU has not answered at its max:
+ * nothing grows into that, but nobody is cut for it either.
+ */
+static void test_an_unknown_size_holds_growth_but_cuts_nobody(void **state)
+{
+	struct world w;
+
+	world_init(&w, 2, 6 * G);
+	w.vm[1].current_bytes = w.vm[1].applied_bytes = 3 * G;
+	arbiter_vm_seed(&w.vm[0], 8 * G);
+	w.vm[0].size_unknown = true;
+	eval(&w);
+	assert_false(w.d[1].apply);
+	assert_int_equal(w.d[1].action, ARBITER_NONE);
+	request(&w, 1, 1, 4 * G, URGENCY_NORMAL);
+	eval(&w);
+	assert_decision(&w.d[1], ARBITER_DENY, ARBITER_R_BUDGET, 0);
+	/* QEMU answers: 1G.  The room is there now. */
+	arbiter_vm_reconcile(&w.vm[0], 1 * G, 1 * G, w.host.now_usec);
+	w.vm[0].size_unknown = false;
+	w.host.now_usec += SEC;
+	request(&w, 1, 2, 4 * G, URGENCY_NORMAL);
+	eval(&w);
+	assert_decision(&w.d[1], ARBITER_GRANT, ARBITER_R_GRANTED, 4 * G);
+}
+
 /* Strict mode: QEMU's own memory counts; when it grows, the budget cuts. */
 static void test_strict_budget_counts_the_overhead(void **state)
 {
@@ -462,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_hello_starts_a_new_seq_session),
 		cmocka_unit_test(test_request_before_welcome_is_refused_with_a_reason),
 		cmocka_unit_test(test_a_rate_limited_request_is_no_demand),
+		cmocka_unit_test(test_an_unknown_size_holds_growth_but_cuts_nobody),
 		cmocka_unit_test(test_strict_budget_counts_the_overhead),
 		cmocka_unit_test(test_overcommit_counts_resident_memory),
 		cmocka_unit_test(test_shortfall_lands_by_weight),

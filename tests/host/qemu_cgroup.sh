@@ -49,7 +49,7 @@ python3 "$TESTCG" limit "$CG" 1536M || fail "cannot lower the limit"
 wait_for "budget follows" "[ \"\$(host_json budget_bytes)\" = $((1536 * MIB)) ]" 10
 wait_for "a cut" "[ \"\$(json_vm a target_bytes)\" = $((1024 * MIB)) ]" 10
 wait_for "QEMU follows" "[ \"\$(requested_size a)\" = $((512 * MIB)) ]" 10
-grep -q "vm a: set target $((1024 * MIB)) reason budget" "$T/broker.log" || fail "no budget cut logged"
+grep -q "vm a: .*target $((1024 * MIB)) reason budget" "$T/broker.log" || fail "no budget cut logged"
 grep -q "^reclaim target=$((1024 * MIB)) urgency=high" "$T/a.out" || fail "a was not asked to reclaim"
 [ "$(json_vm b target_bytes)" = $((512 * MIB)) ] || fail "b target $(json_vm b target_bytes)"
 echo "ok: limit lowered to 1536 MiB: budget $(host_json budget_bytes), a cut to $(json_vm a target_bytes) (requested-size $(requested_size a)), b kept its min"
