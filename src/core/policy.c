@@ -64,14 +64,18 @@ static uint32_t counters_update(struct policy_state *st, const struct policy_con
 	return sig;
 }
 
-/* What the kernel zones could give to a kernel allocation, after si_mem_available(). */
+/*
+ * What the kernel zones could give to a kernel allocation, after
+ * si_mem_available(), but without their own cache: reclaimable slab and
+ * block-device buffers live nowhere else, so they are the kernel zones'
+ * demand (the policy grows for them before they thrash), not a reserve.
+ */
 static uint64_t kernel_available(const struct policy_input *in)
 {
-	uint64_t file = in->kernel_file_bytes, slab = in->slab_reclaimable_bytes;
+	uint64_t file = sat_sub(in->kernel_file_bytes, in->buffers_bytes);
 	uint64_t avail = sat_sub(in->kernel_free_bytes, in->kernel_high_bytes);
 
-	avail = sat_add(avail, file - min_u64(file / 2, in->kernel_low_bytes));
-	return sat_add(avail, slab - min_u64(slab / 2, in->kernel_low_bytes));
+	return sat_add(avail, file - min_u64(file / 2, in->kernel_low_bytes));
 }
 
 static int64_t kib(uint64_t bytes)
@@ -162,21 +166,24 @@ static bool cache_misses(const struct policy_state *st, const struct policy_conf
 }
 
 /*
- * The kernel zones' own cache thrashes: they are at twice their high
- * watermark or below (kswapd reclaims them) while ZONE_MOVABLE has a
- * headroom target free, and refaults, stalls or stalled kernel
- * allocations say the kernel zones' working set does not fit.
+ * The kernel zones' working set does not fit: they are at twice their
+ * high watermark or below (kswapd reclaims them), the cache that thrashes
+ * can only be theirs (ZONE_MOVABLE has a headroom target free, or slab
+ * and buffers are most of the cache), and refaults or stalled kernel
+ * allocations say it comes back.  Stalls alone could be a walk that
+ * reads everything once: no grow for them.
  */
 static bool kernel_cache_misses(const struct policy_state *st, const struct policy_config *cfg,
 				const struct policy_input *in, const struct policy_eval *ev)
 {
 	bool full = in->kernel_free_bytes <= sat_add(in->kernel_high_bytes, in->kernel_high_bytes);
 	bool room = sat_sub(in->movable_free_bytes, in->movable_high_bytes) >= ev->headroom;
+	uint64_t kernel_cache = sat_add(in->buffers_bytes, in->slab_reclaimable_bytes);
+	bool theirs = kernel_cache * 2 >= sat_add(in->file_cache_bytes, in->slab_reclaimable_bytes);
 
-	if (!ev->zones || !full || !room || own_trim_recent(st, cfg, in))
+	if (!ev->zones || !full || !(room || theirs) || own_trim_recent(st, cfg, in))
 		return false;
-	return ev->refault_rate >= cfg->cache_refault_rate_bytes || ev->kernel_stalled ||
-	       (ev->signals & POLICY_SIG_SOME_STALL);
+	return ev->refault_rate >= cfg->cache_refault_rate_bytes || ev->kernel_stalled;
 }
 
 /* Step 2 of policy.h: the signals; policy_needs() turns them into needs. */

@@ -30,9 +30,14 @@
  *     to the newest interval's slope (0 if its sign differs), so that a
  *     jump that already happened does not read as a fall still going on.
  *     The kernel zones get the same: their available memory (free above
- *     the high watermark, plus half of their file pages and of reclaimable
- *     slab), a target of max(kernel_min_headroom_bytes,
+ *     the high watermark, plus their regular file pages but half the low
+ *     watermarks), a target of max(kernel_min_headroom_bytes,
  *     kernel_headroom_ratio_centi x their managed memory) and a velocity.
+ *     Their own cache, reclaimable slab and block-device buffers, is not
+ *     counted available: only the kernel zones can hold it, so a walk of
+ *     many files or a raw device read that fills it is demand the kernel
+ *     zones must grow for before it thrashes (bounded by
+ *     kernel_max_ratio_centi).
  *     The unmovable velocity is the slope of slab + page tables + kernel
  *     stacks + buffers.  The refault rate is file refaults per second over
  *     the window.  The stall share is PSI some stall time over the time
@@ -52,13 +57,13 @@
  *       as fast as kernel-zone memory is used up.  Otherwise a kernel
  *       shortage is user pages filling the kernel zones, and GLOBAL grows
  *       ZONE_MOVABLE for them.  A GLOBAL shortage whose fall is at least
- *       half unmovable growth is served in the kernel zones too.  And the
- *       kernel zones' own cache (reclaimable slab, block-device buffers):
- *       when they sit at twice their high watermark or below while
- *       ZONE_MOVABLE has a headroom target free, refaults at
- *       cache_refault_rate, stalls or stalled kernel allocations mean
- *       their working set does not fit: need = the refaulted bytes of the
- *       window, at least grow_step_min_bytes.
+ *       half unmovable growth is served in the kernel zones too.  And
+ *       when the kernel zones sit at twice their high watermark or below
+ *       while ZONE_MOVABLE has a headroom target free (or their own cache
+ *       is most of the guest's cache), refaults at cache_refault_rate or
+ *       stalled kernel allocations mean their working set does not fit:
+ *       need = the refaulted bytes of the window, at least
+ *       grow_step_min_bytes.
  *     CACHE: file refaults at or above cache_refault_rate while MemFree is
  *       below the headroom target (the cache does not fit and the kernel
  *       is evicting the working set), and not within velocity_window_usec
@@ -282,6 +287,7 @@ struct policy_input {
 	uint64_t swap_free_bytes;
 	/* What only the kernel zones can hold. */
 	uint64_t slab_reclaimable_bytes;
+	uint64_t buffers_bytes;     /* block-device page cache (Buffers) */
 	uint64_t unmovable_bytes;   /* SUnreclaim + PageTables + KernelStack + Buffers */
 
 	/* /proc/zoneinfo folded into kernel zones and ZONE_MOVABLE. */

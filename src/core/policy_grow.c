@@ -169,10 +169,13 @@ void policy_needs(const struct policy_state *st, const struct policy_config *cfg
  * now: cut the step to what it can pay, but never below one unit, so that
  * a plug can always complete (the kernel reclaims to allocate the map).
  */
-static uint64_t memmap_cap(const struct policy_config *cfg, const struct policy_eval *ev,
-			   uint64_t step, uint64_t unit)
+static uint64_t memmap_cap(const struct policy_config *cfg, const struct policy_input *in,
+			   const struct policy_eval *ev, uint64_t step, uint64_t unit)
 {
-	uint64_t payable = ev->zones ? ev->k_avail : ev->avail;
+	/* The kernel reclaims its own cache to pay: it counts here, unlike in k_avail. */
+	uint64_t payable = ev->zones ? sat_add(ev->k_avail, sat_add(in->slab_reclaimable_bytes,
+								     in->buffers_bytes)) :
+				       ev->avail;
 	uint64_t cap;
 
 	if (cfg->memmap_overhead_centi == 0)
@@ -189,11 +192,12 @@ static uint64_t kernel_step(const struct policy_config *cfg, const struct policy
 
 	k = min_u64(k, max_u64(round_down(cfg->grow_step_max_bytes, ev->mblock), ev->mblock));
 	k = min_u64(k, kernel_room(in, ev));
-	k = memmap_cap(cfg, ev, k, ev->mblock);
+	k = memmap_cap(cfg, in, ev, k, ev->mblock);
 	return round_up(sat_add(k, ev->movable_slack), ev->block);
 }
 
-static uint64_t movable_step(const struct policy_config *cfg, const struct policy_eval *ev)
+static uint64_t movable_step(const struct policy_config *cfg, const struct policy_input *in,
+			     const struct policy_eval *ev)
 {
 	uint64_t floor = cfg->grow_step_min_bytes;
 	uint64_t m;
@@ -201,7 +205,7 @@ static uint64_t movable_step(const struct policy_config *cfg, const struct polic
 	if (ev->signals & POLICY_SIG_OOM_KILL)
 		floor = max_u64(floor, cfg->emergency_step_bytes);
 	m = min_u64(max_u64(ev->need_movable, floor), cfg->grow_step_max_bytes);
-	return memmap_cap(cfg, ev, round_up(m, ev->block), ev->block);
+	return memmap_cap(cfg, in, ev, round_up(m, ev->block), ev->block);
 }
 
 /* A grow is wanted (or only CANT_HELP is to be said): decide it or say what holds it. */
@@ -240,7 +244,7 @@ void policy_grow_decide(struct policy_state *st, const struct policy_config *cfg
 	} else if (room == 0) {
 		decide(d, POLICY_HOLD, POLICY_R_AT_MAX, ev->grow_urgency);
 	} else {
-		step = kernel ? kernel_step(cfg, in, ev) : movable_step(cfg, ev);
+		step = kernel ? kernel_step(cfg, in, ev) : movable_step(cfg, in, ev);
 		decide(d, POLICY_GROW, ev->grow_reason, ev->grow_urgency);
 		d->zone = kernel ? POLICY_ZONE_KERNEL : POLICY_ZONE_MOVABLE;
 		d->target_bytes = in->current_bytes + min_u64(step, room);

@@ -113,21 +113,38 @@ static void remember(struct daemon *d, const struct policy_decision *dec)
 		d->log_head = (d->log_head + 1) % DECISION_LOG;
 }
 
+/*
+ * A hold is said when its reason changes, but not again within
+ * HOLD_LOG_QUIET_USEC: two holds taking turns (at_min, cache_turnover)
+ * would otherwise fill the log with the same two lines.
+ */
+#define HOLD_LOG_QUIET_USEC 10000000ull
+
+static bool hold_worth_saying(struct daemon *d, const struct policy_decision *dec)
+{
+	uint64_t *last = &d->hold_logged_usec[dec->reason];
+
+	if (dec->reason == d->last_logged_hold)
+		return false;
+	if (*last != 0 && dec->now_usec - *last < HOLD_LOG_QUIET_USEC)
+		return false;
+	*last = dec->now_usec;
+	d->last_logged_hold = dec->reason;
+	return true;
+}
+
 /* Once per decision: with its reason and numbers.  Repeated holds are said once. */
 static void log_decision(struct daemon *d, const struct policy_decision *dec)
 {
 	char why[512];
 
 	if (dec->action == POLICY_HOLD) {
-		if (dec->reason == d->last_logged_hold)
+		if (!hold_worth_saying(d, dec))
 			return;
-		d->last_logged_hold = dec->reason;
 	} else {
 		d->last_logged_hold = POLICY_R__MAX;
 	}
 	remember(d, dec);
-	if (dec->reason == POLICY_R_CANT_HELP)
-		d->m.cant_help++;
 	policy_decision_explain(dec, why, sizeof(why));
 	log_info("%s%s: %s: current %" PRIu64 " MiB, target %" PRIu64 " MiB, available %" PRIu64
 		 " MiB (want %" PRIu64 "), psi some %u.%02u%% full %u.%02u%%: %s",
@@ -276,6 +293,8 @@ static void evaluate(struct daemon *d)
 	d->m.evaluations++;
 	reclaim_watchdog(d, now);
 	policy_evaluate(&d->pst, &d->cfg.policy, &d->in, &dec);
+	if (dec.reason == POLICY_R_CANT_HELP && d->last.reason != POLICY_R_CANT_HELP)
+		d->m.cant_help++;
 	d->last = dec;
 	log_decision(d, &dec);
 	act(d, &dec, now);

@@ -44,7 +44,7 @@ struct daemon_metrics {
 	uint64_t reclaim_usec;
 	uint64_t kernel_grows;
 	uint64_t kernel_grown_bytes;
-	uint64_t cant_help;     /* decisions that growth could not help */
+	uint64_t cant_help;     /* times the policy found that growth could not help */
 	/* Backend failures and grow latencies: backend.stats. */
 };
 
@@ -102,6 +102,7 @@ struct daemon {
 	struct policy_state pst;
 	struct policy_decision last;
 	enum policy_reason last_logged_hold;
+	uint64_t hold_logged_usec[POLICY_R__MAX]; /* when each hold reason was last said */
 	bool fast;
 
 	/* The last decisions worth remembering, oldest first from log_head. */

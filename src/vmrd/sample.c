@@ -104,6 +104,7 @@ int daemon_sample(struct daemon *d, uint64_t now_usec)
 	in->file_cache_bytes = d->mi.active_file_bytes + d->mi.inactive_file_bytes;
 	in->active_file_bytes = d->mi.active_file_bytes;
 	in->slab_reclaimable_bytes = d->mi.slab_reclaimable_bytes;
+	in->buffers_bytes = d->mi.buffers_bytes;
 	/* Block-device buffers are page cache the kernel keeps out of ZONE_MOVABLE. */
 	in->unmovable_bytes = d->mi.slab_unreclaimable_bytes + d->mi.page_tables_bytes +
 			      d->mi.kernel_stack_bytes + d->mi.buffers_bytes;

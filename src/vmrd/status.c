@@ -87,7 +87,17 @@ static void status_table(struct strbuf *o, struct daemon *d)
 	strbuf_printf(o, "MemTotal     %" PRIu64 " MiB\n", MIB(in->mem_total_bytes));
 	strbuf_printf(o, "MemAvailable %" PRIu64 " MiB  (target %" PRIu64 " MiB)\n", MIB(in->mem_available_bytes),
 	    MIB(d->last.headroom_target_bytes));
-	strbuf_printf(o, "file cache   %" PRIu64 " MiB\n", MIB(in->file_cache_bytes));
+	strbuf_printf(o, "file cache   %" PRIu64 " MiB  (%" PRIu64 " MiB kept as refaulted)\n",
+	    MIB(in->file_cache_bytes), MIB(d->last.protected_cache_bytes));
+	if (d->zones_available)
+		strbuf_printf(o, "zones        kernel %" PRIu64 " MiB (%" PRIu64 " MiB available, target %" PRIu64
+		    " MiB), movable %" PRIu64 " MiB (%" PRIu64 " MiB free)\n",
+		    MIB(d->zi.kernel.managed_bytes), MIB(d->last.kernel_available_bytes),
+		    MIB(d->last.kernel_headroom_bytes), MIB(d->zi.movable.managed_bytes),
+		    MIB(d->zi.movable.free_bytes));
+	strbuf_printf(o, "placement    %s\n",
+	    d->steer.kernel_growth == POLICY_KGROW_YES ? "kernel-zone grows possible" :
+	    "kernel-zone grows not possible (see the log)");
 	if (in->psi_available)
 		strbuf_printf(o, "PSI          some %u.%02u%% (avg60 %u.%02u%%), full %u.%02u%%\n",
 		    in->psi_some_avg10 / 100, in->psi_some_avg10 % 100, in->psi_some_avg60 / 100,
@@ -97,10 +107,11 @@ static void status_table(struct strbuf *o, struct daemon *d)
 	strbuf_printf(o, "decision     %s (%s)%s\n", policy_action_name(d->last.action),
 	    policy_reason_name(d->last.reason), d->backend.pending ? ", request pending" : "");
 	strbuf_printf(o, "why          %s\n", why);
-	strbuf_printf(o, "grows        %" PRIu64 " (+%" PRIu64 " MiB), shrinks %" PRIu64 " (-%" PRIu64
-	       " MiB), trims %" PRIu64 " (%" PRIu64 " MiB)\n",
-	    d->m.grows, MIB(d->m.grown_bytes), d->m.shrinks, MIB(d->m.shrunk_bytes), d->m.reclaims,
-	    MIB(d->m.reclaimed_bytes));
+	strbuf_printf(o, "grows        %" PRIu64 " (+%" PRIu64 " MiB, %" PRIu64 " into the kernel zones), shrinks %"
+	       PRIu64 " (-%" PRIu64 " MiB), trims %" PRIu64 " (%" PRIu64 " MiB)\n",
+	    d->m.grows, MIB(d->m.grown_bytes), d->m.kernel_grows, d->m.shrinks, MIB(d->m.shrunk_bytes),
+	    d->m.reclaims, MIB(d->m.reclaimed_bytes));
+	strbuf_printf(o, "overshoot    %" PRIu64 " MiB in the last episode\n", MIB(d->last.overshoot_bytes));
 }
 
 static void why(struct strbuf *o, struct daemon *d, bool json)
@@ -191,6 +202,13 @@ static void metrics(struct strbuf *o, struct daemon *d)
 		GAUGE("vmrd_min_bytes", "Smallest size the backend allows.", PROM_UNIT, in->min_bytes),
 		GAUGE("vmrd_headroom_target_bytes", "Available memory vmrd aims for.", PROM_UNIT,
 		      d->last.headroom_target_bytes),
+		GAUGE("vmrd_kernel_zone_available_bytes", "What the kernel zones can give to kernel "
+		      "allocations (their own slab and buffers not counted).", PROM_UNIT,
+		      d->last.kernel_available_bytes),
+		GAUGE("vmrd_protected_cache_bytes", "Refaulted file cache counted as demand.", PROM_UNIT,
+		      d->last.protected_cache_bytes),
+		GAUGE("vmrd_overshoot_bytes", "Peak MemTotal above peak demand and headroom in the "
+		      "last finished episode.", PROM_UNIT, d->last.overshoot_bytes),
 		GAUGE("vmrd_psi_some_avg10_ratio", "Memory PSI some avg10 (0.05 is 5 %).",
 		      PROM_CENTI_PERCENT, in->psi_some_avg10),
 		GAUGE("vmrd_psi_some_avg60_ratio", "Memory PSI some avg60.", PROM_CENTI_PERCENT,

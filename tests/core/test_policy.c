@@ -29,8 +29,8 @@ static void test_first_evaluation_holds_when_steady(void **state)
 	assert_true(fx.d.deficit_bytes == 0);
 	assert_true(fx.d.surplus_bytes == 2 * GIB - 4 * GIB / 10 - 64 * MIB);
 	assert_true(fx.d.demand_bytes == 2 * GIB);
-	/* Kernel zones: 590 free above high + 192 file + 42 slab; target 64 MiB. */
-	assert_true(fx.d.kernel_available_bytes == 824 * MIB);
+	/* Kernel zones: 590 free above high + 192 of file pages; slab is theirs, not spare. */
+	assert_true(fx.d.kernel_available_bytes == 782 * MIB);
 	assert_true(fx.d.kernel_headroom_bytes == 64 * MIB);
 	assert_true(fx.d.kernel_max_bytes == 8 * GIB);
 }
@@ -498,8 +498,11 @@ static void test_kernel_zone_cache_thrash_grows_the_kernel_zones(void **state)
 		enum policy_reason reason;
 	} cases[] = {
 		{ "refaults", 15, 1024, 25600, 0, 0, POLICY_GROW, POLICY_R_KERNEL_SHORT },
-		{ "stalls", 15, 1024, 0, 100000, 0, POLICY_GROW, POLICY_R_KERNEL_SHORT },
+		/* Stalls alone may be a walk that reads everything once. */
+		{ "stalls", 15, 1024, 0, 100000, 0, POLICY_HOLD, POLICY_R_CACHE_TURNOVER },
 		{ "kernel allocations stall", 15, 1024, 0, 0, 3, POLICY_GROW, POLICY_R_KERNEL_SHORT },
+		/* No room in ZONE_MOVABLE, but the thrashing cache is theirs (buffers). */
+		{ "buffers refault", 15, 100, 25600, 0, 0, POLICY_GROW, POLICY_R_KERNEL_SHORT },
 		/* The kernel zones have free memory: their cache fits. */
 		{ "kernel zones not full", 300, 1024, 25600, 0, 0, POLICY_HOLD, POLICY_R_PRESSURE_RECENT },
 		/* ZONE_MOVABLE is full as well: user pages are short, not the kernel zones. */
@@ -520,6 +523,8 @@ static void test_kernel_zone_cache_thrash_grows_the_kernel_zones(void **state)
 			in.refault_file = (uint64_t)k * cases[i].refault_pages_per_sec;
 			in.psi_some_total_usec = (uint64_t)k * cases[i].stall_per_sec;
 			in.allocstall_kernel = (uint64_t)k * cases[i].kernel_stalls_per_sec;
+			if (strcmp(cases[i].name, "buffers refault") == 0)
+				in.buffers_bytes = 700 * MIB;
 			eval(&fx, &in);
 		}
 		if (fx.d.action != cases[i].action || fx.d.reason != cases[i].reason)
@@ -533,6 +538,38 @@ static void test_kernel_zone_cache_thrash_grows_the_kernel_zones(void **state)
 				    (cases[i].refault_pages_per_sec ? 3 : 1) * BLOCK);
 		}
 	}
+}
+
+/*
+ * A walk of many files fills slab and buffers at 30 MiB/s in a guest with
+ * nothing in ZONE_MOVABLE: MemAvailable counts that cache as available and
+ * stays high, but it is the kernel zones' own, so they grow before the
+ * working set thrashes.
+ */
+static void test_kernel_zone_cache_fill_grows_before_it_thrashes(void **state)
+{
+	struct fixture fx;
+	struct policy_input in;
+
+	fx_init(&fx);
+	for (int k = 0; k <= 3; k++) {
+		in = base_input((uint64_t)k * SEC);
+		in.movable_free_bytes = 0;
+		in.movable_managed_bytes = in.movable_present_bytes = 0;
+		in.kernel_file_bytes = 300 * MIB;
+		in.buffers_bytes = (210 + (uint64_t)k * 15) * MIB;
+		in.slab_reclaimable_bytes = (200 + (uint64_t)k * 15) * MIB;
+		/* As the daemon counts it: Buffers is among the unmovable memory. */
+		in.unmovable_bytes = 100 * MIB + in.buffers_bytes;
+		in.kernel_free_bytes = (60 + (uint64_t)(3 - k) * 30) * MIB;
+		in.mem_available_bytes = 1500 * MIB;
+		eval(&fx, &in);
+	}
+	assert_decision(&fx, POLICY_GROW, POLICY_R_KERNEL_SHORT);
+	assert_int_equal(fx.d.zone, POLICY_ZONE_KERNEL);
+	assert_true(fx.d.signals & POLICY_SIG_UNMOVABLE);
+	assert_false(fx.d.signals & POLICY_SIG_STALLS);
+	assert_false(fx.d.signals & POLICY_SIG_LOW);
 }
 
 /*
@@ -675,6 +712,7 @@ int main(void)
 		cmocka_unit_test(test_cant_help_instead_of_growing_in_vain),
 		cmocka_unit_test(test_cant_help_still_grows_for_user_pages),
 		cmocka_unit_test(test_kernel_zone_cache_thrash_grows_the_kernel_zones),
+		cmocka_unit_test(test_kernel_zone_cache_fill_grows_before_it_thrashes),
 		cmocka_unit_test(test_cache_grows_only_on_refaults),
 		cmocka_unit_test(test_backend_busy_and_backoff_hold_the_grow),
 		cmocka_unit_test(test_host_deny_waits_exactly_its_retry_hint),
