@@ -210,8 +210,13 @@ static void explain_grow(struct strbuf *t, const struct policy_decision *d)
 		strbuf_printf(t, " and would cross the reserve before new memory arrives");
 		break;
 	case POLICY_R_LOW_HEADROOM:
-		strbuf_printf(t, "available %llu MiB is below the %llu MiB headroom target",
-			 mib(d->available_bytes), mib(d->headroom_target_bytes));
+		if (!(d->signals & POLICY_SIG_LOW) && (d->shortage & POLICY_SHORT_KERNEL_SPILL))
+			strbuf_printf(t, "user pages fill the kernel zones (%llu MiB available for a %llu MiB "
+				      "target), ZONE_MOVABLE takes them",
+				      mib(d->kernel_available_bytes), mib(d->kernel_headroom_bytes));
+		else
+			strbuf_printf(t, "available %llu MiB is below the %llu MiB headroom target",
+				      mib(d->available_bytes), mib(d->headroom_target_bytes));
 		break;
 	default:
 		strbuf_printf(t, "PSI trigger event (psi-only mode)");

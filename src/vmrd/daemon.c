@@ -138,7 +138,8 @@ static void log_decision(struct daemon *d, const struct policy_decision *dec)
 {
 	char why[512];
 
-	if (dec->action == POLICY_HOLD) {
+	/* Cold-cache trims go out every second while calm: said like a hold. */
+	if (dec->action == POLICY_HOLD || dec->reason == POLICY_R_TRIM_COLD) {
 		if (!hold_worth_saying(d, dec))
 			return;
 	} else {
@@ -230,10 +231,12 @@ static void act(struct daemon *d, const struct policy_decision *dec, uint64_t no
 		if (d->dry_run || !d->reclaim_available)
 			return;
 		r = reclaim_submit(&d->rc, dec->reclaim_bytes, d->cfg.policy.reclaim_step_bytes, now);
-		if (r < 0)
+		if (r < 0) {
 			log_warnc(r, "reclaim: cannot start");
-		else
+		} else {
 			d->m.reclaims++;
+			d->trim_cold = dec->reason == POLICY_R_TRIM_COLD;
+		}
 		break;
 	case POLICY_RECLAIM_STOP:
 		reclaim_abort(&d->rc);
@@ -311,6 +314,25 @@ static void evaluate(struct daemon *d)
 	}
 }
 
+/* Cold-cache trims that went as planned are summed up, said once a minute. */
+#define TRIM_SUMMARY_USEC 60000000ull
+
+static void trim_summary(struct daemon *d, uint64_t bytes)
+{
+	uint64_t now = clock_now_usec();
+
+	if (d->trim_sum_steps == 0)
+		d->trim_sum_since_usec = now;
+	d->trim_sum_steps++;
+	d->trim_sum_bytes += bytes;
+	if (now - d->trim_sum_since_usec < TRIM_SUMMARY_USEC)
+		return;
+	log_info("reclaim: trimmed %" PRIu64 " MiB of cold page cache in %" PRIu64 " steps over %" PRIu64
+		 " s", MIB(d->trim_sum_bytes), d->trim_sum_steps, (now - d->trim_sum_since_usec) / 1000000);
+	d->trim_sum_steps = 0;
+	d->trim_sum_bytes = 0;
+}
+
 static void reclaim_done(struct daemon *d)
 {
 	struct reclaim_result res;
@@ -321,6 +343,10 @@ static void reclaim_done(struct daemon *d)
 	d->m.reclaim_usec += res.elapsed_usec;
 	if (res.status == -ECANCELED)
 		d->m.reclaim_aborts++;
+	if (d->trim_cold && res.status == 0) {
+		trim_summary(d, res.reclaimed_bytes);
+		return;
+	}
 	log_info("reclaim: trimmed %" PRIu64 " of %" PRIu64 " MiB of page cache in %" PRIu64 " ms%s%s",
 		 MIB(res.reclaimed_bytes), MIB(res.asked_bytes), res.elapsed_usec / 1000,
 		 res.status == -ECANCELED ? " (stopped: pressure rose)" :

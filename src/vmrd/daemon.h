@@ -89,6 +89,10 @@ struct daemon {
 
 	struct reclaim rc;
 	bool reclaim_available;
+	bool trim_cold;              /* the running trim is a proactive one */
+	uint64_t trim_sum_since_usec; /* proactive trims since then, said once a minute */
+	uint64_t trim_sum_steps;
+	uint64_t trim_sum_bytes;
 
 	struct daemon_steer steer;
 

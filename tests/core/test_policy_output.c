@@ -179,6 +179,8 @@ static void test_explain_sentences_name_the_numbers(void **state)
 		  "hold at 4096 MiB: at maximum (16384 MiB) although a grow of 300 MiB is wanted (available 2048 MiB below the 400 MiB target)" },
 		{ POLICY_RECLAIM_STOP, POLICY_R_PRESSURE_RISING, 4096, 1000, 0, POLICY_SIG_REFAULTS,
 		  "stop trimming page cache: pressure rising (file refaults)" },
+		{ POLICY_GROW, POLICY_R_LOW_HEADROOM, 4352, 1000, 0, 0,
+		  "grow by 256 MiB to 4352 MiB: user pages fill the kernel zones (20 MiB available for a 64 MiB target), ZONE_MOVABLE takes them" },
 		{ POLICY_HOLD, POLICY_R_CACHE_TURNOVER, 4096, 1000, 0, POLICY_SIG_TRIGGER,
 		  "hold at 4096 MiB: stalls (PSI trigger) with 2048 MiB available and no refaults: the page cache turns over, growing would only feed it" },
 	};
@@ -194,6 +196,11 @@ static void test_explain_sentences_name_the_numbers(void **state)
 		d.last_pressure_usec = cases[i].last_pressure_sec * SEC;
 		d.hold_until_usec = cases[i].hold_until_sec * SEC;
 		d.signals = cases[i].signals;
+		if (d.action == POLICY_GROW && !(d.signals & POLICY_SIG_LOW)) {
+			d.shortage = POLICY_SHORT_KERNEL_SPILL | POLICY_SHORT_GLOBAL;
+			d.kernel_available_bytes = 20 * MIB;
+			d.kernel_headroom_bytes = 64 * MIB;
+		}
 		if (d.action == POLICY_GROW || (d.signals & POLICY_SIG_LOW)) {
 			d.urgency = URGENCY_NORMAL;
 			d.need_movable_bytes = 300 * MIB;
