@@ -7,12 +7,17 @@
 # last small allocation shows the guest is still healthy.
 #
 # Usage: burst SIZE RATE HOLD IDLE [RETURN_KB [SETTLE]]
+# RETURN_KB may be +N: N kB above MemTotal at the start.
 # Markers: burst-start, burst-done (memhog's exit), idle-done, healthy.
 size=$1 rate=$2 hold=$3 idle=$4 return_kb=${5:-0} settle=${6:-5}
 marker() { echo "VMRD-E2E: $*"; }
 memtotal_kb() { awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo; }
 
-marker "event=burst-start size=$size rate=$rate hold=$hold memtotal_kb=$(memtotal_kb)"
+start_kb=$(memtotal_kb)
+case "$return_kb" in
++*) return_kb=$((start_kb + ${return_kb#+})) ;;
+esac
+marker "event=burst-start size=$size rate=$rate hold=$hold memtotal_kb=$start_kb"
 memhog --size "$size" --rate "$rate" --hold "$hold"
 status=$?
 marker "event=burst-done status=$status memtotal_kb=$(memtotal_kb)"

@@ -158,6 +158,14 @@ static bool own_trim_recent(const struct policy_state *st, const struct policy_c
 					sat_add(cfg->velocity_window_usec, cfg->calm_hold_usec)));
 }
 
+/* Slab and block-device buffers, which only the kernel zones hold, are most of the cache. */
+static bool kernel_cache_dominant(const struct policy_input *in)
+{
+	uint64_t theirs = sat_add(in->buffers_bytes, in->slab_reclaimable_bytes);
+
+	return theirs * 2 >= sat_add(in->file_cache_bytes, in->slab_reclaimable_bytes);
+}
+
 /* The page cache refaults at the working-set rate and full is full. */
 static bool cache_misses(const struct policy_state *st, const struct policy_config *cfg,
 			 const struct policy_input *in, const struct policy_eval *ev, bool full)
@@ -178,10 +186,8 @@ static bool kernel_cache_misses(const struct policy_state *st, const struct poli
 {
 	bool full = in->kernel_free_bytes <= sat_add(in->kernel_high_bytes, in->kernel_high_bytes);
 	bool room = sat_sub(in->movable_free_bytes, in->movable_high_bytes) >= ev->headroom;
-	uint64_t kernel_cache = sat_add(in->buffers_bytes, in->slab_reclaimable_bytes);
-	bool theirs = kernel_cache * 2 >= sat_add(in->file_cache_bytes, in->slab_reclaimable_bytes);
 
-	if (!ev->zones || !full || !(room || theirs) || own_trim_recent(st, cfg, in))
+	if (!ev->zones || !full || !(room || kernel_cache_dominant(in)) || own_trim_recent(st, cfg, in))
 		return false;
 	return ev->refault_rate >= cfg->cache_refault_rate_bytes || ev->kernel_stalled;
 }
@@ -201,8 +207,10 @@ static void eval_signals(struct policy_state *st, const struct policy_config *cf
 		ev->signals |= POLICY_SIG_LOW;
 	if (ev->zones && (ev->k_deficit > 0 || ev->k_falling > sat_sub(ev->k_avail, ev->k_headroom / 2)))
 		ev->signals |= POLICY_SIG_KERNEL_LOW;
+	/* Refaulting cache that is mostly slab and buffers can only grow back in the kernel zones. */
 	if (cache_misses(st, cfg, in, ev, in->mem_free_bytes < ev->headroom))
-		ev->signals |= POLICY_SIG_CACHE_MISS;
+		ev->signals |= ev->zones && kernel_cache_dominant(in) ? POLICY_SIG_KERNEL_CACHE :
+									  POLICY_SIG_CACHE_MISS;
 	if (kernel_cache_misses(st, cfg, in, ev))
 		ev->signals |= POLICY_SIG_KERNEL_CACHE;
 	/* Stalls after a grow landed say the steps are too small: escalate this one. */

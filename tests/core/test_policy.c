@@ -541,6 +541,36 @@ static void test_kernel_zone_cache_thrash_grows_the_kernel_zones(void **state)
 }
 
 /*
+ * Refaults with no free memory left, of a cache that is mostly buffers and
+ * slab: that cache can only come back in the kernel zones, so they grow,
+ * not ZONE_MOVABLE (the same refaults of regular file cache grow
+ * ZONE_MOVABLE, see test_cache_grows_only_on_refaults).
+ */
+static void test_refaulting_kernel_cache_grows_the_kernel_zones(void **state)
+{
+	for (int theirs = 0; theirs <= 1; theirs++) {
+		struct fixture fx;
+		struct policy_input in;
+
+		fx_init(&fx);
+		for (int k = 0; k <= 3; k++) {
+			in = base_input((uint64_t)k * SEC + 30 * SEC);
+			in.mem_available_bytes = 800 * MIB;
+			in.mem_free_bytes = 40 * MIB;
+			in.kernel_free_bytes = 300 * MIB;
+			in.movable_free_bytes = 20 * MIB;
+			in.file_cache_bytes = 700 * MIB;
+			in.buffers_bytes = theirs ? 500 * MIB : 0;
+			in.refault_file = (uint64_t)k * 25600;
+			eval(&fx, &in);
+		}
+		assert_int_equal(fx.d.action, POLICY_GROW);
+		assert_int_equal(fx.d.zone, theirs ? POLICY_ZONE_KERNEL : POLICY_ZONE_MOVABLE);
+		assert_int_equal(fx.d.reason, theirs ? POLICY_R_KERNEL_SHORT : POLICY_R_CACHE_REFAULTS);
+	}
+}
+
+/*
  * A walk of many files fills slab and buffers at 30 MiB/s in a guest with
  * nothing in ZONE_MOVABLE: MemAvailable counts that cache as available and
  * stays high, but it is the kernel zones' own, so they grow before the
@@ -713,6 +743,7 @@ int main(void)
 		cmocka_unit_test(test_cant_help_still_grows_for_user_pages),
 		cmocka_unit_test(test_kernel_zone_cache_thrash_grows_the_kernel_zones),
 		cmocka_unit_test(test_kernel_zone_cache_fill_grows_before_it_thrashes),
+		cmocka_unit_test(test_refaulting_kernel_cache_grows_the_kernel_zones),
 		cmocka_unit_test(test_cache_grows_only_on_refaults),
 		cmocka_unit_test(test_backend_busy_and_backoff_hold_the_grow),
 		cmocka_unit_test(test_host_deny_waits_exactly_its_retry_hint),

@@ -25,20 +25,12 @@ def check(cond, msg):
     print("ok: %s" % msg, flush=True)
 
 
-# vmrd's configuration inside the guest for the tests with the daemon.  The
-# holds are short so that a burst, its return and the checks fit a minute
-# of TCG time: shrink 5 s after the pressure ends, 10 s after the last
-# grow, then every 2 s, all of the surplus at once (at most 128 MiB per
-# step with 2 MiB blocks).
+# vmrd's configuration inside the guest for the tests with the daemon: the
+# backend and the control socket; the policy runs with its defaults, the
+# ones vmrd ships with (calm_hold 5 s, shrink steps of up to 512 MiB).
 VMRD_CONF = """[vmrd]
 backend = host
 control = /run/vmrd.sock
-
-[policy]
-calm_hold = 5s
-grow_hold = 10s
-shrink_interval = 2s
-shrink_fraction = 100%
 """
 MIB = 1 << 20
 
@@ -72,6 +64,24 @@ def vmrd_decisions(console_path):
             m = DECISION.search(line) if line.startswith("vmrd: ") else None
             if m:
                 out.append((m.group(1), m.group(2)))
+    return out
+
+
+def decisions_by_phase(console_path):
+    """vmrd's decision lines grouped by the scenario phase they fell in:
+    {phase name: [(action, reason, line)]}, in console order ('' before the
+    first phase marker)."""
+    out, phase = {"": []}, ""
+    with open(console_path, errors="replace") as f:
+        for line in f:
+            if "VMRD-E2E: event=phase " in line:
+                m = re.search(r"name=(\S+)", line)
+                phase = m.group(1) if m else phase
+                out.setdefault(phase, [])
+                continue
+            m = DECISION.search(line) if line.startswith("vmrd: ") else None
+            if m:
+                out[phase].append((m.group(1), m.group(2), line.rstrip()))
     return out
 
 

@@ -5,7 +5,7 @@ A 512 MiB guest with vmrd and vmrd-host ramps memhog to 700 MiB at
 40 MiB/s; right after the ramp the guest SIGKILLs vmrd (scenario
 killvmrd), memhog frees its memory, and the guest idles 25 s: longer than
 the 5 s calm hold, 10 s grow hold and 2 s shrink interval after which a
-live vmrd would have shrunk (return_idle shows it does).  Asserts: vmrd
+live vmrd would have shrunk (burst_return shows it does).  Asserts: vmrd
 was gone after the kill, the guest had grown, MemTotal after the idle
 equals MemTotal at the kill, QEMU's plugged size and the broker's target
 did not change from the kill to the end, and no OOM kill.
