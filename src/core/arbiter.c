@@ -327,10 +327,11 @@ static void vm_request(const struct arbiter_config *cfg, bool host_pressure, str
 	}
 	/*
 	 * Only a grow soon after a shrink is held: memory given back never
-	 * hurts the host, and the flap, if any, is the regrow.
+	 * hurts the host, and the flap, if any, is the regrow.  A guest that
+	 * stalls or runs out fast (urgency high or critical) is not held.
 	 */
 	if (dir > 0 && s->last_dir < 0 && now - s->last_resize_usec < cfg->oscillation_hold_usec &&
-	    !critical) {
+	    r->urgency < URGENCY_HIGH) {
 		answer(d, ARBITER_DENY, ARBITER_R_OSCILLATION_HOLD, 0);
 		d->retry_after_usec = s->last_resize_usec + cfg->oscillation_hold_usec - now;
 		return;

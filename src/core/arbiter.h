@@ -36,7 +36,7 @@
  *     later.  Then: growth of a stuck VM ("not_converging"), growth under
  *     host pressure except at urgency critical ("host_pressure"), and a
  *     grow within oscillation_hold_usec of a shrink, except at urgency
- *     critical ("oscillation_hold").  Giving memory back is never held: a
+ *     high or critical ("oscillation_hold").  Giving memory back is never held: a
  *     guest that regrows after a shrink meets the hold then.  Each seq is
  *     answered once, whatever the answer; a deny for a hold that ends by
  *     itself (not_welcomed, rate_limited, oscillation_hold) says when

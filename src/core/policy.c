@@ -147,6 +147,8 @@ static void eval_cache(const struct policy_state *st, const struct policy_config
 	ev->demand = sat_add(sat_sub(in->mem_total_bytes, ev->avail), ev->protected_cache);
 	ev->surplus = sat_sub(ev->avail, sat_add(sat_add(ev->headroom, cfg->shrink_margin_bytes),
 						 ev->protected_cache));
+	/* Memory use still rising eats the surplus: keep what the trend takes within a calm hold. */
+	ev->surplus = sat_sub(ev->surplus, mul_div(neg_abs(ev->velocity), cfg->calm_hold_usec, POLICY_SEC));
 }
 
 /* Refaults soon after our own trim are the trim's doing, not a cache too small. */
@@ -205,6 +207,8 @@ static void eval_signals(struct policy_state *st, const struct policy_config *cf
 		ev->signals |= POLICY_SIG_FALLING;
 	if (ev->deficit > 0)
 		ev->signals |= POLICY_SIG_LOW;
+	if (neg_abs(ev->velocity) > ev->headroom / 60)
+		ev->signals |= POLICY_SIG_DRAINING;
 	if (ev->zones && (ev->k_deficit > 0 || ev->k_falling > sat_sub(ev->k_avail, ev->k_headroom / 2)))
 		ev->signals |= POLICY_SIG_KERNEL_LOW;
 	/* Refaulting cache that is mostly slab and buffers can only grow back in the kernel zones. */
@@ -219,7 +223,8 @@ static void eval_signals(struct policy_state *st, const struct policy_config *cf
 	    ev->escalation < cfg->escalate_max_shift)
 		ev->escalation++;
 	policy_needs(st, cfg, in, ev);
-	ev->pressure = ev->want_grow || (ev->signals & (POLICY_SIG_STALLS | POLICY_SIG_REFAULTS));
+	ev->pressure = ev->want_grow ||
+		       (ev->signals & (POLICY_SIG_STALLS | POLICY_SIG_REFAULTS | POLICY_SIG_DRAINING));
 }
 
 bool policy_in_backoff(const struct policy_state *st, uint64_t now)
@@ -329,6 +334,7 @@ static void record(struct policy_state *st, const struct policy_config *cfg,
 		if (dflt)
 			st->escalation = ev->escalation;
 		st->grow_landed = false;
+		st->pending_urgency = d->urgency;
 		if (d->reason == POLICY_R_CACHE_REFAULTS) {
 			st->seen_refaults = true;
 			st->last_refaults_usec = now;
@@ -505,6 +511,7 @@ void policy_backend_done(struct policy_state *st, const struct policy_config *cf
 		/* The host holds this direction for a while: wait that long, no failure. */
 		st->host_hold = true;
 		st->host_hold_dir = st->pending;
+		st->host_hold_urgency = st->pending == POLICY_GROW ? st->pending_urgency : URGENCY_CRITICAL;
 		st->host_retry_at_usec = sat_add(now_usec, retry_after_usec);
 		if (st->pending == POLICY_SHRINK)
 			st->pingpong_armed = false;

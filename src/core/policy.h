@@ -108,14 +108,18 @@
  *     held, the decision is RECLAIM_STOP instead of the hold.
  *
  *  5. Otherwise, with the backend idle, no trim running and no backoff or
- *     host hold, it may shrink.  "Pressure" is any shortage, stall or
- *     refault burst; calm means none for calm_hold_usec, so the hold after
- *     a burst ends when the burst is over.  Holds in this order: AT_MIN,
+ *     host hold, it may shrink.  "Pressure" is any shortage, stall, refault
+ *     burst, or available memory draining faster than the headroom target
+ *     per minute; calm means none for calm_hold_usec, so the hold after a
+ *     burst ends when the burst is over, and a guest still filling memory
+ *     keeps what it has.  Holds in this order: AT_MIN,
  *     NO_SURPLUS, PRESSURE_RECENT, PINGPONG_HOLD (calm_hold_usec x
  *     2^pingpong_level), GROW_HOLD (grow_hold_usec after a grow; 0 by
  *     default), SHRINK_INTERVAL, NOT_RELEASABLE and STEADY (surplus below
  *     one block, or the first calm_hold_usec after start).  The surplus is
- *     MemAvailable - protected cache - headroom target - shrink_margin_bytes;
+ *     MemAvailable - protected cache - headroom target - shrink_margin_bytes
+ *     - what a fall of MemAvailable would take within calm_hold_usec (a
+ *     guest still filling memory has no surplus to give);
  *     the release is (shrink_fraction_centi >> pingpong_level) of it, at
  *     least one block, at most shrink_step_max_bytes and shrink_max_blocks
  *     blocks, rounded down to blocks, never below min_bytes and never more
@@ -156,7 +160,9 @@
  *  9. Backend feedback (policy_backend_done): a failure starts a backoff of
  *     backoff_min_usec << (failures - 1), at most backoff_max_usec; a deny
  *     with a retry hint from the host holds exactly that long instead
- *     (HOST_DENIED) and is not a failure; a success ends both.  A failed
+ *     (HOST_DENIED) and is not a failure, unless a grow becomes more
+ *     urgent than the one denied (the host lets urgent growth through);
+ *     a success ends both.  A failed
  *     shrink released nothing and so does not count towards ping-pong.
  *
  * An episode runs from a grow after calm until calm again; its overshoot
@@ -419,6 +425,8 @@ enum policy_signal {
 	POLICY_SIG_CACHE_MISS = 1u << 11,/* refault rate at cache_refault_rate with no free memory */
 	/* The kernel zones are full and thrash (refaults, stalls) while ZONE_MOVABLE has room. */
 	POLICY_SIG_KERNEL_CACHE = 1u << 12,
+	/* Available memory drains faster than the headroom target per minute: not calm. */
+	POLICY_SIG_DRAINING = 1u << 13,
 };
 
 /* Any stall: what makes a shortage urgent, or, alone, cache turnover. */
@@ -532,7 +540,9 @@ struct policy_state {
 	/* The host denied a resize in this direction with a retry hint. */
 	bool host_hold;
 	enum policy_action host_hold_dir;
+	enum urgency host_hold_urgency;  /* a grow more urgent than the one denied asks again */
 	uint64_t host_retry_at_usec;
+	enum urgency pending_urgency;    /* of the grow awaiting policy_backend_done */
 
 	/* The current episode (from a grow after calm until calm again). */
 	bool episode;

@@ -137,6 +137,7 @@ static void text_signals(struct strbuf *t, const struct policy_decision *d, uint
 		{ POLICY_SIG_SOME_STALL, "stalled" },
 		{ POLICY_SIG_REFAULTS, "file refaults" },
 		{ POLICY_SIG_CACHE_MISS, "the page cache refaults" },
+		{ POLICY_SIG_DRAINING, "available memory draining" },
 	};
 	const char *sep = "";
 	uint32_t s = d->signals & mask;

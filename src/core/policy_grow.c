@@ -216,7 +216,8 @@ void policy_grow_decide(struct policy_state *st, const struct policy_config *cfg
 	uint64_t now = in->now_usec;
 	uint64_t room = round_down(sat_sub(in->max_bytes, in->current_bytes), ev->block);
 	bool backoff = policy_in_backoff(st, now);
-	bool held = st->host_hold && st->host_hold_dir == POLICY_GROW && now < st->host_retry_at_usec;
+	bool held = st->host_hold && st->host_hold_dir == POLICY_GROW && now < st->host_retry_at_usec &&
+		    ev->grow_urgency <= st->host_hold_urgency;
 	bool kernel = ev->need_kernel > 0;
 	uint64_t step;
 

@@ -75,7 +75,7 @@ static const struct inikey global_keys[] = {
 	G1("converge_timeout", INIKEY_DURATION, converge_timeout_usec,
 	   "A VM that does not approach its target for this long gets its growth cut back to its size."),
 	G1("oscillation_hold", INIKEY_DURATION, oscillation_hold_usec,
-	   "No growth for this long after a VM shrank (critical growth excepted; shrinks are never held)."),
+	   "No growth for this long after a VM shrank (urgent growth excepted; shrinks are never held)."),
 	G1("fair_share_grace", INIKEY_DURATION, fair_share_grace_usec,
 	   "A VM over its weighted share, asked to give memory back while another VM lacks its share, is cut after this long."),
 	G1("demand_window", INIKEY_DURATION, demand_window_usec,

@@ -706,6 +706,17 @@ static void test_host_deny_waits_exactly_its_retry_hint(void **state)
 	eval(&fx, &in);
 	assert_decision(&fx, POLICY_GROW, POLICY_R_LOW_HEADROOM);
 
+	/* The need grows urgent (falling fast): a more urgent grow asks again at once. */
+	policy_backend_done(&fx.st, &fx.cfg, 7 * SEC, -EAGAIN, 20 * SEC, in.current_bytes);
+	in.now_usec = 8 * SEC;
+	eval(&fx, &in);
+	assert_decision(&fx, POLICY_HOLD, POLICY_R_HOST_DENIED);
+	in.now_usec = 9 * SEC;
+	in.psi_some_total_usec += 500000;
+	eval(&fx, &in);
+	assert_int_equal(fx.d.action, POLICY_GROW);
+	assert_int_equal(fx.d.urgency, URGENCY_HIGH);
+
 	/* A shrink held by the host does not hold a grow. */
 	policy_backend_done(&fx.st, &fx.cfg, 8 * SEC, 0, 0, fx.d.target_bytes);
 	fx.st.pending = POLICY_SHRINK;

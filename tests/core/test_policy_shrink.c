@@ -335,6 +335,38 @@ static void test_burst_excess_returns_within_30s(void **state)
 	assert_true(current >= 200 * MIB + 128 * MIB + 64 * MIB);
 }
 
+/* A guest still filling memory has no surplus: the trend over a calm hold is kept. */
+static void test_no_shrink_while_memory_use_still_rises(void **state)
+{
+	struct fixture fx;
+	struct policy_input in;
+
+	fx_init(&fx);
+	fx.cfg.reclaim_enabled = false;
+	/* 264 MiB available of 4 GiB with a small headroom: 72 MiB of surplus, falling 20 MiB/s. */
+	fx.cfg.min_headroom_bytes = 128 * MIB;
+	fx.cfg.headroom_ratio_centi = 0;
+	for (int k = 0; k <= 12; k++) {
+		in = base_input((uint64_t)k * SEC);
+		in.block_bytes = 2 * MIB;
+		in.mem_available_bytes = (264 + (uint64_t)(12 - k) * 20) * MIB;
+		eval(&fx, &in);
+		assert_int_not_equal(fx.d.action, POLICY_SHRINK);
+		if (k > 0)
+			assert_true(fx.d.signals & POLICY_SIG_DRAINING);
+	}
+	assert_true(fx.d.surplus_bytes == 0);
+	/* The same guest, steady: after a calm hold the surplus goes back. */
+	for (int k = 13; k <= 20; k++) {
+		in = base_input((uint64_t)k * SEC);
+		in.block_bytes = 2 * MIB;
+		in.mem_available_bytes = 264 * MIB;
+		eval(&fx, &in);
+	}
+	assert_decision(&fx, POLICY_SHRINK, POLICY_R_SURPLUS);
+	assert_true(in.current_bytes - fx.d.target_bytes == 72 * MIB);
+}
+
 static void test_psi_only_mode_steps_on_events_and_quiet(void **state)
 {
 	struct fixture fx;
@@ -374,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_host_reclaim_safe_and_unsafe),
 		cmocka_unit_test(test_cold_cache_is_trimmed_and_refaults_slow_it),
 		cmocka_unit_test(test_burst_excess_returns_within_30s),
+		cmocka_unit_test(test_no_shrink_while_memory_use_still_rises),
 		cmocka_unit_test(test_psi_only_mode_steps_on_events_and_quiet),
 	};
 
