@@ -205,6 +205,8 @@ static void eval_signals(struct policy_state *st, const struct policy_config *cf
 		ev->signals |= POLICY_SIG_FULL_AVG10;
 	if (ev->falling_bytes > sat_sub(ev->avail, cfg->reserve_bytes))
 		ev->signals |= POLICY_SIG_FALLING;
+	if (ev->velocity < 0 && ev->avail < cfg->reserve_bytes)
+		ev->signals |= POLICY_SIG_EXHAUSTING;
 	if (ev->deficit > 0)
 		ev->signals |= POLICY_SIG_LOW;
 	if (neg_abs(ev->velocity) > ev->headroom / 60)

@@ -75,9 +75,12 @@
  *     Stalls (PSI some share >= calm_stall_centi, a PSI trigger event,
  *     allocation stalls, PSI full share or avg10 >= full_emergency_centi)
  *     only raise the urgency of a shortage; stalls without one are cache
- *     turning over (CACHE_TURNOVER): nothing to grow for.  An OOM kill is
- *     an EMERGENCY with at least emergency_step_bytes (in the kernel zones
- *     when they are short, else ZONE_MOVABLE).
+ *     turning over (CACHE_TURNOVER): nothing to grow for.  An OOM kill,
+ *     or MemAvailable below reserve_bytes and still falling (EXHAUSTING:
+ *     the prediction failed or the host held the earlier grows, and a
+ *     request the host may hold again would come too late), is an
+ *     EMERGENCY with at least emergency_step_bytes
+ *     (in the kernel zones when they are short, else ZONE_MOVABLE).
  *
  *  3. GROW.  A kernel need is served first, in the kernel zones:
  *     whole memory blocks (memory_block_bytes), plus the unplugged part of
@@ -427,6 +430,8 @@ enum policy_signal {
 	POLICY_SIG_KERNEL_CACHE = 1u << 12,
 	/* Available memory drains faster than the headroom target per minute: not calm. */
 	POLICY_SIG_DRAINING = 1u << 13,
+	/* Available memory below the reserve and still falling: the prediction failed, OOM is near. */
+	POLICY_SIG_EXHAUSTING = 1u << 14,
 };
 
 /* Any stall: what makes a shortage urgent, or, alone, cache turnover. */

@@ -156,6 +156,8 @@ static void text_signals(struct strbuf *t, const struct policy_decision *d, uint
 	if (s & POLICY_SIG_FALLING) {
 		strbuf_printf(t, "%savailable falling ", sep);
 		text_velocity(t, d->velocity_bytes_per_sec);
+		if (s & POLICY_SIG_EXHAUSTING)
+			strbuf_printf(t, " into the last reserve");
 		sep = ", ";
 	}
 	if (s & POLICY_SIG_LOW)

@@ -33,7 +33,7 @@ static enum urgency grow_urgency(const struct policy_eval *ev)
 {
 	uint32_t s = ev->signals;
 
-	if (s & POLICY_SIG_OOM_KILL)
+	if (s & (POLICY_SIG_OOM_KILL | POLICY_SIG_EXHAUSTING))
 		return URGENCY_CRITICAL;
 	if ((s & (POLICY_SIG_FULL_AVG10 | POLICY_SIG_FULL_STALL)) ||
 	    ((s & POLICY_SIG_ALLOCSTALL) && (s & (POLICY_SIG_LOW | POLICY_SIG_KERNEL_LOW))))

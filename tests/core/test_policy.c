@@ -78,6 +78,9 @@ static void test_grow_reasons_and_urgency(void **state)
 		{ "low", 300 * MIB, 0, 0, 0, 0, 0, 0, POLICY_GROW, POLICY_R_LOW_HEADROOM, URGENCY_NORMAL, BLOCK },
 		/* 700 MiB/s over the 1.5 s lead time crosses the 64 MiB reserve. */
 		{ "falling", 1 * GIB, 700 * MIB, 0, 0, 0, 0, 0, POLICY_GROW, POLICY_R_FALLING_FAST, URGENCY_HIGH, 8 * BLOCK },
+		/* Below the 64 MiB reserve and still falling: the earlier grows came too late or were held. */
+		{ "into the reserve", 50 * MIB, 10 * MIB, 0, 0, 0, 0, 0, POLICY_GROW, POLICY_R_EMERGENCY, URGENCY_CRITICAL, 2 * BLOCK },
+		{ "below the reserve, steady", 50 * MIB, 0, 0, 0, 0, 0, 0, POLICY_GROW, POLICY_R_LOW_HEADROOM, URGENCY_NORMAL, BLOCK },
 		{ "low and stalled", 300 * MIB, 0, 1, 0, 50000, 0, 0, POLICY_GROW, POLICY_R_LOW_HEADROOM, URGENCY_HIGH, BLOCK },
 		{ "full", 300 * MIB, 0, 1, 600, 50000, 0, 0, POLICY_GROW, POLICY_R_EMERGENCY, URGENCY_CRITICAL, BLOCK },
 		{ "allocstall low", 300 * MIB, 0, 0, 0, 0, 0, 7, POLICY_GROW, POLICY_R_EMERGENCY, URGENCY_CRITICAL, BLOCK },
