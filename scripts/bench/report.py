@@ -432,6 +432,19 @@ def md_scenario(name, p, res, systems, made):
     return L
 
 
+def md_sections(dest):
+    """The other benchmarks' own reports (bench/sections/*.md, each written by
+    its make target with the command that regenerates it), in name order:
+    `make bench` keeps them, it does not measure them again."""
+    d = os.path.join(dest, "sections")
+    names = sorted(n for n in os.listdir(d) if n.endswith(".md")) if os.path.isdir(d) else []
+    L = []
+    for n in names:
+        with open(os.path.join(d, n)) as f:
+            L += [""] + f.read().rstrip("\n").split("\n")
+    return L
+
+
 def write_markdown(dest, meta, plan, systems, results, runs, made, sim):
     L = md_head(meta)
     L += ["## Systems", ""] + SYSTEMS_TEXT + [""]
@@ -452,6 +465,7 @@ def write_markdown(dest, meta, plan, systems, results, runs, made, sim):
           "on every built-in scenario (`vmrd-sim -l`). *stall* is simulated stall seconds, "
           "sizes in MiB.", ""]
     L += md_sim(sim) if sim else ["not run (vmrd-sim not built)"]
+    L += md_sections(dest)
     L += ["", "## Runs", "",
           "Where each table row comes from. *commit* is the source tree the guest's vmrd "
           "was built from (`-dirty`: with uncommitted changes); *host load* is the host's "
