@@ -604,6 +604,14 @@ int arbiter_evaluate(const struct arbiter_config *cfg, const struct arbiter_host
 	arbiter_fair_cap(cfg, sum.host_pressure, vms, n_vms, ret_decisions, &w, now);
 	acc = sum_accounted(vms, n_vms);
 	free = acc < size_budget ? size_budget - acc : 0;
+	/*
+	 * Under host pressure the budget's free room is not the host's: only
+	 * what the host really has free goes to critical growth, so a guest cut
+	 * for the host does not take it straight back.
+	 */
+	if (sum.host_pressure)
+		free = arbiter_min(free, host->mem_available_bytes > host->reserve_bytes ?
+						 host->mem_available_bytes - host->reserve_bytes : 0);
 	free = grow_pass(cfg, vms, n_vms, ret_decisions, &w, true, free, now);
 	grow_pass(cfg, vms, n_vms, ret_decisions, &w, false, free, now);
 	if (sum.host_pressure) {

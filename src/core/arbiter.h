@@ -87,7 +87,9 @@
  *     oscillation hold does not delay it.
  *  9. Host pressure (host PSI some avg10 at or above host_psi_centi, or
  *     host MemAvailable below the host reserve): growth is denied (step 3;
- *     critical requests excepted), fairness is not enforced (nobody could
+ *     critical requests excepted, and served only from what the host
+ *     really has free: MemAvailable above the reserve), fairness is not
+ *     enforced (nobody could
  *     be given the memory), and the VMs that can spare memory are asked to
  *     reclaim their surplus ("host_pressure"), lower weight first, until
  *     the shortfall is covered (every such VM when the pressure is PSI
@@ -95,7 +97,7 @@
  *     host_pressure_grace_usec is cut ("host_pressure"): lower weight
  *     first, among equal weights the most surplus first, VMs whose guest
  *     is itself under pressure last; by the shortfall, else by its surplus
- *     or a quarter of what it holds above min; never below min; at most
+ *     or half of what it holds above min; never below min; at most
  *     one round of cuts per grace, since memory takes a while to come back
  *     and PSI to show it.
  * Invariant: after every evaluation the sum of targets is <= the size

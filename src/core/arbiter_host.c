@@ -83,13 +83,15 @@ static size_t host_order(struct arbiter_vm *vms, size_t n, const struct arbiter_
 
 /*
  * What a cut takes when the host cannot say how much it lacks: what the
- * guest says it does not use, else a quarter of what it holds above min.
+ * guest says it does not use, else half of what it holds above min (a
+ * round takes a grace to show in PSI: small steps would not relieve the
+ * host in time).
  */
 static uint64_t cut_step(const struct arbiter_vm *vm, const struct arbiter_decision *d)
 {
-	uint64_t quarter = (vm->state.target_bytes - vm->min_bytes) / 4;
+	uint64_t half = (vm->state.target_bytes - vm->min_bytes) / 2;
 
-	return arbiter_max(d->surplus_bytes, arbiter_max(quarter, HOST_CUT_STEP_MIN));
+	return arbiter_max(d->surplus_bytes, arbiter_max(half, HOST_CUT_STEP_MIN));
 }
 
 /* Cut one VM by up to step (never below min); returns what it takes. */

@@ -451,6 +451,38 @@ static void test_host_pressure_cuts_the_lightest_after_the_grace(void **state)
 	assert_decision(&w.d[1], ARBITER_GRANT, ARBITER_R_GRANTED, 2 * G);
 }
 
+/*
+ * Critical growth under host pressure comes only out of what the host
+ * really has free, not out of the budget's room (a cgroup whose usage is at
+ * its limit): a guest cut for the host does not take the memory back.
+ */
+static void test_critical_growth_under_host_pressure_needs_free_host_memory(void **state)
+{
+	static const struct {
+		uint64_t host_available;
+		uint64_t granted;          /* 0: denied */
+		enum arbiter_reason reason;
+	} cases[] = {
+		{ 0, 0, ARBITER_R_BUDGET },
+		{ 256 * M, 1 * G + 256 * M, ARBITER_R_CONTENTION },
+		{ 8 * G, 3 * G, ARBITER_R_GRANTED },
+	};
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct world w;
+
+		world_init(&w, 2, 16 * G);
+		w.host.reserve_bytes = 0; /* a cgroup budget: pressure is its PSI */
+		eval(&w);
+		w.host.psi_some_avg10_centi = 3000;
+		w.host.mem_available_bytes = cases[c].host_available;
+		request(&w, 0, 1, 3 * G, URGENCY_CRITICAL);
+		eval(&w);
+		assert_decision(&w.d[0], cases[c].granted ? ARBITER_GRANT : ARBITER_DENY,
+				cases[c].reason, cases[c].granted);
+	}
+}
+
 /* With a known shortfall (MemAvailable under the reserve) one round cuts what is missing. */
 static void test_host_shortfall_is_cut_at_once_lightest_first(void **state)
 {
@@ -495,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_shortfall_lands_by_weight),
 		cmocka_unit_test(test_fair_share_cut_takes_from_the_lighter_then_the_richer),
 		cmocka_unit_test(test_host_pressure_cuts_the_lightest_after_the_grace),
+		cmocka_unit_test(test_critical_growth_under_host_pressure_needs_free_host_memory),
 		cmocka_unit_test(test_host_shortfall_is_cut_at_once_lightest_first),
 	};
 
