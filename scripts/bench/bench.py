@@ -5,8 +5,11 @@ Each run boots a guest with scripts/guest/run-vm.py (through qemu-wrap.py
 for the static and balloon variants), runs scripts/bench/guest-bench.sh in
 it and keeps the runner's outputs under OUT/raw/SCENARIO/SYSTEM/.  The
 overcommit scenario boots three guests at once and, for the vmrd systems,
-one vmrd-host for all three under a budget.  A run that already has a
-run.json is skipped, so an interrupted benchmark resumes where it stopped.
+one vmrd-host for all three under a budget.  The hostpressure scenario
+boots three guests inside a memory cgroup made for the run (testcg.py), with
+vmrd-host's budget = cgroup:/NAME, and presses that cgroup with a workload
+of its own.  A run that already has a run.json is skipped, so an
+interrupted benchmark resumes where it stopped.
 report.py turns the raw directory into results.json, plots and RESULTS.md.
 
 Durations come from a profile (full or quick) and can be overridden with
@@ -20,12 +23,16 @@ line each VM booted with (run-vm.py's GUEST_MEMHP_ARGS unless --memhp).
 
 import argparse
 import concurrent.futures
+import csv
 import json
 import os
 import shlex
+import socket
 import subprocess
 import sys
 import time
+
+import testcg
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -66,6 +73,12 @@ PROFILES = {
         "overcommit": dict(base="512M", max="1536M", cpus=1, size="1100M", hold=20, slot=30,
                            first=15, zram="768M", budget="3584M", weights="100,200,400",
                            timeout=480),
+        # Three guests hold SIZE each; then the cgroup is set to what they hold
+        # plus half of what a workload rewriting WRITE MiB needs, and the
+        # workload runs PRESS seconds inside it.
+        "hostpressure": dict(base="512M", max="1536M", cpus=1, size="700M", rate=50, hold=170,
+                             zram="384M", write=512, press=70, weights="100,200,400",
+                             systems="static-max,vmrd", timeout=400),
         # About 230 MiB of slab (150k inodes and dentries) and 384 MiB of
         # Buffers: more than the DMA32 zone of a 512 MiB guest holds (440
         # MiB managed; 375 MiB with virtio-mem, whose swiotlb takes 64 MiB),
@@ -90,9 +103,14 @@ PROFILES = {
                       disk="400M", timeout=300, pair=True),
         "sawtooth": dict(base="512M", max="2G", cpus=2, size="200M", procs=2, cycles=2, hold=2,
                          idle=5, timeout=240),
+        # 3G: the three QEMUs' own memory (about 300 MiB each under TCG)
+        # counts in the budget (strict mode) beside the three 512 MiB mins.
         "overcommit": dict(base="512M", max="1G", cpus=1, size="500M", hold=3, slot=10,
-                           first=8, zram="384M", budget="2G", weights="100,200,400",
+                           first=8, zram="384M", budget="3G", weights="100,200,400",
                            timeout=300),
+        "hostpressure": dict(base="512M", max="1G", cpus=1, size="450M", rate=50, hold=120,
+                             zram="256M", write=384, press=50, weights="100,200,400",
+                             systems="vmrd", timeout=300),
         # Still more kernel memory than a 512 MiB guest's DMA32 holds.
         "unmovable": dict(base="512M", max="2G", cpus=2, files=120000, raw="384M", passes=3,
                           idle=2, disk="4G", timeout=400),
@@ -102,8 +120,8 @@ PROFILES = {
 }
 # Overcommit runs early: if a long run is cut short, the scenarios that
 # matter most are already complete.
-SCENARIO_ORDER = ["ramp", "burst", "overcommit", "unmovable", "hotset", "reread", "creep",
-                  "sawtooth"]
+SCENARIO_ORDER = ["ramp", "burst", "overcommit", "hostpressure", "unmovable", "hotset", "reread",
+                  "creep", "sawtooth"]
 
 
 def log(msg):
@@ -135,6 +153,8 @@ def sarg(name, p, slot=0):
         words = ["unmovable", p["files"], p["raw"], p["passes"], p["idle"]]
     elif name == "hotset":
         words = ["hotset", p["size"], p["files"], p["passes"], p["cold"]]
+    elif name == "hostpressure":
+        words = ["hostpressure", p["size"], p["rate"], p["hold"]]
     else:
         # VM number "slot" bursts alone at uptime first + slot * slot_sec,
         # then all of them together after the last solo slot.
@@ -175,7 +195,7 @@ def vm_command(a, system, name, p, work, slot=0, broker=True):
             argv += ["--broker", a.broker]
     if "disk" in p:
         argv += ["--disk", p["disk"]]
-    if name == "overcommit":
+    if name in ("overcommit", "hostpressure"):
         argv += ["--zram", p["zram"]]
     if a.memhp:
         argv += ["--memhp", a.memhp]
@@ -238,60 +258,203 @@ def wait_paths(paths, timeout):
     return False
 
 
+def start_vms(a, system, name, p, work, extra_env=None):
+    """Three guests at once, vm0..vm2 under work; (Popen, log, argv) each."""
+    procs = []
+    for i in range(3):
+        vw = os.path.join(work, "vm%d" % i)
+        os.makedirs(vw, exist_ok=True)
+        argv, env = vm_command(a, system, name, p, vw, slot=i, broker=False)
+        env.update(extra_env or {})
+        out = open(os.path.join(vw, "runner.log"), "w")
+        procs.append((subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT),
+                      out, argv))
+    return procs
+
+
+def start_broker(a, system, p, work, budget_lines):
+    """One vmrd-host for the three guests of work (their sockets must appear first)."""
+    s = SYSTEMS[system]
+    weights = [int(w) for w in str(p["weights"]).split(",")]
+    socks = []
+    for i in range(3):
+        vw = os.path.join(work, "vm%d" % i)
+        socks += [os.path.join(vw, "qmp-broker.sock"), os.path.join(vw, "vmrd-port.sock")]
+    wait_paths(socks, 30)
+    conf = os.path.join(work, "host.conf")
+    with open(conf, "w") as f:
+        f.write(budget_lines)
+    bargv = [a.broker, "-d", "-c", conf, "--control", os.path.join(work, "host.sock"),
+             "--state", os.path.join(work, "host.state")]
+    for i in range(3):
+        vw = os.path.join(work, "vm%d" % i)
+        vm = ("name=vm%d,qmp=%s,channel=%s,virtio-mem=vmem0,min=%s,max=%s,weight=%d"
+              % (i, os.path.join(vw, "qmp-broker.sock"), os.path.join(vw, "vmrd-port.sock"),
+                 p["base"], p["max"], weights[i]))
+        if s["balloon"]:
+            vm += ",balloon=balloon0"
+        bargv += ["--vm", vm]
+    blog = open(os.path.join(work, "broker.log"), "w")
+    return subprocess.Popen(bargv, stdout=blog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def stop(proc):
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def finish_three(a, name, system, p, work, procs, t0, load0, **extra):
+    rcs = []
+    for proc, out, _ in procs:
+        rcs.append(proc.wait())
+        out.close()
+    run = dict(scenario=name, system=system, params=p, rc=max(rcs), rcs=rcs,
+               cmdline=guest_cmdline(os.path.join(work, "vm0")),
+               argv=[[shlex.quote(x) for x in pr[2]] for pr in procs],
+               **provenance(a, t0, load0), **extra)
+    write_json(os.path.join(work, "run.json"), run)
+    log("done  %s/%s rcs=%s in %.0f s" % (name, system, rcs, run["wall_sec"]))
+
+
 def run_overcommit(a, system, p):
     """Three guests at once; with vmrd, one vmrd-host for all of them."""
     name = "overcommit"
     work = os.path.join(a.out, "raw", name, system)
     os.makedirs(work, exist_ok=True)
-    s = SYSTEMS[system]
-    weights = [int(w) for w in str(p["weights"]).split(",")]
-    procs, t0, load0 = [], time.time(), loadavg()
-    for i in range(3):
-        vw = os.path.join(work, "vm%d" % i)
-        os.makedirs(vw, exist_ok=True)
-        argv, env = vm_command(a, system, name, p, vw, slot=i, broker=False)
-        out = open(os.path.join(vw, "runner.log"), "w")
-        procs.append((subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT),
-                      out, argv))
+    t0, load0 = time.time(), loadavg()
+    procs = start_vms(a, system, name, p, work)
     broker = None
-    if s.get("daemon"):
-        socks = []
-        for i in range(3):
-            vw = os.path.join(work, "vm%d" % i)
-            socks += [os.path.join(vw, "qmp-broker.sock"), os.path.join(vw, "vmrd-port.sock")]
-        wait_paths(socks, 30)
-        conf = os.path.join(work, "host.conf")
-        with open(conf, "w") as f:
-            f.write("budget = %s\n" % p["budget"])
-        bargv = [a.broker, "-d", "-c", conf, "--control", os.path.join(work, "host.sock"),
-                 "--state", os.path.join(work, "host.state")]
-        for i in range(3):
-            vw = os.path.join(work, "vm%d" % i)
-            vm = ("name=vm%d,qmp=%s,channel=%s,virtio-mem=vmem0,min=%s,max=%s,weight=%d"
-                  % (i, os.path.join(vw, "qmp-broker.sock"), os.path.join(vw, "vmrd-port.sock"),
-                     p["base"], p["max"], weights[i]))
-            if s["balloon"]:
-                vm += ",balloon=balloon0"
-            bargv += ["--vm", vm]
-        blog = open(os.path.join(work, "broker.log"), "w")
-        broker = subprocess.Popen(bargv, stdout=blog, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL)
-    rcs = []
-    for proc, out, _ in procs:
-        rcs.append(proc.wait())
-        out.close()
-    if broker:
-        broker.terminate()
+    if SYSTEMS[system].get("daemon"):
+        # strict, the default: sizes and QEMU's own memory within the budget.
+        broker = start_broker(a, system, p, work,
+                              "budget = %s\nbudget_mode = strict\n" % p["budget"])
+    try:
+        finish_three(a, name, system, p, work, procs, t0, load0)
+    finally:
+        stop(broker)
+
+
+def broker_status(work):
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(1.0)
+            s.connect(os.path.join(work, "host.sock"))
+            s.sendall(b"status json\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        return json.loads(data)
+    except (OSError, ValueError):
+        return None
+
+
+def held(work):
+    """Every guest printed its "held" phase marker."""
+    for i in range(3):
         try:
-            broker.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            broker.kill()
-            broker.wait()
-    run = dict(scenario=name, system=system, params=p, rc=max(rcs), rcs=rcs,
-               cmdline=guest_cmdline(os.path.join(work, "vm0")),
-               argv=[[shlex.quote(x) for x in pr[2]] for pr in procs], **provenance(a, t0, load0))
-    write_json(os.path.join(work, "run.json"), run)
-    log("done  overcommit/%s rcs=%s in %.0f s" % (system, rcs, run["wall_sec"]))
+            with open(os.path.join(work, "vm%d" % i, "console.log"), errors="replace") as f:
+                if "name=held" not in f.read():
+                    return False
+        except OSError:
+            return False
+    return True
+
+
+def anon_bytes(cg):
+    with open(os.path.join(cg.mem, "memory.stat")) as f:
+        for line in f:
+            k, v = line.split()
+            if k in ("anon", "rss"):  # cgroup v2, v1
+                return int(v)
+    return 0
+
+
+# The workload that presses the cgroup: it rewrites one file in a loop, so its
+# dirty page cache needs room the limit does not leave, and reclaim stalls.
+# oom_score_adj 1000: an OOM kill in the cgroup takes it, never a QEMU.
+PRESS = """echo 1000 > /proc/self/oom_score_adj
+end=$(($(date +%s) + {secs}))
+while [ "$(date +%s)" -lt "$end" ]; do
+	dd if=/dev/zero of={path} bs=1M count={mib} conv=notrunc status=none
+done
+"""
+
+
+def press(cg, work, p, samples_path):
+    """Limit the cgroup to what the guests hold + WRITE/2, run the workload in it
+    PRESS seconds, and sample its PSI and the broker's view every second."""
+    subprocess.run(["sync"], check=False)
+    path = os.path.join(work, "press.bin")
+    # A file from an earlier run would still be cached, charged to another cgroup.
+    if os.path.exists(path):
+        os.unlink(path)
+    script = PRESS.format(secs=p["press"], path=path, mib=p["write"])
+    # 32 MiB more than half of what the workload needs: a guest still settling
+    # must not make QEMU meet the limit before the workload does.
+    limit = anon_bytes(cg) + int(p["write"]) * (1 << 20) // 2 + (32 << 20)
+    if cg.kind == "v2":
+        cg.set_limit(limit + (512 << 20), high=limit)
+    else:
+        cg.set_limit(limit)
+    writer = subprocess.Popen([sys.executable, os.path.join(HERE, "testcg.py"), "exec", cg.name,
+                               "--", "sh", "-c", script])
+    log("hostpressure: cgroup %s limited to %d MiB" % (cg.path, limit >> 20))
+    t0 = time.monotonic()
+    with open(samples_path, "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["t_sec", "cgroup_psi_some_centi", "cgroup_usage_bytes", "limit_bytes",
+                      "host_pressure", "vm", "target_bytes", "current_bytes", "rss_bytes",
+                      "min_bytes", "weight", "last_reason", "reclaim_reason"])
+        while time.monotonic() - t0 < p["press"] + 30:
+            t = round(time.monotonic() - t0, 1)
+            psi, use = cg.psi_some_avg10(), cg.usage()
+            st = broker_status(work) or {"vms": []}
+            for v in st["vms"] or [{}]:
+                out.writerow([t, psi, use, limit, st.get("host_pressure", ""), v.get("name", ""),
+                              v.get("target_bytes", ""), v.get("current_bytes", ""),
+                              v.get("rss_bytes", ""), v.get("min_bytes", ""),
+                              v.get("weight", ""), v.get("last_reason", ""),
+                              v.get("reclaim_reason", "")])
+            f.flush()
+            time.sleep(1)
+    writer.wait()
+    return limit
+
+
+def run_hostpressure(a, system, p):
+    """Three guests in a memory cgroup; with vmrd, vmrd-host's budget is that cgroup."""
+    name = "hostpressure"
+    work = os.path.join(a.out, "raw", name, system)
+    os.makedirs(work, exist_ok=True)
+    cg = testcg.Cgroup("vmrd-bench-%d" % os.getpid())
+    cg.create(64 << 30)
+    t0, load0 = time.time(), loadavg()
+    procs = start_vms(a, system, name, p, work, {"BENCH_CGROUP": cg.name})
+    broker, limit = None, None
+    try:
+        if SYSTEMS[system].get("daemon"):
+            broker = start_broker(a, system, p, work, "budget = cgroup:%s\n" % cg.path)
+        deadline = time.monotonic() + p["timeout"]
+        while not held(work) and time.monotonic() < deadline and \
+                all(pr.poll() is None for pr, _, _ in procs):
+            time.sleep(1)
+        if held(work):
+            limit = press(cg, work, p, os.path.join(work, "pressure.csv"))
+        finish_three(a, name, system, p, work, procs, t0, load0, limit_bytes=limit,
+                     cgroup_kind=cg.kind)
+    finally:
+        stop(broker)
+        for pid in cg.pids():
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        cg.destroy()
 
 
 def main():
@@ -341,6 +504,13 @@ def main():
         if name == "overcommit":
             for system in todo:
                 run_overcommit(a, system, p)
+            continue
+        if name == "hostpressure":
+            if os.geteuid() != 0 or not testcg.layout():
+                log("skip  hostpressure (no memory cgroup: root and a memory controller needed)")
+                continue
+            for system in [x for x in todo if x in str(p["systems"]).split(",")]:
+                run_hostpressure(a, system, p)
             continue
         jobs = max(1, a.jobs) if p.get("pair") else 1
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:

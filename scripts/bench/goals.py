@@ -78,3 +78,47 @@ def evaluate(results):
         absolute(results, "burst", "size_back90_sec", lambda m: 30,
                  "burst: 90 % of the excess size back <= 30 s after the free", "s"),
     ]
+
+
+# --- issue 9: the budget is the host's real memory ---------------------------
+
+def _row9(text, scenario, unit, e, bound, passed):
+    row = dict(goal=text, scenario=scenario, unit=unit, c=None, e=e, bound=bound)
+    if e is None:
+        return dict(row, result="not run")
+    return dict(row, result="pass" if passed else "miss")
+
+
+def _ordered_by_weight(vms, key):
+    """A heavier VM lacks no more than a lighter one (equal weights: any order)."""
+    vals = [(v["weight"], v.get(key)) for v in vms]
+    if any(x is None for _, x in vals):
+        return None
+    vals.sort()
+    return all(vals[i][1] >= vals[j][1] for i in range(len(vals))
+               for j in range(i + 1, len(vals)) if vals[i][0] < vals[j][0])
+
+
+def evaluate9(results):
+    oc = results.get("overcommit", {}).get(E)
+    hp = results.get("hostpressure", {}).get(E)
+    rows = []
+    over = None if oc is None else oc.get("sec_over_budget")
+    rows.append(_row9("overcommit: sum of QEMU RSS over the budget", "overcommit", "s", over, 0,
+                      over == 0))
+    ooms = None if oc is None else oc.get("oom_kills")
+    rows.append(_row9("overcommit: guest OOM kills", "overcommit", "kills", ooms, 0, ooms == 0))
+    for key, text in (("psi_some_sec", "PSI some s"), ("max_swap_mib", "max zram swap MiB")):
+        order = None if oc is None else _ordered_by_weight(oc["vms"], key)
+        shown = None if oc is None else ", ".join(
+            "w%d %s" % (v["weight"], "%.0f" % v[key] if v.get(key) is not None else "–")
+            for v in oc["vms"])
+        rows.append(_row9("overcommit: %s ordered by weight (lighter lacks more)" % text,
+                          "overcommit", "", shown, None, bool(order)))
+    rel = None if hp is None else hp.get("relief_sec")
+    rows.append(_row9("hostpressure: pressure relieved after crossing 10 %", "hostpressure", "s",
+                      rel, 30, isinstance(rel, (int, float)) and rel <= 30))
+    below = None if hp is None else hp.get("below_min")
+    rows.append(_row9("hostpressure: guests below their min", "hostpressure", "VMs", below, 0,
+                      below == 0))
+    return rows

@@ -21,6 +21,10 @@
 #   overcommit START SIZE HOLD TOGETHER_AT
 #       waits until uptime START, bursts alone, then bursts again at uptime
 #       TOGETHER_AT with every other VM of the run.
+#   hostpressure SIZE RATE HOLD
+#       memhog allocates SIZE at RATE MiB/s and holds it HOLD seconds; the
+#       "held" phase marker says it is all allocated (the host then presses
+#       the cgroup the VMs run in).
 #
 # At the end it reports vmrd's own CPU time and peak RSS when vmrd runs.
 
@@ -87,6 +91,15 @@ overcommit)
 	memhog --size "$2" --hold "$3" || status=$?
 	phase together-freed
 	sleep 10
+	;;
+hostpressure)
+	# memhog says alloc_ms= once all of it is allocated; its own marker
+	# carries its status.
+	memhog --size "$1" --rate "$2" --hold "$3" | while read -r line; do
+		echo "$line"
+		case "$line" in *alloc_ms=*) phase held ;; esac
+	done
+	phase freed
 	;;
 *)
 	echo "VMRD-E2E: event=bench-usage workload=\"$workload\""

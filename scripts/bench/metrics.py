@@ -459,3 +459,71 @@ def guest_size_sum(vms, p, system):
                     bench_size(p["base"]) + r["plugged_bytes"])
     vals = [sum(v) for v in sums.values() if len(v) == 3]
     return max(vals) / MIB if vals else None
+
+
+# --- hostpressure -------------------------------------------------------------
+
+# vmrd-host's host_psi_some default (10 %), in hundredths of a percent.
+HOST_PSI_THRESHOLD = 1000
+
+
+def read_pressure(path):
+    """pressure.csv (bench.py press()): one row per VM and second; {t: (psi, {vm: row})}."""
+    by_t = {}
+    try:
+        with open(path) as f:
+            for r in csv.DictReader(f):
+                t = float(r["t_sec"])
+                psi = int(r["cgroup_psi_some_centi"]) if r["cgroup_psi_some_centi"] not in (
+                    "", "None") else None
+                entry = by_t.setdefault(t, (psi, {}))
+                if r["vm"]:
+                    entry[1][r["vm"]] = r
+    except (OSError, KeyError, ValueError):
+        pass
+    return dict(sorted(by_t.items()))
+
+
+def relief(series, threshold=HOST_PSI_THRESHOLD):
+    """(first second PSI reached the threshold, seconds until it was below it again or
+    "never", peak PSI) of [(t, psi)]."""
+    crossed = next((t for t, v in series if v is not None and v >= threshold), None)
+    if crossed is None:
+        return None, None, max([v for _, v in series if v is not None] or [0])
+    back = next((t for t, v in series if t > crossed and v is not None and v < threshold), None)
+    return crossed, (back - crossed if back is not None else "never"), max(
+        v for _, v in series if v is not None)
+
+
+def hostpressure_metrics(work, run, params):
+    vms = [load_vm(os.path.join(work, "vm%d" % i)) for i in range(3)]
+    samples = read_pressure(os.path.join(work, "pressure.csv"))
+    series = [(t, psi) for t, (psi, _) in samples.items()]
+    crossed, relief_sec, peak = relief(series)
+    weights = [int(w) for w in str(params["weights"]).split(",")]
+    per_vm, below = [], 0
+    for i, vm in enumerate(vms):
+        rows = [v["vm%d" % i] for _, (_, v) in samples.items() if "vm%d" % i in v]
+        cur = [int(r["current_bytes"]) for r in rows if r["current_bytes"].isdigit()]
+        tgt = [int(r["target_bytes"]) for r in rows if r["target_bytes"].isdigit()]
+        mins = [int(r["min_bytes"]) for r in rows if r["min_bytes"].isdigit()]
+        low = min(cur + tgt) if cur or tgt else None
+        if low is not None and mins and low < mins[0]:
+            below += 1
+        reasons = sorted({r["last_reason"] for r in rows if r["last_reason"] not in ("", "none")})
+        tl = vm["timeline"]
+        per_vm.append(dict(
+            weight=weights[i], oom_kills=oom_kills(vm),
+            before_mib=cur[0] / MIB if cur else None, lowest_mib=low / MIB if low else None,
+            min_mib=mins[0] / MIB if mins else None, reasons=",".join(reasons) or "–",
+            max_swap_mib=max([r["swap_used_kb"] for r in tl if ok(r["swap_used_kb"])] or [0])
+            / 1024,
+            status=",".join(m.get("status", "?") for m in vm["markers"]
+                            if m.get("kind") == "memhog") or "no result"))
+    out = dict(status="rc %s" % run.get("rcs"), vms=per_vm,
+               oom_kills=sum(v["oom_kills"] for v in per_vm), peak_psi_pct=peak / 100.0,
+               crossed_sec=crossed, relief_sec=relief_sec, below_min=below,
+               limit_mib=(run.get("limit_bytes") or 0) / MIB or None)
+    if not samples:
+        out["status"] = "not pressed (rc %s)" % run.get("rcs")
+    return out, series, vms

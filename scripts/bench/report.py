@@ -23,7 +23,8 @@ import bench  # noqa: E402  (the system and scenario tables)
 import goals  # noqa: E402
 import metrics as mx  # noqa: E402
 from plots import line_plot  # noqa: E402
-from report_text import GOALS_TEXT, METRICS_TEXT, SCENARIO_TEXT, SYSTEMS_TEXT  # noqa: E402
+from report_text import (GOALS9_TEXT, GOALS_TEXT, METRICS_TEXT, SCENARIO_TEXT,  # noqa: E402
+                         SYSTEMS_TEXT)
 
 MIB = mx.MIB
 SIM_SUMMARY = re.compile(r"# summary: (.*)")
@@ -87,6 +88,13 @@ def overcommit_run(s, work, run, p, figs):
     return m, vms[0]
 
 
+def hostpressure_run(s, work, run, p, figs):
+    m, series, vms = mx.hostpressure_metrics(work, run, p)
+    figs["rss"].append((label(s), bench.SYSTEM_ORDER.index(s), 1,
+                        [(t, v / 100.0) for t, v in series if v is not None]))
+    return m, vms[0]
+
+
 def provenance(run, plan_params, vm):
     """Where a run's numbers come from (the Runs table)."""
     return dict(start=run.get("start"), commit=run.get("commit", "not recorded"),
@@ -114,6 +122,8 @@ def collect(out, plan, systems):
             p = run.get("params") or plan["params"][name]
             if name == "overcommit":
                 m, vm = overcommit_run(s, work, run, p, figs)
+            elif name == "hostpressure":
+                m, vm = hostpressure_run(s, work, run, p, figs)
             else:
                 m, vm = single_run(name, s, work, run, p, figs)
             kernel = kernel or vm["kernel"]
@@ -132,6 +142,12 @@ def draw(out, dest, plan, figs_by_scenario):
             budget = ("budget", mx.bench_size(plan["params"][name]["budget"]) / MIB)
             made[name] = [line_plot(out, plot_dir, name, figs["rss"],
                                     "overcommit: sum of the three QEMU RSS", "MiB", budget)]
+            continue
+        if name == "hostpressure":
+            made[name] = [line_plot(out, plot_dir, name, figs["rss"],
+                                    "hostpressure: memory PSI some avg10 of the cgroup, from the "
+                                    "start of the workload", "%",
+                                    ("host_psi_some", mx.HOST_PSI_THRESHOLD / 100.0))]
             continue
         made[name] = [
             line_plot(out, plot_dir, name, figs["rss"], "%s: QEMU RSS" % name, "QEMU RSS MiB"),
@@ -283,6 +299,24 @@ def md_overcommit(runs, systems):
     return lines
 
 
+def md_hostpressure(runs, systems):
+    lines = ["| system | cgroup limit MiB | PSI peak % | crossed 10 % at s | relieved after s "
+             "| VMs below min | OOM kills | per VM (weight: size before → lowest MiB, min, "
+             "max swap MiB, broker reasons, status) |", "|---|---|---|---|---|---|---|---|"]
+    for s in systems:
+        m = runs.get(s)
+        if m is None:
+            continue
+        vms = "; ".join("w%d: %s → %s, min %s, %s, %s, %s" % (
+            v["weight"], fnum(v["before_mib"], 0), fnum(v["lowest_mib"], 0), fnum(v["min_mib"], 0),
+            fnum(v["max_swap_mib"], 0), v["reasons"], v["status"]) for v in m["vms"])
+        lines.append("| %s | %s | %s | %s | %s | %d | %d | %s |" % (
+            label(s), fnum(m.get("limit_mib"), 0), fnum(m.get("peak_psi_pct")),
+            fnum(m.get("crossed_sec")), fnum(m.get("relief_sec")), m["below_min"],
+            m["oom_kills"], vms))
+    return lines
+
+
 GLANCE_COLS = [
     ("OOM kills, all scenarios", None, 0),
     ("ramp: workload", ("ramp", "status"), 0),
@@ -420,6 +454,8 @@ def md_scenario(name, p, res, systems, made):
     L = ["## Scenario: %s" % name, "", params_text(name, p), ""]
     if name == "overcommit":
         L += md_overcommit(res, systems)
+    elif name == "hostpressure":
+        L += md_hostpressure(res, systems)
     else:
         L += md_table(SINGLE_COLS + EXTRA_COLS.get(name, []) + TAIL_COLS, res, systems)
         L += ["", "Size and zones over the measured window:", ""]
@@ -458,6 +494,7 @@ def write_markdown(dest, meta, plan, systems, results, runs, made, sim):
     L += ["", "Reproduce: `make bench` (full, about an hour) or `make bench QUICK=1` (smoke run, "
           "report under the build directory).", ""]
     L += ["## Issue 8 goals", "", GOALS_TEXT, ""] + md_goals(goals.evaluate(results)) + [""]
+    L += ["## Issue 9 goals", "", GOALS9_TEXT, ""] + md_goals(goals.evaluate9(results)) + [""]
     for name in plan["scenarios"]:
         L += md_scenario(name, plan["params"][name], results.get(name, {}), systems, made)
     L += ["## Simulation (tools/vmrd-sim, deterministic, not a measurement of real VMs)", "",
@@ -496,7 +533,8 @@ def main():
     with open(os.path.join(a.dest, "results.json"), "w") as f:
         json.dump(dict(meta=meta, params=plan["params"], systems={
             s: label(s) for s in systems}, runs=results, provenance=runs,
-            goals=goals.evaluate(results), sim=sim), f, indent=1, sort_keys=True)
+            goals=goals.evaluate(results), goals9=goals.evaluate9(results), sim=sim), f,
+            indent=1, sort_keys=True)
     write_markdown(a.dest, meta, plan, systems, results, runs, made, sim)
     return 0
 

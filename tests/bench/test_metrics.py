@@ -185,5 +185,33 @@ class PassesWindow(unittest.TestCase):
         self.assertEqual(m["hot_ms"], "9000,3000,3000")
 
 
+
+class Issue9(unittest.TestCase):
+    """The numbers of the hostpressure scenario and the issue 9 goals."""
+
+    def test_relief_counts_from_the_crossing(self):
+        # PSI (hundredths of a percent) once a second: crosses 10 % at 3 s,
+        # below it again at 9 s.
+        series = [(0, 0), (1, 400), (2, 900), (3, 1200), (5, 2500), (7, 1400), (9, 990),
+                  (11, 300)]
+        self.assertEqual(mx.relief(series), (3, 6, 2500))
+        self.assertEqual(mx.relief([(0, 0), (1, 1500), (2, 1800)]), (1, "never", 1800))
+        self.assertEqual(mx.relief([(0, 0), (1, 500)]), (None, None, 500))
+
+    def test_goals_follow_the_numbers(self):
+        vms = [dict(weight=100, psi_some_sec=9.0, max_swap_mib=170),
+               dict(weight=200, psi_some_sec=7.0, max_swap_mib=168),
+               dict(weight=400, psi_some_sec=6.0, max_swap_mib=165)]
+        res = {"overcommit": {"vmrd": dict(sec_over_budget=0, oom_kills=0, vms=vms)},
+               "hostpressure": {"vmrd": dict(relief_sec=29.6, below_min=0)}}
+        self.assertEqual([g["result"] for g in goals.evaluate9(res)], ["pass"] * 6)
+        vms[2]["max_swap_mib"] = 200   # the heaviest lacks most: the order is missed
+        res["hostpressure"]["vmrd"]["relief_sec"] = "never"
+        res["overcommit"]["vmrd"]["sec_over_budget"] = 3
+        got = [g["result"] for g in goals.evaluate9(res)]
+        self.assertEqual(got, ["miss", "pass", "pass", "miss", "miss", "pass"])
+        self.assertEqual([g["result"] for g in goals.evaluate9({})], ["not run"] * 6)
+
+
 if __name__ == "__main__":
     unittest.main()
