@@ -1,9 +1,14 @@
 # A thin front end over meson.  `make check` is what CI runs.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+# make fuzz: each target for FUZZ_SECONDS, or until FUZZ_RUNS inputs (0: no limit).
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 0
+FUZZ_TARGETS ?=
 MESON_OPTS ?=
 
-.PHONY: all deps build check check-unit check-asan demo bench clean install deb guest-image
+.PHONY: all deps build check check-unit check-asan demo bench fuzz clean install deb guest-image
 
 all: build
 
@@ -34,6 +39,18 @@ check-unit: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	meson test -C $(BUILD) --print-errorlogs --suite unit --suite fuzz --suite golden
 
+# Every parser's libFuzzer target in turn (clang, ASan/UBSan), at nice 19;
+# the summary goes to bench/sections/fuzz.md, new coverage to tests/*/corpus.
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true -Db_sanitize=address,undefined \
+	  -Db_lundef=false -De2e=false $(MESON_OPTS)
+
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD) $$(sed 's/ .*//; s/^/libfuzzer-/' $(FUZZ_BUILD)/fuzz-targets.txt)
+	./scripts/fuzz.py $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS) --runs $(FUZZ_RUNS) \
+	  --targets '$(FUZZ_TARGETS)' \
+	  --command 'make fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS)$(if $(FUZZ_TARGETS), FUZZ_TARGETS=$(FUZZ_TARGETS))'
+
 demo: build
 	./scripts/demo.sh $(BUILD)
 
@@ -53,4 +70,4 @@ deb: deps
 	./scripts/deb.sh $(BUILD)/deb
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

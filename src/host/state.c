@@ -31,6 +31,9 @@ static int parse_line(const char *s, size_t len, struct state_entry *ret)
 	if (nlen == 0 || nlen >= sizeof(e.name))
 		return -EINVAL;
 	memcpy(e.name, s, nlen);
+	/* A NUL inside the name would leave it empty or cut short (found by fuzzing). */
+	if (!config_name_valid(e.name))
+		return -EINVAL;
 	len -= nlen + 1;
 	s = sp + 1;
 	eq = memchr(s, '=', len);

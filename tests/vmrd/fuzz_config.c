@@ -16,13 +16,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vmrd_config cfg;
-	FILE *in, *err;
+	static FILE *err;
+	FILE *in;
 	int r;
 
 	if (size == 0)
 		return 0;
+	if (!err)
+		err = fopen("/dev/null", "w");
 	in = fmemopen((void *)data, size, "r");
-	err = fopen("/dev/null", "w");
 	if (!in || !err)
 		abort();
 	config_defaults(&cfg);
@@ -32,6 +34,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0)
 		config_validate(&cfg, "fuzz.conf", err);
 	fclose(in);
-	fclose(err);
 	return 0;
 }
