@@ -9,10 +9,14 @@ be made to do on demand, it does:
          a guest that lagged catches up when asked for the sizes again)
   lag    qom-set is taken, but the guest never plugs or unplugs: size stays
   error  qom-set is answered with a GenericError: nothing changes
+  slow   every answer but qmp_capabilities' comes 7 s late (longer than
+         vmrd-host waits for one)
+  hang   commands but qmp_capabilities are read and never answered
+  close  the connection is closed on every command but qmp_capabilities
 
 The mode is re-read from MODE_FILE before every command, so a test can
 switch it while vmrd-host runs.  Every command is logged to stdout as
-"cmd NAME [value]" with the mode it met.
+"cmd NAME [value]" with the mode it met and the time (seconds, monotonic).
 
 Usage: fake_qmp.py SOCKET MODE_FILE --boot BYTES --size BYTES --max BYTES
 """
@@ -22,6 +26,7 @@ import json
 import os
 import socket
 import sys
+import time
 
 BLOCK = 2 << 20
 
@@ -76,7 +81,14 @@ def serve(conn, vm):
             continue
         cmd, args = msg.get("execute"), msg.get("arguments") or {}
         mode = vm.mode()
-        print("cmd %s %s mode=%s" % (cmd, args.get("value", ""), mode), flush=True)
+        print("cmd %s %s mode=%s t=%.3f" % (cmd, args.get("value", ""), mode, time.monotonic()),
+              flush=True)
+        if cmd != "qmp_capabilities" and mode == "close":
+            return
+        if cmd != "qmp_capabilities" and mode == "hang":
+            continue
+        if cmd != "qmp_capabilities" and mode == "slow":
+            time.sleep(7)
         reply = vm.answer(cmd, args, mode)
         if "id" in msg:
             reply["id"] = msg["id"]

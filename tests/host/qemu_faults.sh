@@ -9,16 +9,8 @@
 # room goes to the VM that asked.
 set -u
 . "$(dirname "$0")/qemu_lib.sh"
-FAKE="$(dirname "$0")/fake_qmp.py"
 
 printf 'budget = 4G\noverhead = 0\nconverge_timeout = 1h\n' >"$T/host.conf"
-start_fake() {
-	echo "$2" >"$T/$1.mode"
-	python3 "$FAKE" "$T/$1.qmp" "$T/$1.mode" --boot $((512 * MIB)) --size $((1024 * MIB)) \
-		--max $((2048 * MIB)) >"$T/fake-$1.log" 2>&1 &
-	PIDS="$PIDS $!"
-	wait_for "fake QMP $1" "[ -S '$T/$1.qmp' ]"
-}
 start_fake lag lag
 start_fake err ok
 start_qemu t

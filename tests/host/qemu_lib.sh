@@ -97,3 +97,19 @@ start_broker() {
 }
 
 MIB=1048576
+
+# start_fake NAME MODE [BOOT]: a fake QMP peer (tests/host/fake_qmp.py, fault
+# injection only) on $T/NAME.qmp; its mode is switched by writing $T/NAME.mode.
+start_fake() {
+	echo "$2" >"$T/$1.mode"
+	python3 "$(dirname "$0")/fake_qmp.py" "$T/$1.qmp" "$T/$1.mode" --boot $((${3:-512} * MIB)) \
+		--size $((1024 * MIB)) --max $((2048 * MIB)) >"$T/fake-$1.log" 2>&1 &
+	eval "FAKE_$1=$!"
+	PIDS="$PIDS $!"
+	wait_for "fake QMP $1" "[ -S '$T/$1.qmp' ]"
+}
+
+# count PATTERN FILE: lines of FILE matching PATTERN (0 when none or no file).
+count() {
+	grep -c "$1" "$2" 2>/dev/null || true
+}
