@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 #define DRIVER_DEFAULT_BLOCK (2ull << 20)
@@ -27,6 +28,7 @@ int driver_init(struct driver *d, const struct driver_env *env, const struct dri
 	d->env = env;
 	d->ops = ops;
 	backoff_init(&d->retry, DRIVER_RETRY_MIN_USEC, DRIVER_RETRY_MAX_USEC);
+	backoff_init(&d->reconcile_retry, DRIVER_RETRY_MIN_USEC, DRIVER_RETRY_MAX_USEC);
 	return ops->open(d);
 }
 
@@ -35,6 +37,7 @@ void driver_stop(struct driver *d)
 	if (d->ops)
 		d->ops->stop(d);
 	d->reconciled = false;
+	d->link_up = false;
 }
 
 void driver_close(struct driver *d)
@@ -50,9 +53,25 @@ void driver_set_limits(struct driver *d, uint64_t min_bytes, uint64_t max_bytes)
 	d->cfg.max_bytes = max_bytes;
 }
 
+/* Ask for all the sizes again, on the link that is still up. */
+static void reconcile_retry(struct driver *d, uint64_t now_usec)
+{
+	int r;
+
+	d->reconcile_again = false;
+	log_info("vm %s: asking %s for the sizes again (attempt %u)", d->cfg.name, d->ops->name,
+		 d->reconcile_retry.failures + 1);
+	r = d->ops->query(d, true, now_usec);
+	if (r < 0)
+		driver_reconcile_done(d, false);
+}
+
 void driver_tick(struct driver *d, uint64_t now_usec)
 {
 	d->ops->tick(d, now_usec);
+	if (d->reconcile_again && d->link_up && !d->reconciled &&
+	    !backoff_waiting(&d->reconcile_retry, now_usec))
+		reconcile_retry(d, now_usec);
 	if (d->apply_failed && d->reconciled && !d->apply_inflight &&
 	    !backoff_waiting(&d->retry, now_usec)) {
 		log_info("vm %s: retrying the resize to %llu (attempt %u)", d->cfg.name,
@@ -229,30 +248,59 @@ void driver_link_up(struct driver *d, uint64_t now_usec)
 	int r;
 
 	d->reconciled = false;
+	d->link_up = true;
+	d->unreachable_err = 0;
+	d->reconcile_again = false;
 	d->apply_inflight = 0;
 	r = d->ops->query(d, true, now_usec);
-	if (r < 0)
+	if (r < 0) {
 		log_warnc(r, "vm %s: cannot ask %s for the sizes", d->cfg.name, d->ops->name);
+		driver_reconcile_done(d, false);
+	}
 }
 
 void driver_link_down(struct driver *d, int err)
 {
-	log_warnc(err, "vm %s: %s connection lost (VM gone?); reconnecting", d->cfg.name,
-		  d->ops->name);
+	log_warnc(err, "vm %s: %s connection lost (VM gone?); reconnecting with backoff; its size "
+		  "still counts", d->cfg.name, d->ops->name);
+	snprintf(d->error, sizeof(d->error), "connection lost: %s", strerror(err < 0 ? -err : err));
+	d->link_up = false;
 	d->reconciled = false;
+	d->reconcile_again = false;
 	d->apply_inflight = 0;
 	d->news |= DRIVER_NEWS_DOWN;
 }
 
+void driver_link_failed(struct driver *d, int err)
+{
+	d->link_up = false;
+	d->reconciled = false;
+	d->reconcile_again = false;
+	if (err == d->unreachable_err)
+		return;
+	d->unreachable_err = err;
+	snprintf(d->error, sizeof(d->error), "unreachable: %s", strerror(err < 0 ? -err : err));
+	log_warnc(err, "vm %s: %s unreachable; retrying with backoff (said once until the error "
+		  "changes); its size still counts", d->cfg.name, d->ops->name);
+}
+
 void driver_reconcile_done(struct driver *d, bool ok)
 {
-	if (!ok) {
-		log_warnx("vm %s: reconciliation with %s failed; will retry on reconnect", d->cfg.name,
-			  d->ops->name);
+	uint64_t delay;
+
+	if (ok) {
+		backoff_succeeded(&d->reconcile_retry);
+		d->reconcile_again = false;
+		d->reconciled = true;
+		d->news |= DRIVER_NEWS_RECONCILED;
 		return;
 	}
-	d->reconciled = true;
-	d->news |= DRIVER_NEWS_RECONCILED;
+	if (!d->link_up)
+		return; /* the link is down: coming up again reconciles */
+	delay = backoff_failed(&d->reconcile_retry, clock_now_usec());
+	d->reconcile_again = true;
+	log_warnx("vm %s: reconciliation with %s failed; asking again in %llu ms", d->cfg.name,
+		  d->ops->name, (unsigned long long)(delay / 1000));
 }
 
 void driver_sizes_changed(struct driver *d)

@@ -105,7 +105,12 @@ struct driver {
 	unsigned news;                 /* enum driver_news bits not yet taken */
 
 	struct driver_sizes sizes;
+	bool link_up;                  /* the hypervisor answers (driver_link_up() .. _down()) */
 	bool reconciled;               /* sizes known since the link came up */
+	/* A reconciliation that failed on a link that stays up is tried again with this. */
+	struct backoff reconcile_retry;
+	bool reconcile_again;          /* ...when reconcile_retry says so */
+	int unreachable_err;           /* the last driver_link_failed() error said (0: none) */
 	/*
 	 * The total size the hypervisor confirmed holding as its target: only
 	 * a resize it answered moves it, so a shrink in flight or refused
@@ -192,7 +197,17 @@ void driver_split(const struct config_vm *cfg, const struct driver_sizes *s, uin
 void driver_link_up(struct driver *d, uint64_t now_usec);
 /* The link was lost (err says why); commands in flight are gone with it. */
 void driver_link_down(struct driver *d, int err);
-/* Reconciliation ended: ok, or a query failed (it is tried again on the next link up). */
+/*
+ * An attempt to bring the link up failed (err: why); the implementation
+ * retries with its own backoff.  Said once per distinct error, and shown
+ * in status, so a VM whose hypervisor is gone is reported, not silent.
+ */
+void driver_link_failed(struct driver *d, int err);
+/*
+ * Reconciliation ended: ok, or a query failed.  After a failure on a link
+ * that is still up, driver_tick() asks again with backoff (at most every
+ * DRIVER_RETRY_MAX_USEC): nothing waits for a reconnect that may never come.
+ */
 void driver_reconcile_done(struct driver *d, bool ok);
 /* d->sizes changed (an answer to a refresh, an event). */
 void driver_sizes_changed(struct driver *d);

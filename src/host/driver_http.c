@@ -332,7 +332,7 @@ static void go_down(struct driver_http *dh, int err)
 	if (was == HTTP_LINK_UP)
 		driver_link_down(dh->d, err);
 	else
-		driver_reconcile_done(dh->d, false);
+		driver_link_failed(dh->d, err);
 	log_info("vm %s: %s API: next try in %llu ms", dh->d->cfg.name, dh->vmm->name,
 		 (unsigned long long)(delay / 1000));
 }

@@ -29,6 +29,9 @@ static struct driver_qmp *impl(const struct driver *d)
 
 static void failed(struct driver *d, int err, const struct qmp_msg *m, const char *what)
 {
+	/* Commands cut off by a lost connection: the loss was said once, not once per command. */
+	if (err == -ECONNRESET)
+		return;
 	driver_failed(d, what, m && m->name ? m->name : err == -ETIMEDOUT ? "timeout" : "disconnected",
 		      m ? m->desc : NULL);
 }
@@ -132,7 +135,16 @@ static void on_down(struct qmp *q, int err, void *ctx)
 	struct driver_qmp *dq = ctx;
 
 	dq->reconcile_waiting = 0;
+	/* Whoever serves the socket next is known when it does (QEMU may be gone for good). */
+	driver_set_pid(dq->d, 0);
 	driver_link_down(dq->d, err);
+}
+
+static void on_unreachable(struct qmp *q, int err, void *ctx)
+{
+	struct driver_qmp *dq = ctx;
+
+	driver_link_failed(dq->d, err);
 }
 
 static void on_event(struct qmp *q, const struct qmp_msg *m, void *ctx)
@@ -166,6 +178,7 @@ static void on_event(struct qmp *q, const struct qmp_msg *m, void *ctx)
 static const struct qmp_ops qmp_ops = {
 	.ready = on_ready,
 	.down = on_down,
+	.unreachable = on_unreachable,
 	.event = on_event,
 };
 

@@ -40,7 +40,10 @@ static void fail_pending(struct qmp *q, int err)
 	}
 }
 
-/* Drop the connection, fail what was outstanding and schedule a retry. */
+/*
+ * Drop the connection and schedule a retry; the owner hears of it first,
+ * then every command that was outstanding fails.
+ */
 static void qmp_drop(struct qmp *q, int err, uint64_t now_usec)
 {
 	bool was_ready = q->state == QMP_READY;
@@ -52,9 +55,11 @@ static void qmp_drop(struct qmp *q, int err, uint64_t now_usec)
 	q->out_len = 0;
 	q->last_err = err;
 	backoff_failed(&q->backoff, now_usec);
-	fail_pending(q, -ECONNRESET);
 	if (was_ready && q->ops->down)
 		q->ops->down(q, err, q->ctx);
+	else if (!was_ready && q->ops->unreachable)
+		q->ops->unreachable(q, err, q->ctx);
+	fail_pending(q, -ECONNRESET);
 }
 
 static int flush_out(struct qmp *q)
@@ -154,6 +159,9 @@ static void handle_reply(struct qmp *q, const struct qmp_msg *m)
 		return;
 	copy = *p;
 	memset(p, 0, sizeof(*p));
+	/* QEMU did what it was asked: this connection works, the next failure starts over. */
+	if (m->kind == QMP_MSG_RETURN)
+		backoff_succeeded(&q->backoff);
 	if (copy.fn)
 		copy.fn(q, m->kind == QMP_MSG_ERROR ? -EREMOTEIO : 0, m, copy.arg);
 }
@@ -176,7 +184,6 @@ static int handle_message(struct qmp *q, const struct qmp_msg *m, uint64_t now_u
 			return -EPROTO;
 		q->state = QMP_READY;
 		q->state_since_usec = now_usec;
-		backoff_succeeded(&q->backoff);
 		q->last_err = 0;
 		q->connects++;
 		if (q->ops->ready)
@@ -321,14 +328,22 @@ void qmp_tick(struct qmp *q, uint64_t now_usec)
 			qmp_drop(q, -ETIMEDOUT, now_usec);
 		return;
 	}
+	/*
+	 * A command QEMU does not answer in time: QEMU is stuck, or the
+	 * connection is.  Either way waiting longer on it helps nothing, and a
+	 * reply that came later would find its command given up; reconnecting
+	 * (with backoff) is what recovers.
+	 */
 	for (size_t i = 0; i < QMP_MAX_PENDING; i++) {
 		struct qmp_pending p = q->pending[i];
 
 		if (p.id == 0 || now_usec < p.deadline_usec)
 			continue;
 		memset(&q->pending[i], 0, sizeof(q->pending[i]));
+		qmp_drop(q, -ETIMEDOUT, now_usec);
 		if (p.fn)
 			p.fn(q, -ETIMEDOUT, NULL, p.arg);
+		return;
 	}
 }
 

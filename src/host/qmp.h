@@ -10,6 +10,13 @@
  * away, every pending command fails with -ECONNRESET, the owner is told, and
  * the client reconnects with exponential backoff from qmp_tick().
  *
+ * Recovery needs no person: a command not answered within
+ * QMP_REPLY_TIMEOUT_USEC drops the connection (a QEMU that stopped
+ * answering is reconnected, not waited for), and the reconnect backoff
+ * starts over only when a command is answered with a "return": a QEMU that
+ * accepts the connection and then closes it, or never answers, is retried
+ * ever more slowly, up to QMP_BACKOFF_MAX_USEC.
+ *
  * Buffers are fixed: a line from QEMU longer than QMP_IN_MAX is a protocol
  * error and drops the connection, and commands are refused with -ENOBUFS
  * when QMP_MAX_PENDING are outstanding or the output buffer is full.
@@ -48,8 +55,14 @@ struct qmp;
 
 struct qmp_ops {
 	void (*ready)(struct qmp *q, void *ctx);
-	/* The connection was lost (err says why); reconnection is automatic. */
+	/*
+	 * The connection was lost (err says why; -ETIMEDOUT: a command was not
+	 * answered); reconnection is automatic.  Called before the commands in
+	 * flight fail.
+	 */
 	void (*down)(struct qmp *q, int err, void *ctx);
+	/* An attempt to connect failed before the connection was ready (err says why). */
+	void (*unreachable)(struct qmp *q, int err, void *ctx);
 	void (*event)(struct qmp *q, const struct qmp_msg *m, void *ctx);
 };
 
@@ -68,7 +81,7 @@ struct qmp {
 	const struct qmp_ops *ops;
 	void *ctx;
 	uint64_t next_id;
-	/* Reconnection; a connection counts as a success once capabilities are negotiated. */
+	/* Reconnection; only a command answered with "return" counts as a success. */
 	struct backoff backoff;
 	uint64_t state_since_usec;
 	/* The last reason the connection failed, for status output. */
