@@ -16,7 +16,9 @@
  *                 with its reason and numbers (format may change)
  *   why json [VM] the same as a JSON array, described below; STABLE as status json
  *
- * Anything else is answered with "error: unknown command\n".
+ * Anything else is answered with "error: unknown command\n".  Every error
+ * answer starts with "error: "; the bounds of the socket itself (clients,
+ * idle time, command length, NUL bytes, answer size) are ctlsrv.h's.
  *
  * status json, version 1 (all sizes in bytes, PSI in hundredths of a percent):
  *   { "version": 1, "dry_run": bool, "uptime_usec": N,

@@ -75,6 +75,27 @@ static bool vm_name_ok(const char *s)
 						   "0123456789._-") == strlen(s);
 }
 
+/*
+ * The exit status of a query, and the message that goes with it: an error
+ * answer (already on stderr) is 1; no daemon there 69; one that did not
+ * answer (busy, timed out, closed without a word) 75, worth a retry.
+ */
+static int query_status(const char *sock, int r)
+{
+	if (r == 0)
+		return 0;
+	if (r == -EREMOTEIO)
+		return 1;
+	if (r == -ECONNRESET)
+		fprintf(stderr, "vmrctl: %s: closed without an answer (daemon busy, or not a vmrd control "
+			"socket)\n", sock);
+	else if (r == -ETIMEDOUT)
+		fprintf(stderr, "vmrctl: %s: no answer within the timeout\n", sock);
+	else
+		fprintf(stderr, "vmrctl: %s: %s\n", sock, strerror(-r));
+	return r == -ENOENT || r == -ECONNREFUSED ? EX_UNAVAILABLE : EX_TEMPFAIL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -156,10 +177,6 @@ int main(int argc, char **argv)
 	}
 	snprintf(cmd, sizeof(cmd), "%s%s%s%s", verb->name, json && verb->json ? " json" : "",
 		 vm ? " " : "", vm ? vm : "");
-	r = ctlsrv_query(sock, cmd, STDOUT_FILENO, timeout_ms);
-	if (r < 0) {
-		fprintf(stderr, "vmrctl: %s: %s\n", sock, strerror(-r));
-		return r == -ENOENT || r == -ECONNREFUSED ? EX_UNAVAILABLE : EX_TEMPFAIL;
-	}
-	return 0;
+	r = ctlsrv_query(sock, cmd, STDOUT_FILENO, STDERR_FILENO, timeout_ms);
+	return query_status(sock, r);
 }

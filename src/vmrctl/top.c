@@ -207,8 +207,9 @@ static void ask(const struct top_options *o, int memfd, const char *cmd, struct 
 		strbuf_printf(out, "error: %s\n", strerror(errno));
 		return;
 	}
-	r = ctlsrv_query(o->socket, cmd, memfd, o->timeout_ms);
-	if (r < 0) {
+	/* An error answer is shown as it came, in place of the view. */
+	r = ctlsrv_query(o->socket, cmd, memfd, memfd, o->timeout_ms);
+	if (r < 0 && r != -EREMOTEIO) {
 		strbuf_printf(out, "error: %s: %s (retrying)\n", o->socket, strerror(-r));
 		return;
 	}
