@@ -22,6 +22,77 @@ static uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
 	return m < c ? m : c;
 }
 
+uint64_t sim_world_releasable(const struct sim_world *w)
+{
+	/* Offlining needs free memory to migrate into, and keeps a little. */
+	uint64_t spare = sub0(sub0(w->current, w->used), w->p.low_mark_bytes / 2);
+
+	return min3(w->movable + w->kernel_plugged, spare, UINT64_MAX);
+}
+
+/* Unplugging takes ZONE_MOVABLE first; growth lands where it was asked to. */
+int sim_world_resize(struct sim_world *w, uint64_t target_bytes, enum policy_zone zone)
+{
+	if (target_bytes < w->current) {
+		uint64_t delta = w->current - target_bytes;
+		uint64_t from_movable = min3(delta, w->movable, UINT64_MAX);
+
+		if (delta > sim_world_releasable(w))
+			return -EBUSY;
+		w->movable -= from_movable;
+		w->kernel_plugged -= delta - from_movable;
+	} else if (zone == POLICY_ZONE_KERNEL) {
+		w->kernel_plugged += target_bytes - w->current;
+	} else {
+		w->movable += target_bytes - w->current;
+	}
+	w->current = target_bytes;
+	return 0;
+}
+
+void sim_world_done(struct sim_world *w, int status, uint64_t retry_after_usec)
+{
+	w->busy = false;
+	/* A deny is the host's answer, not a failure of the backend. */
+	if (status < 0 && status != -EAGAIN)
+		w->stats.failures++;
+	policy_backend_done(&w->st, &w->cfg, w->now_usec, status, retry_after_usec, w->current);
+}
+
+/* The world's own backend: the change lands plug_latency after the request, all at once. */
+static void local_progress(struct sim_world *w, void *ctx)
+{
+	int status;
+
+	if (!w->busy || w->now_usec < w->done_at_usec)
+		return;
+	if (w->requests <= w->p.fail_requests)
+		status = -EIO;
+	else
+		status = sim_world_resize(w, w->pending_target, w->pending_zone);
+	sim_world_done(w, status, 0);
+}
+
+static void local_request(struct sim_world *w, void *ctx)
+{
+	w->busy = true;
+	w->done_at_usec = w->now_usec + w->p.plug_latency_usec;
+	w->pending_target = w->d.target_bytes;
+	w->pending_zone = w->d.zone;
+	w->requests++;
+}
+
+static const struct sim_backend_ops local_backend = {
+	.progress = local_progress,
+	.request = local_request,
+};
+
+void sim_world_set_backend(struct sim_world *w, const struct sim_backend_ops *ops, void *ctx)
+{
+	w->backend = ops;
+	w->backend_ctx = ctx;
+}
+
 void sim_params_defaults(struct sim_params *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -54,48 +125,12 @@ void sim_world_init(struct sim_world *w, const struct sim_params *p,
 	/* The cache starts warm; workload() squeezes it to what fits. */
 	w->cache = p->cache_want_bytes;
 	w->stats.min_avail_bytes = UINT64_MAX;
+	w->backend = &local_backend;
 }
 
 static uint64_t kernel_size(const struct sim_world *w)
 {
 	return w->p.boot_bytes + w->kernel_plugged;
-}
-
-/* Unplugging takes ZONE_MOVABLE first; offlining needs somewhere to migrate to. */
-static int backend_shrink(struct sim_world *w, uint64_t delta)
-{
-	uint64_t from_movable = min3(delta, w->movable, UINT64_MAX);
-
-	if (delta > w->movable + w->kernel_plugged ||
-	    sub0(w->current, w->used) < delta + w->p.low_mark_bytes / 2)
-		return -EBUSY;
-	w->movable -= from_movable;
-	w->kernel_plugged -= delta - from_movable;
-	w->current -= delta;
-	return 0;
-}
-
-static void backend_progress(struct sim_world *w)
-{
-	int status = 0;
-
-	if (!w->busy || w->now_usec < w->done_at_usec)
-		return;
-	w->busy = false;
-	if (w->requests <= w->p.fail_requests) {
-		status = -EIO;
-	} else if (w->pending_target < w->current) {
-		status = backend_shrink(w, w->current - w->pending_target);
-	} else {
-		if (w->pending_zone == POLICY_ZONE_KERNEL)
-			w->kernel_plugged += w->pending_target - w->current;
-		else
-			w->movable += w->pending_target - w->current;
-		w->current = w->pending_target;
-	}
-	if (status < 0)
-		w->stats.failures++;
-	policy_backend_done(&w->st, &w->cfg, w->now_usec, status, 0, w->current);
 }
 
 /* The OOM killer ends a process of 256 MiB plus the excess. */
@@ -272,6 +307,8 @@ static void fill_input(struct sim_world *w, uint32_t stall_centi)
 	in->reclaim_busy = w->trim_left > 0;
 	if (w->p.host_target_bytes && w->now_usec >= w->p.host_from_usec)
 		in->host_reclaim_target_bytes = w->p.host_target_bytes;
+	else
+		in->host_reclaim_target_bytes = w->host_ask_bytes;
 }
 
 static void apply(struct sim_world *w)
@@ -288,11 +325,7 @@ static void apply(struct sim_world *w)
 		} else {
 			w->stats.shrinks++;
 		}
-		w->busy = true;
-		w->done_at_usec = w->now_usec + w->p.plug_latency_usec;
-		w->pending_target = d->target_bytes;
-		w->pending_zone = d->zone;
-		w->requests++;
+		w->backend->request(w, w->backend_ctx);
 		break;
 	case POLICY_RECLAIM:
 		w->stats.trims++;
@@ -313,7 +346,7 @@ void sim_world_step(struct sim_world *w, uint64_t demand_bytes, uint64_t unmovab
 {
 	uint32_t stall;
 
-	backend_progress(w);
+	w->backend->progress(w, w->backend_ctx);
 	workload(w, demand_bytes, unmovable_bytes);
 	trim_progress(w);
 	stall = psi_update(w);
@@ -330,182 +363,4 @@ void sim_world_step(struct sim_world *w, uint64_t demand_bytes, uint64_t unmovab
 	if (w->d.pingpong_level > w->stats.max_pingpong)
 		w->stats.max_pingpong = w->d.pingpong_level;
 	w->now_usec += w->p.step_usec;
-}
-
-void sim_scenario_step(const struct sim_scenario *sc, struct sim_world *w)
-{
-	uint64_t t = w->now_usec;
-
-	sim_world_step(w, sc->demand(t), sc->unmovable ? sc->unmovable(t) : 0);
-}
-
-/* Demand curves, in bytes of workload memory at time t. */
-
-static uint64_t ramp_to(uint64_t t, uint64_t start_sec, uint64_t from, uint64_t rate, uint64_t to)
-{
-	uint64_t s = t / SEC, v;
-
-	if (s <= start_sec)
-		return from;
-	v = from + (s - start_sec) * rate;
-	return v < to ? v : to;
-}
-
-static uint64_t demand_ramp(uint64_t t)
-{
-	return ramp_to(t, 10, 600 * MIB, 100 * MIB, 5 * GIB);
-}
-
-static uint64_t demand_burst(uint64_t t)
-{
-	return t < 20 * SEC ? 600 * MIB : 1790 * MIB;
-}
-
-static uint64_t demand_plateau(uint64_t t)
-{
-	return ramp_to(t, 10, 600 * MIB, 50 * MIB, 3 * GIB);
-}
-
-static uint64_t demand_decay(uint64_t t)
-{
-	uint64_t drop = t / SEC * 2 * MIB;
-
-	return drop >= 3900 * MIB ? 600 * MIB : 4500 * MIB - drop;
-}
-
-static uint64_t demand_sawtooth(uint64_t t)
-{
-	return (t / SEC) % 60 >= 30 && (t / SEC) % 60 < 50 ? 1664 * MIB : 800 * MIB;
-}
-
-static uint64_t demand_oom(uint64_t t)
-{
-	return ramp_to(t, 10, 600 * MIB, 200 * MIB, 4 * GIB);
-}
-
-static uint64_t demand_idle(uint64_t t)
-{
-	return 800 * MIB;
-}
-
-static uint64_t demand_thrash(uint64_t t)
-{
-	return 600 * MIB;
-}
-
-static uint64_t demand_host(uint64_t t)
-{
-	return 1536 * MIB;
-}
-
-static void setup_none(struct sim_params *p)
-{
-}
-
-static void setup_decay(struct sim_params *p)
-{
-	p->start_bytes = 6 * GIB;
-}
-
-static void setup_oom(struct sim_params *p)
-{
-	p->max_bytes = 3 * GIB;
-}
-
-static void setup_idle(struct sim_params *p)
-{
-	p->start_bytes = 6 * GIB;
-	p->cache_want_bytes = 2 * GIB;
-	p->cache_hot_bytes = 256 * MIB;
-}
-
-static void setup_thrash(struct sim_params *p)
-{
-	p->start_bytes = 4 * GIB;
-	p->cache_want_bytes = 2560 * MIB;
-	p->cache_hot_bytes = 2500 * MIB;
-}
-
-static void setup_host(struct sim_params *p)
-{
-	p->start_bytes = 4 * GIB;
-	p->host_target_bytes = 2 * GIB;
-	p->host_from_usec = 10 * SEC;
-}
-
-static void setup_fail(struct sim_params *p)
-{
-	p->fail_requests = 3;
-}
-
-/* Slab grows 20 MiB/s to 2 GiB from t = 10 s; user pages stay at 600 MiB. */
-static uint64_t unmovable_slab(uint64_t t)
-{
-	return ramp_to(t, 10, 0, 20 * MIB, 2 * GIB);
-}
-
-static uint64_t demand_slab(uint64_t t)
-{
-	return 600 * MIB + unmovable_slab(t);
-}
-
-/* Memory already plugged into ZONE_MOVABLE, free: the trap of zone-blind growth. */
-static void setup_unmovable(struct sim_params *p)
-{
-	p->start_bytes = 3 * GIB;
-}
-
-/* No way to grow the kernel zones: say so instead of growing in vain. */
-static void setup_unmovable_stuck(struct sim_params *p)
-{
-	p->start_bytes = 3 * GIB;
-	p->kernel_growth = false;
-}
-
-/* A cache of 6 GiB read once: nothing refaults. */
-static void setup_stream(struct sim_params *p)
-{
-	p->cache_want_bytes = 6 * GIB;
-	p->cache_hot_bytes = 64 * MIB;
-	p->cache_fill_bytes = 128 * MIB;
-}
-
-/* A 3 GiB working set of files in a 2 GiB guest: it refaults until it fits. */
-static void setup_hotset(struct sim_params *p)
-{
-	p->cache_want_bytes = 3 * GIB;
-	p->cache_hot_bytes = 3 * GIB;
-	p->cache_fill_bytes = 128 * MIB;
-}
-
-static const struct sim_scenario scenarios[] = {
-	{ "ramp", "demand rises 100 MiB/s from 600 MiB to 5 GiB", 120 * SEC, setup_none, demand_ramp, NULL },
-	{ "burst", "demand jumps by 1190 MiB at once", 120 * SEC, setup_none, demand_burst, NULL },
-	{ "plateau", "demand rises 50 MiB/s to 3 GiB and stays", 600 * SEC, setup_none, demand_plateau, NULL },
-	{ "decay", "6 GiB guest, demand falls 2 MiB/s from 4.5 GiB", 2400 * SEC, setup_decay, demand_decay, NULL },
-	{ "sawtooth", "1.6 GiB from 30 s to 50 s of every minute, else 800 MiB", 600 * SEC, setup_none, demand_sawtooth, NULL },
-	{ "oom", "demand outgrows a 3 GiB maximum", 60 * SEC, setup_oom, demand_oom, NULL },
-	{ "idle", "6 GiB guest with 800 MiB demand and a big cold cache", 900 * SEC, setup_idle, demand_idle, NULL },
-	{ "thrash", "4 GiB guest whose page cache is nearly all working set", 300 * SEC, setup_thrash, demand_thrash, NULL },
-	{ "host", "the host asks a 4 GiB guest for 2 GiB", 300 * SEC, setup_host, demand_host, NULL },
-	{ "fail", "ramp with the first three backend requests failing", 120 * SEC, setup_fail, demand_ramp, NULL },
-	{ "unmovable", "3 GiB guest, 1 GiB of it free in ZONE_MOVABLE; slab grows 20 MiB/s to 2 GiB",
-	  180 * SEC, setup_unmovable, demand_slab, unmovable_slab },
-	{ "unmovable-stuck", "as unmovable, but the kernel zones cannot grow", 180 * SEC,
-	  setup_unmovable_stuck, demand_slab, unmovable_slab },
-	{ "stream", "a 6 GiB file read once, 800 MiB of user pages", 300 * SEC, setup_stream, demand_idle, NULL },
-	{ "hotset", "a 3 GiB working set of files in a 2 GiB guest", 300 * SEC, setup_hotset, demand_thrash, NULL },
-};
-
-const struct sim_scenario *sim_scenario_at(unsigned i)
-{
-	return i < sizeof(scenarios) / sizeof(scenarios[0]) ? &scenarios[i] : NULL;
-}
-
-const struct sim_scenario *sim_scenario_find(const char *name)
-{
-	for (unsigned i = 0; sim_scenario_at(i); i++)
-		if (strcmp(scenarios[i].name, name) == 0)
-			return &scenarios[i];
-	return NULL;
 }

@@ -10,7 +10,17 @@
  * zone the policy asks for.  It is crude on purpose: good enough to see
  * whether the policy grows the right zone before the guest stalls and
  * gives memory back without flapping.  vmrd-sim and the scenario tests run
- * it; integer-only and deterministic.
+ * it, and vmrd-fleet runs many of them against the arbiter; integer-only
+ * and deterministic.
+ *
+ * The policy's GROW and SHRINK go to a backend (struct sim_backend_ops).
+ * The world's own one stands for vmrd's local backends: the change lands
+ * plug_latency after the request, all at once, and a shrink fails with
+ * -EBUSY when the guest has not enough free memory to offline.  vmrd-fleet
+ * puts the host link in its place (the request goes to the arbiter, the
+ * hypervisor resizes the guest); either way the guest's memory moves
+ * through sim_world_resize() and the policy hears back through
+ * sim_world_done().
  */
 
 #include <stdbool.h>
@@ -50,8 +60,20 @@ struct sim_stats {
 	uint32_t max_pingpong;
 };
 
+struct sim_world;
+
+/* Who carries out the policy's GROW and SHRINK. */
+struct sim_backend_ops {
+	/* Every step before the workload runs: carry on with what is pending. */
+	void (*progress)(struct sim_world *w, void *ctx);
+	/* The policy decided GROW or SHRINK (w->d): start it.  w->busy holds until sim_world_done(). */
+	void (*request)(struct sim_world *w, void *ctx);
+};
+
 struct sim_world {
 	struct sim_params p;
+	const struct sim_backend_ops *backend;
+	void *backend_ctx;
 	struct policy_config cfg;
 	struct policy_state st;
 	struct policy_input in;    /* what the policy saw last */
@@ -71,6 +93,7 @@ struct sim_world {
 	enum policy_zone pending_zone;
 	uint64_t trim_left;
 	uint32_t requests;
+	uint64_t host_ask_bytes;   /* the host asked to shrink to this (0: no ask) */
 	int32_t some10, some60, full10; /* centi */
 	uint64_t some_total_usec, full_total_usec;
 	uint64_t oom_kill, allocstall, refault_file;
@@ -78,28 +101,25 @@ struct sim_world {
 };
 
 void sim_params_defaults(struct sim_params *p);
+/* With the world's own backend; sim_world_set_backend() may replace it before the first step. */
 void sim_world_init(struct sim_world *w, const struct sim_params *p,
 		    const struct policy_config *cfg);
+void sim_world_set_backend(struct sim_world *w, const struct sim_backend_ops *ops, void *ctx);
 /*
  * Advance one step with the workload wanting demand_bytes, of which
  * unmovable_bytes only the kernel zones can hold; w->d is the decision.
  */
 void sim_world_step(struct sim_world *w, uint64_t demand_bytes, uint64_t unmovable_bytes);
 
-/* Named workloads; demand (and its unmovable part, may be NULL) is a function of time. */
-struct sim_scenario {
-	const char *name;
-	const char *what;
-	uint64_t duration_usec;
-	void (*setup)(struct sim_params *p);
-	uint64_t (*demand)(uint64_t now_usec);
-	uint64_t (*unmovable)(uint64_t now_usec);
-};
-
-/* One step of a scenario at the world's current time. */
-void sim_scenario_step(const struct sim_scenario *sc, struct sim_world *w);
-
-const struct sim_scenario *sim_scenario_find(const char *name);
-const struct sim_scenario *sim_scenario_at(unsigned i); /* NULL past the end */
+/*
+ * For backends.  sim_world_resize(): the guest's memory becomes target_bytes
+ * now, growth landing in zone; a shrink takes ZONE_MOVABLE first and fails
+ * with -EBUSY (nothing changes) beyond sim_world_releasable().
+ * sim_world_done(): the request ended (status 0 or -errno, retry_after_usec
+ * the host's hint with a deny); the policy hears it.
+ */
+int sim_world_resize(struct sim_world *w, uint64_t target_bytes, enum policy_zone zone);
+uint64_t sim_world_releasable(const struct sim_world *w);
+void sim_world_done(struct sim_world *w, int status, uint64_t retry_after_usec);
 
 #endif

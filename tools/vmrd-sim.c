@@ -25,7 +25,7 @@
 
 #include "core/parse.h"
 #include "core/policy.h"
-#include "sim_world.h"
+#include "sim_scenario.h"
 
 #define MIB (1ull << 20)
 

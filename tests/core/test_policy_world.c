@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "core/policy.h"
-#include "sim_world.h"
+#include "sim_scenario.h"
 
 #define MIB (1ull << 20)
 #define GIB (1ull << 30)
