@@ -297,10 +297,15 @@ static void host_handle(struct host_backend *s, const struct proto_msg *m, uint6
 	}
 }
 
-/* Read what the link has, and handle whole lines while the event queue has room. */
+/*
+ * Handle whole lines while the event queue has room, reading the link once
+ * at most when none is left: each call does a bounded amount of work, even
+ * while the host floods lines that make no event at all.
+ */
 static void host_read(struct host_backend *s, uint64_t now)
 {
 	char buf[PROTO_LINE_MAX];
+	bool have_read = false;
 
 	while (s->fd >= 0 && s->ev_len + 3 <= HOST_EVQ) {
 		const char *line;
@@ -317,6 +322,9 @@ static void host_read(struct host_backend *s, uint64_t now)
 		}
 		if (k < 0)
 			continue; /* an over-long line: dropped by the reader */
+		if (have_read)
+			return; /* the rest waits for the next call (the link stays readable) */
+		have_read = true;
 		n = read(s->fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -16,6 +16,7 @@
 
 int loop_init(struct loop *l)
 {
+	l->n_again = 0;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	return l->epfd < 0 ? -errno : 0;
 }
@@ -48,6 +49,11 @@ void loop_del(struct loop *l, struct loop_watch *w)
 {
 	if (w->fd >= 0)
 		epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	/* Its owner may free it after this turn: no pointer to it may stay. */
+	for (unsigned i = 0; i < l->n_again; i++)
+		if (l->again[i] == w)
+			l->again[i--] = l->again[--l->n_again];
+	w->again = false;
 }
 
 void loop_watch_close(struct loop *l, struct loop_watch *w)
@@ -59,13 +65,56 @@ void loop_watch_close(struct loop *l, struct loop_watch *w)
 	w->fd = -1;
 }
 
+int loop_again(struct loop *l, struct loop_watch *w)
+{
+	if (w->again)
+		return 0;
+	if (l->n_again == LOOP_AGAIN_MAX)
+		return -ENOSPC;
+	l->again[l->n_again++] = w;
+	w->again = true;
+	return 0;
+}
+
+/*
+ * Those that asked before this turn, taken before its handlers run: one
+ * that asks again during the turn is called on the next one.
+ */
+static unsigned take_again(struct loop *l, struct loop_watch **todo)
+{
+	unsigned n = l->n_again;
+
+	memcpy(todo, l->again, n * sizeof(todo[0]));
+	l->n_again = 0;
+	return n;
+}
+
+static void run_again(struct loop_watch **todo, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct loop_watch *w = todo[i];
+
+		/* An earlier handler of this turn may have deleted it (loop_del clears again). */
+		if (!w->again)
+			continue;
+		w->again = false;
+		if (w->fd >= 0)
+			w->fn(w, 0);
+	}
+}
+
 int loop_run_once(struct loop *l, int timeout_ms)
 {
 	struct epoll_event evs[LOOP_BATCH];
-	int n = epoll_wait(l->epfd, evs, LOOP_BATCH, timeout_ms);
+	struct loop_watch *todo[LOOP_AGAIN_MAX];
+	int n = epoll_wait(l->epfd, evs, LOOP_BATCH, l->n_again ? 0 : timeout_ms);
+	unsigned again;
 
+	if (n < 0 && errno != EINTR)
+		return -errno;
 	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
+		n = 0;
+	again = take_again(l, todo);
 	for (int i = 0; i < n; i++) {
 		struct loop_watch *w = evs[i].data.ptr;
 
@@ -76,7 +125,8 @@ int loop_run_once(struct loop *l, int timeout_ms)
 		if (w->fd >= 0)
 			w->fn(w, evs[i].events);
 	}
-	return n;
+	run_again(todo, again);
+	return n + (int)again;
 }
 
 int loop_signal_open(struct loop_watch *w, const sigset_t *mask)

@@ -12,9 +12,17 @@
  *
  * Signals and timers are descriptors like any other (signalfd, timerfd),
  * opened here so both daemons do it the same way.
+ *
+ * Fairness: a handler does a bounded amount of work per call.  One that
+ * stopped at its bound with work left (a peer that floods it) calls
+ * loop_again(); the next turn then does not wait, lets every descriptor
+ * that is ready have its turn, and calls the handler again with events 0.
+ * So a flood on one descriptor slows its own handling only: timers,
+ * signals and the other descriptors keep their pace.
  */
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,10 +32,16 @@ typedef void loop_handler(struct loop_watch *w, uint32_t events);
 struct loop_watch {
 	int fd;              /* -1 while not open */
 	loop_handler *fn;    /* called with the epoll events */
+	bool again;          /* loop_again() asked for a call on the next turn */
 };
+
+/* Watches that may wait for a call on the next turn at once. */
+#define LOOP_AGAIN_MAX 8
 
 struct loop {
 	int epfd;
+	struct loop_watch *again[LOOP_AGAIN_MAX];
+	unsigned n_again;
 };
 
 /* The struct that embeds watch w as its member `member`. */
@@ -37,6 +51,7 @@ static inline void loop_watch_init(struct loop_watch *w, loop_handler *fn)
 {
 	w->fd = -1;
 	w->fn = fn;
+	w->again = false;
 }
 
 int loop_init(struct loop *l);
@@ -45,15 +60,23 @@ void loop_close(struct loop *l);
 /* Register w->fd for events; the handler runs from loop_run_once(). */
 int loop_add(struct loop *l, struct loop_watch *w, uint32_t events);
 int loop_mod(struct loop *l, struct loop_watch *w, uint32_t events);
-/* Unregister w->fd; the descriptor stays open. */
+/* Unregister w->fd (and forget a loop_again()); the descriptor stays open. */
 void loop_del(struct loop *l, struct loop_watch *w);
 /* Unregister and close w->fd; it becomes -1.  Harmless on a closed watch. */
 void loop_watch_close(struct loop *l, struct loop_watch *w);
 
 /*
- * Wait up to timeout_ms (-1: no limit, 0: do not wait) and call the
- * handler of every watch that has events.  Returns how many were
- * dispatched, or -errno (never -EINTR: that is 0).
+ * Call w's handler (events 0) on the next turn, after the descriptors that
+ * are ready then; the turn does not wait.  Asking twice is asking once.
+ * -ENOSPC when LOOP_AGAIN_MAX watches already wait.
+ */
+int loop_again(struct loop *l, struct loop_watch *w);
+
+/*
+ * Wait up to timeout_ms (-1: no limit, 0: do not wait; no wait while a
+ * loop_again() is pending), call the handler of every watch that has
+ * events, then of every watch that asked to be called again.  Returns how
+ * many were dispatched, or -errno (never -EINTR: that is 0).
  */
 int loop_run_once(struct loop *l, int timeout_ms);
 

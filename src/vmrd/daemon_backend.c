@@ -17,6 +17,10 @@
 #include "common/log.h"
 
 #define MIB(x) ((x) >> 20)
+/* Events taken from the backend per loop turn. */
+#define DRAIN_EVENTS_MAX 32
+/* The provider's asks to shrink are said at most this often; the others are counted. */
+#define RECLAIM_LOG_USEC 1000000ull
 
 static void on_readable(struct loop_watch *w, uint32_t events)
 {
@@ -184,6 +188,25 @@ static void request_done(struct daemon_backend *b, const struct vmrd_backend_eve
 	b->owner->done(b->ctx, 0, 0, ev->current_bytes, now);
 }
 
+/* Said once per RECLAIM_LOG_USEC at most, with the asks that came in between. */
+static void reclaim_asked(struct daemon_backend *b, const struct vmrd_backend_event *ev, uint64_t now)
+{
+	if (b->reclaim_logged_usec && now - b->reclaim_logged_usec < RECLAIM_LOG_USEC) {
+		b->reclaim_unsaid++;
+		return;
+	}
+	if (b->reclaim_unsaid)
+		log_info("backend: host asks to shrink to %" PRIu64 " MiB (urgency %u, %s); %" PRIu64
+			 " more asks in the last %" PRIu64 " ms",
+			 MIB(ev->target_bytes), ev->urgency, ev->reason, b->reclaim_unsaid,
+			 (now - b->reclaim_logged_usec) / 1000);
+	else
+		log_info("backend: host asks to shrink to %" PRIu64 " MiB (urgency %u, %s)",
+			 MIB(ev->target_bytes), ev->urgency, ev->reason);
+	b->reclaim_logged_usec = now;
+	b->reclaim_unsaid = 0;
+}
+
 static void handle_event(struct daemon_backend *b, const struct vmrd_backend_event *ev, uint64_t now)
 {
 	switch (ev->type) {
@@ -197,8 +220,7 @@ static void handle_event(struct daemon_backend *b, const struct vmrd_backend_eve
 		b->info.max_bytes = ev->max_bytes;
 		break;
 	case VMRD_BACKEND_EV_RECLAIM:
-		log_info("backend: host asks to shrink to %" PRIu64 " MiB (urgency %u)",
-			 MIB(ev->target_bytes), ev->urgency);
+		reclaim_asked(b, ev, now);
 		b->owner->reclaim(b->ctx, ev->target_bytes, now);
 		break;
 	case VMRD_BACKEND_EV_LINK:
@@ -217,7 +239,17 @@ void daemon_backend_drain(struct daemon_backend *b, uint64_t now)
 	struct vmrd_backend_event ev;
 	int r;
 
-	while (b->up) {
+	for (unsigned n = 0; b->up; n++) {
+		/*
+		 * A provider that floods us is served in slices: the rest of
+		 * the loop (sampling, reports, vmrctl, the watchdog) runs
+		 * between them.
+		 */
+		if (n == DRAIN_EVENTS_MAX) {
+			if (b->watch.fd >= 0)
+				loop_again(b->loop, &b->watch);
+			return;
+		}
 		memset(&ev, 0, sizeof(ev));
 		r = b->ops->next_event(b->state, &ev);
 		if (r == 0)

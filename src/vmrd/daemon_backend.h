@@ -51,6 +51,9 @@ struct daemon_backend {
 	struct vmrd_backend_info info; /* the backend's view: current, min, max, block */
 	struct backoff reopen;
 
+	uint64_t reclaim_logged_usec;  /* when an ask to shrink was last said */
+	uint64_t reclaim_unsaid;       /* asks since then */
+
 	uint64_t seq;                  /* of the last request sent */
 	bool pending;                  /* a request is outstanding */
 	struct vmrd_backend_request req;
@@ -86,7 +89,11 @@ void daemon_backend_query(struct daemon_backend *b);
 int daemon_backend_request(struct daemon_backend *b, uint64_t target_bytes, uint32_t urgency,
 			   enum vmrd_zone zone, const char *reason, uint64_t now_usec);
 
-/* Take every pending event from the backend (its fd is readable, or it may have news). */
+/*
+ * Take the backend's pending events (its fd is readable, or it may have
+ * news): at most a slice per loop turn, the rest on the next turn
+ * (loop_again), so a flooding provider cannot starve the loop.
+ */
 void daemon_backend_drain(struct daemon_backend *b, uint64_t now_usec);
 
 #endif

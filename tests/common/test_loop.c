@@ -155,12 +155,81 @@ static void test_flush_keeps_what_the_socket_did_not_take(void **state)
 	assert_int_equal(loop_connect_unix("/nonexistent/socket"), -ENOENT);
 }
 
+/* A handler that takes one byte per call and asks to be called again while more wait. */
+struct flooded {
+	struct loop *loop;
+	struct loop_watch w;
+	int calls;
+	int zero_event_calls;
+};
+
+static void on_flooded(struct loop_watch *w, uint32_t events)
+{
+	struct flooded *f = LOOP_OWNER(w, struct flooded, w);
+	char c;
+
+	f->calls++;
+	if (events == 0)
+		f->zero_event_calls++;
+	if (read(w->fd, &c, 1) == 1)
+		assert_int_equal(loop_again(f->loop, w), 0);
+}
+
+static void test_again_lets_others_run_and_does_not_wait(void **state)
+{
+	struct loop l;
+	struct flooded f = { .loop = &l };
+	struct peer p = { .loop = &l };
+	int sf[2], sp[2];
+
+	assert_int_equal(loop_init(&l), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sf), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp), 0);
+	loop_watch_init(&f.w, on_flooded);
+	loop_watch_init(&p.b, on_b);
+	f.w.fd = sf[0];
+	p.b.fd = sp[0];
+	assert_int_equal(loop_add(&l, &f.w, EPOLLIN), 0);
+	assert_int_equal(loop_add(&l, &p.b, EPOLLIN), 0);
+
+	/* Three bytes for the flooded watch, then it stops ever being readable again. */
+	assert_int_equal(write(sf[1], "abc", 3), 3);
+	assert_int_equal(loop_run_once(&l, -1), 1);
+	assert_int_equal(f.calls, 1);
+	/* The other descriptor is served on the next turn, between the flooded calls. */
+	assert_int_equal(write(sp[1], "x", 1), 1);
+	assert_true(loop_run_once(&l, -1) >= 2);
+	assert_int_equal(p.calls_b, 1);
+	assert_true(f.calls >= 2);
+	/* Nothing is readable now, yet the asked-for calls come without waiting. */
+	close(sf[1]);
+	for (int i = 0; i < 4; i++)
+		assert_true(loop_run_once(&l, -1) >= 0);
+	assert_true(f.zero_event_calls >= 1);
+
+	/* Asking twice is asking once; a deleted watch is not called again. */
+	assert_int_equal(loop_again(&l, &f.w), 0);
+	assert_int_equal(loop_again(&l, &f.w), 0);
+	assert_int_equal(l.n_again, 1);
+	loop_del(&l, &f.w);
+	assert_int_equal(l.n_again, 0);
+	f.calls = 0;
+	assert_int_equal(loop_run_once(&l, 0), 0);
+	assert_int_equal(f.calls, 0);
+
+	close(sf[0]);
+	close(sp[0]);
+	close(sp[1]);
+	loop_close(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_watches_dispatch_to_their_owner),
 		cmocka_unit_test(test_timer_and_signal_are_watches_too),
 		cmocka_unit_test(test_flush_keeps_what_the_socket_did_not_take),
+		cmocka_unit_test(test_again_lets_others_run_and_does_not_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
