@@ -61,23 +61,25 @@ def run_piece(exe, args, log):
     """One libFuzzer process; SIGINT when QUIET appears.  (exit code, output, seconds)."""
     start = time.monotonic()
     p = subprocess.Popen(["nice", "-n", "19", exe] + args, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True, errors="replace")
+                         stderr=subprocess.STDOUT)
     out = []
     os.set_blocking(p.stdout.fileno(), False)
     interrupted = False
-    while p.poll() is None:
-        time.sleep(2)
+
+    def take():
         chunk = p.stdout.read()
         if chunk:
-            out.append(chunk)
-            log.write(chunk)
+            text = chunk.decode(errors="replace")
+            out.append(text)
+            log.write(text)
+            log.flush()
+    while p.poll() is None:
+        time.sleep(2)
+        take()
         if not interrupted and os.path.exists(QUIET):
             p.send_signal(signal.SIGINT)
             interrupted = True
-    rest = p.stdout.read()
-    if rest:
-        out.append(rest)
-        log.write(rest)
+    take()
     return p.returncode, "".join(out), time.monotonic() - start
 
 
