@@ -59,7 +59,7 @@ assert (g["vm"], g["action"], g["reason"], g["target_bytes"], g["applied"]) == \
 assert all(x["age_usec"] >= 0 for x in d)
 PY
 echo "ok: --json host why is an array, oldest first"
-why nosuch >"$T/nosuch"
+why nosuch >"$T/nosuch" 2>&1 && fail "unknown VM: exit 0"
 [ "$(cat "$T/nosuch")" = "error: no VM named nosuch" ] || fail "unknown VM: $(cat "$T/nosuch")"
 
 # The state directory goes away: one warning, however many decisions follow.
