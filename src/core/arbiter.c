@@ -110,6 +110,23 @@ void arbiter_set_target(struct arbiter_vm *vm, struct arbiter_decision *d, uint6
 	d->apply_bytes = t;
 }
 
+uint64_t arbiter_cut(const struct arbiter_config *cfg, struct arbiter_vm *vm,
+		     struct arbiter_decision *d, uint64_t t, enum arbiter_reason why, uint64_t now)
+{
+	struct arbiter_vm_state *s = &vm->state;
+	uint64_t from = s->target_bytes;
+
+	t = arbiter_clamp(arbiter_align_up(cfg, t), vm->min_bytes, from);
+	if (t >= from)
+		return 0;
+	arbiter_set_target(vm, d, t, why, now);
+	s->last_dir = -1;
+	s->last_resize_usec = now;
+	if (d->action == ARBITER_GRANT)
+		d->target_bytes = t;
+	return from - t;
+}
+
 void arbiter_vm_seed(struct arbiter_vm *vm, uint64_t target_bytes)
 {
 	struct arbiter_vm_state *s = &vm->state;
@@ -349,14 +366,6 @@ static void vm_request(const struct arbiter_config *cfg, bool host_pressure, str
 	       asked);
 }
 
-static void fill_add(struct waterfill *f, size_t *n, size_t vm, const struct arbiter_vm *v,
-		     uint64_t lo, uint64_t hi)
-{
-	f[*n] = (struct waterfill){ .vm = vm, .min_bytes = v->min_bytes, .lo_bytes = lo,
-			       .hi_bytes = hi, .weight = v->weight };
-	(*n)++;
-}
-
 static uint64_t sum_accounted(const struct arbiter_vm *vms, size_t n)
 {
 	uint64_t sum = 0;
@@ -390,62 +399,6 @@ void arbiter_ask_reclaim(struct arbiter_vm *vm, struct arbiter_decision *d,
 }
 
 /*
- * Step 5: the size budget was lowered (or an overhead grew, or the VMs start
- * above it): cut the biggest shares.  Only targets are cut: memory a VM is
- * still giving back (a shrink the hypervisor or the guest has not carried
- * out yet) will come without it.  A stuck VM holds what it holds and
- * lowering its target frees nothing, so it is left alone, unless the budget
- * cannot be met otherwise: the sum of targets stays within the budget in
- * every case.
- */
-static void budget_cut(const struct arbiter_config *cfg, uint64_t budget, struct arbiter_vm *vms,
-		       size_t n, struct arbiter_decision *dec, uint64_t now)
-{
-	struct waterfill f[ARBITER_MAX_VMS];
-	uint64_t floors = 0, settled = 0, targets = 0;
-	bool spare_stuck;
-	size_t nf = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		bool stuck = vms[i].state.non_converging;
-		uint64_t acc = arbiter_accounted_bytes(&vms[i]);
-
-		/* A size seeded on the safe side is no reason to cut the others. */
-		if (vms[i].size_unknown)
-			return;
-		floors += stuck ? acc : vms[i].min_bytes;
-		settled += stuck ? acc : vms[i].state.target_bytes;
-		targets += vms[i].state.target_bytes;
-	}
-	spare_stuck = floors <= budget;
-	if (spare_stuck ? settled <= budget : targets <= budget)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t acc = arbiter_accounted_bytes(&vms[i]);
-
-		if (vms[i].state.non_converging && spare_stuck)
-			fill_add(f, &nf, i, &vms[i], acc, acc);
-		else
-			fill_add(f, &nf, i, &vms[i], vms[i].min_bytes, vms[i].state.target_bytes);
-	}
-	waterfill(f, nf, cfg->align_bytes, budget);
-	for (size_t k = 0; k < nf; k++) {
-		struct arbiter_vm *vm = &vms[f[k].vm];
-		struct arbiter_decision *d = &dec[f[k].vm];
-		uint64_t t = arbiter_clamp(f[k].alloc_bytes, vm->min_bytes, vm->max_bytes);
-
-		if (t >= vm->state.target_bytes)
-			continue;
-		arbiter_set_target(vm, d, t, ARBITER_R_BUDGET, now);
-		d->fair_bytes = f[k].alloc_bytes;
-		if (d->action == ARBITER_GRANT)
-			d->target_bytes = t;
-		else if (d->action == ARBITER_NONE && vm->connected && !vm->state.non_converging)
-			arbiter_ask_reclaim(vm, d, ARBITER_R_BUDGET, t, URGENCY_HIGH, now);
-	}
-}
-
-/*
  * Step 7, one priority class: share free among the growers of the class.
  * Returns what is left of free.
  */
@@ -459,7 +412,7 @@ static uint64_t grow_pass(const struct arbiter_config *cfg, struct arbiter_vm *v
 
 	for (size_t i = 0; i < n; i++)
 		if (w->ask[i] && w->pressured[i] == want_pressured) {
-			fill_add(f, &nf, i, &vms[i], vms[i].state.target_bytes, w->ask[i]);
+			arbiter_fill_add(f, &nf, i, &vms[i], vms[i].state.target_bytes, w->ask[i]);
 			cap += vms[i].state.target_bytes;
 		}
 	if (nf == 0)
@@ -599,7 +552,7 @@ int arbiter_evaluate(const struct arbiter_config *cfg, const struct arbiter_host
 	sum.size_budget_bytes = size_budget;
 	sum.budget_below_min = sum.sum_min_bytes > size_budget;
 
-	budget_cut(cfg, size_budget, vms, n_vms, ret_decisions, now);
+	arbiter_budget_cut(cfg, size_budget, vms, n_vms, ret_decisions, now);
 	arbiter_fair_entitle(cfg, size_budget, vms, n_vms, &w, now);
 	arbiter_fair_cap(cfg, sum.host_pressure, vms, n_vms, ret_decisions, &w, now);
 	acc = sum_accounted(vms, n_vms);

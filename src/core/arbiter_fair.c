@@ -145,22 +145,11 @@ void arbiter_fair_cap(const struct arbiter_config *cfg, bool host_pressure,
 static uint64_t cut(const struct arbiter_config *cfg, struct arbiter_vm *vm,
 		    struct arbiter_decision *d, uint64_t ent, uint64_t need, uint64_t now)
 {
-	struct arbiter_vm_state *s = &vm->state;
-	uint64_t t = s->target_bytes;
+	uint64_t t = vm->state.target_bytes;
 
 	if (t <= ent)
 		return 0;
-	t = t - ent > need ? t - need : ent;
-	t = arbiter_clamp(arbiter_align_up(cfg, t), vm->min_bytes, s->target_bytes);
-	if (t >= s->target_bytes)
-		return 0;
-	need = s->target_bytes - t;
-	arbiter_set_target(vm, d, t, ARBITER_R_FAIR_SHARE, now);
-	s->last_dir = -1;
-	s->last_resize_usec = now;
-	if (d->action == ARBITER_GRANT)
-		d->target_bytes = t;
-	return need;
+	return arbiter_cut(cfg, vm, d, t - ent > need ? t - need : ent, ARBITER_R_FAIR_SHARE, now);
 }
 
 void arbiter_fair_enforce(const struct arbiter_config *cfg, struct arbiter_vm *vms, size_t n,

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The host's side of the arbiter (arbiter.h, steps 4 and 9): what the VMs
- * cost the host beyond their guest sizes, and what the arbiter does when
- * the host itself is short of memory.  The budget is host memory, so a
+ * The host's side of the arbiter (arbiter.h, steps 4, 5 and 9): what the
+ * VMs cost the host beyond their guest sizes, cutting them when the budget
+ * shrinks under them, and what the arbiter does when the host itself is
+ * short of memory.  The budget is host memory, so a
  * VM's hypervisor process counts too: QEMU holds a few hundred MiB of its
  * own per VM under TCG, less under KVM, never nothing.
  */
 #include "core/arbiter_impl.h"
+
+#include "core/waterfill.h"
 
 uint64_t arbiter_charged_bytes(const struct arbiter_config *cfg, const struct arbiter_vm *vm)
 {
@@ -42,6 +45,62 @@ uint64_t arbiter_size_budget(const struct arbiter_config *cfg, uint64_t budget,
 	budget = arbiter_min(budget, UINT64_MAX / 4);
 	minus = arbiter_min(minus, UINT64_MAX / 4);
 	return budget + minus > plus ? budget + minus - plus : 0;
+}
+
+/*
+ * Step 5: the size budget was lowered (or an overhead grew, or the VMs start
+ * above it): cut the biggest shares.  Only targets are cut: memory a VM is
+ * still giving back (a shrink the hypervisor or the guest has not carried
+ * out yet) will come without it.  A stuck VM holds what it holds and
+ * lowering its target frees nothing, so it is left alone, unless the budget
+ * cannot be met otherwise: the sum of targets stays within the budget in
+ * every case.
+ */
+void arbiter_budget_cut(const struct arbiter_config *cfg, uint64_t budget, struct arbiter_vm *vms,
+			size_t n, struct arbiter_decision *dec, uint64_t now)
+{
+	struct waterfill f[ARBITER_MAX_VMS];
+	uint64_t floors = 0, settled = 0, targets = 0;
+	bool spare_stuck;
+	size_t nf = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool stuck = vms[i].state.non_converging;
+		uint64_t acc = arbiter_accounted_bytes(&vms[i]);
+
+		/* A size seeded on the safe side is no reason to cut the others. */
+		if (vms[i].size_unknown)
+			return;
+		floors += stuck ? acc : vms[i].min_bytes;
+		settled += stuck ? acc : vms[i].state.target_bytes;
+		targets += vms[i].state.target_bytes;
+	}
+	spare_stuck = floors <= budget;
+	if (spare_stuck ? settled <= budget : targets <= budget)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t acc = arbiter_accounted_bytes(&vms[i]);
+
+		if (vms[i].state.non_converging && spare_stuck)
+			arbiter_fill_add(f, &nf, i, &vms[i], acc, acc);
+		else
+			arbiter_fill_add(f, &nf, i, &vms[i], vms[i].min_bytes, vms[i].state.target_bytes);
+	}
+	waterfill(f, nf, cfg->align_bytes, budget);
+	for (size_t k = 0; k < nf; k++) {
+		struct arbiter_vm *vm = &vms[f[k].vm];
+		struct arbiter_decision *d = &dec[f[k].vm];
+		uint64_t t = arbiter_clamp(f[k].alloc_bytes, vm->min_bytes, vm->max_bytes);
+
+		if (t >= vm->state.target_bytes)
+			continue;
+		arbiter_set_target(vm, d, t, ARBITER_R_BUDGET, now);
+		d->fair_bytes = f[k].alloc_bytes;
+		if (d->action == ARBITER_GRANT)
+			d->target_bytes = t;
+		else if (d->action == ARBITER_NONE && vm->connected && !vm->state.non_converging)
+			arbiter_ask_reclaim(vm, d, ARBITER_R_BUDGET, t, URGENCY_HIGH, now);
+	}
 }
 
 void arbiter_host_calm(struct arbiter_vm *vms, size_t n)
@@ -99,19 +158,12 @@ static uint64_t host_cut(const struct arbiter_config *cfg, struct arbiter_vm *vm
 			 struct arbiter_decision *d, uint64_t step, uint64_t now)
 {
 	struct arbiter_vm_state *s = &vm->state;
-	uint64_t t = s->target_bytes > step ? s->target_bytes - step : 0;
+	uint64_t taken = arbiter_cut(cfg, vm, d, s->target_bytes > step ? s->target_bytes - step : 0,
+				     ARBITER_R_HOST_PRESSURE, now);
 
-	t = arbiter_clamp(arbiter_align_up(cfg, t), vm->min_bytes, s->target_bytes);
-	if (t >= s->target_bytes)
-		return 0;
-	step = s->target_bytes - t;
-	arbiter_set_target(vm, d, t, ARBITER_R_HOST_PRESSURE, now);
-	s->last_dir = -1;
-	s->last_resize_usec = now;
-	s->host_cut_usec = now;
-	if (d->action == ARBITER_GRANT)
-		d->target_bytes = t;
-	return step;
+	if (taken)
+		s->host_cut_usec = now;
+	return taken;
 }
 
 /* Ask the VMs that can spare memory, in order, until need is covered (0: ask them all). */

@@ -9,6 +9,7 @@
  */
 
 #include "core/arbiter.h"
+#include "core/waterfill.h"
 
 /* Per-VM scratch of one evaluation. */
 struct arbiter_work {
@@ -53,6 +54,15 @@ static inline uint64_t arbiter_accounted_bytes(const struct arbiter_vm *vm)
 	return arbiter_max(vm->state.target_bytes, arbiter_max(vm->applied_bytes, vm->current_bytes));
 }
 
+/* One VM in a water-filling, between lo and hi. */
+static inline void arbiter_fill_add(struct waterfill *f, size_t *n, size_t vm,
+				    const struct arbiter_vm *v, uint64_t lo, uint64_t hi)
+{
+	f[*n] = (struct waterfill){ .vm = vm, .min_bytes = v->min_bytes, .lo_bytes = lo,
+			       .hi_bytes = hi, .weight = v->weight };
+	(*n)++;
+}
+
 uint64_t arbiter_align_down(const struct arbiter_config *cfg, uint64_t v);
 uint64_t arbiter_align_up(const struct arbiter_config *cfg, uint64_t v);
 /* A guest's target as the host takes it: rounded to whole blocks, within [min, max]. */
@@ -60,6 +70,13 @@ uint64_t arbiter_clamp_ask(const struct arbiter_config *cfg, const struct arbite
 			   uint64_t target);
 void arbiter_set_target(struct arbiter_vm *vm, struct arbiter_decision *d, uint64_t t,
 			enum arbiter_reason why, uint64_t now);
+/*
+ * The host cuts the VM's target to t (rounded up to a block, never below
+ * min): a shrink like any other, so its regrowth meets the oscillation
+ * hold.  Returns how much the target came down (0: nothing to cut).
+ */
+uint64_t arbiter_cut(const struct arbiter_config *cfg, struct arbiter_vm *vm,
+		     struct arbiter_decision *d, uint64_t t, enum arbiter_reason why, uint64_t now);
 /* May this VM be sent a reclaim ask now? */
 bool arbiter_may_ask(const struct arbiter_config *cfg, const struct arbiter_vm *vm,
 		     const struct arbiter_decision *d, uint64_t now);
@@ -91,6 +108,9 @@ uint64_t arbiter_charged_bytes(const struct arbiter_config *cfg, const struct ar
 /* Step 4: the size budget, what the budget leaves for guest sizes. */
 uint64_t arbiter_size_budget(const struct arbiter_config *cfg, uint64_t budget,
 			     const struct arbiter_vm *vms, size_t n);
+/* Step 5: cut the biggest shares when the accounted sizes exceed the size budget. */
+void arbiter_budget_cut(const struct arbiter_config *cfg, uint64_t budget, struct arbiter_vm *vms,
+			size_t n, struct arbiter_decision *dec, uint64_t now);
 /* Step 9: ask, then cut, for the host (shortfall 0: PSI only, amount unknown). */
 void arbiter_host_pressure(const struct arbiter_config *cfg, uint64_t shortfall,
 			   struct arbiter_vm *vms, size_t n, struct arbiter_decision *dec,

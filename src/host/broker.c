@@ -14,12 +14,7 @@
 #define BROKER_EVAL_PERIOD_USEC (1000 * 1000ull)
 /* A VM whose hypervisor does not answer this long after it was added stops holding budget cuts back. */
 #define BROKER_UNKNOWN_USEC (30 * 1000000ull)
-/* Every QEMU's RSS is sampled this often (a "round"). */
-#define BROKER_FOOTPRINT_PERIOD_USEC (1000 * 1000ull)
 
-static void broker_ctl_host(void *ctx, struct ctl_host *ret);
-static bool broker_ctl_vm(void *ctx, size_t i, struct ctl_vm *ret);
-static bool broker_ctl_decision(void *ctx, size_t i, size_t k, struct ctl_decision *ret);
 
 /* Everything the configuration decides outside the VM list. */
 static void configure(struct broker *b, const struct config *cfg)
@@ -54,8 +49,7 @@ void broker_init(struct broker *b, struct loop *loop, const struct config *cfg, 
 	b->vm_env.loop = loop;
 	b->drv_env.loop = loop;
 	b->drv_env.dry_run = dry_run;
-	b->ctl = (struct ctl_source){ .ctx = b, .host = broker_ctl_host, .vm = broker_ctl_vm,
-				      .decision = broker_ctl_decision };
+	broker_ctl_init(b);
 	configure(b, cfg);
 }
 
@@ -375,34 +369,6 @@ static void evaluate(struct broker *b, uint64_t now_usec)
 			  (unsigned long long)b->summary.sum_min_bytes);
 }
 
-void broker_host_sample(struct broker *b, const struct hostmem *h, int err)
-{
-	if (!h) {
-		if (err != b->host_err)
-			log_warnc(err, "cannot read %s%s; keeping the last figures",
-				  b->cfg.budget_cgroup[0] ? "the budget cgroup " : "the host's memory",
-				  b->cfg.budget_cgroup);
-		b->host_err = err;
-		return;
-	}
-	b->host_err = 0;
-	b->host_psi_some_centi = h->has_psi ? h->psi_some_avg10_centi : 0;
-	b->host_psi_full_centi = h->has_psi ? h->psi_full_avg10_centi : 0;
-	b->host_available_bytes = h->available_bytes;
-	b->host_usage_bytes = h->usage_bytes;
-	if (!b->cfg.budget_cgroup[0] || h->limit_bytes == b->budget_bytes)
-		return;
-	if (h->limit_bytes == HOSTMEM_UNLIMITED || h->limit_bytes == 0) {
-		log_warnx("cgroup %s has no memory limit any more; keeping the budget %llu",
-			  b->cfg.budget_cgroup, (unsigned long long)b->budget_bytes);
-		return;
-	}
-	log_info("budget %llu (cgroup %s limit, was %llu)", (unsigned long long)h->limit_bytes,
-		 b->cfg.budget_cgroup, (unsigned long long)b->budget_bytes);
-	b->budget_bytes = h->limit_bytes;
-	b->dirty = true;
-}
-
 void broker_save_state(struct broker *b)
 {
 	struct state st = { .n = 0 };
@@ -428,43 +394,15 @@ void broker_save_state(struct broker *b)
 	b->state_dirty = false;
 }
 
-/* One VM's QEMU: what it holds, and its overhead (measured, or the configured one). */
-static void sample_footprint(struct broker *b, size_t i)
-{
-	struct broker_vm *v = b->vms[i];
-	struct arbiter_vm *a = &b->arb[i];
-	struct footprint_sample fs;
-	int r = v->drv.pid > 0 ? footprint_read(b->rootfd, v->drv.pid, &fs) : -ESRCH;
-
-	if (r < 0) {
-		if (r != v->fp_warned && r != -ESRCH)
-			log_warnc(r, "vm %s: cannot read what QEMU (pid %d) holds; counting its last "
-				  "overhead %llu", v->cfg.name, v->drv.pid,
-				  (unsigned long long)v->fp.overhead_bytes);
-		v->fp_warned = r;
-		a->rss_bytes = 0;
-	} else {
-		v->fp_warned = 0;
-		footprint_update(&v->fp, fs.rss_bytes, a->current_bytes);
-		a->rss_bytes = fs.rss_bytes;
-	}
-	a->overhead_bytes = b->cfg.overhead_auto ? v->fp.overhead_bytes : b->cfg.overhead_bytes;
-}
-
 void broker_tick(struct broker *b, uint64_t now_usec)
 {
-	bool round = now_usec - b->last_footprint_usec >= BROKER_FOOTPRINT_PERIOD_USEC;
-
 	for (size_t i = 0; i < b->n_vms; i++) {
 		if (b->vms[i]->dead)
 			continue;
 		driver_tick(&b->vms[i]->drv, now_usec);
 		vm_tick(&b->vms[i]->link, now_usec);
-		if (round)
-			sample_footprint(b, i);
 	}
-	if (round)
-		b->last_footprint_usec = now_usec;
+	broker_sample_footprints(b, now_usec);
 	if (now_usec - b->last_eval_usec >= BROKER_EVAL_PERIOD_USEC)
 		b->dirty = true;
 }
@@ -579,123 +517,4 @@ void broker_shutdown(struct broker *b)
 	b->n_vms = 0;
 	if (b->vsock_open)
 		vsock_host_close(&b->vsock);
-}
-
-/* ---- the control socket's view ---- */
-
-static void broker_ctl_host(void *ctx, struct ctl_host *ret)
-{
-	static char source[CONFIG_PATH_MAX + 8];
-	const struct broker *b = ctx;
-	uint64_t rss = 0;
-
-	for (size_t i = 0; i < b->n_vms; i++)
-		rss += b->vms[i]->dead ? 0 : b->arb[i].rss_bytes;
-	snprintf(source, sizeof(source), "%s%s",
-		 b->cfg.budget_cgroup[0] ? "cgroup:" : b->cfg.budget_auto ? "auto" : "fixed",
-		 b->cfg.budget_cgroup);
-	*ret = (struct ctl_host){
-		.dry_run = b->dry_run,
-		.uptime_usec = clock_now_usec() - b->started_usec,
-		.budget_bytes = b->budget_bytes,
-		.budget_auto = b->cfg.budget_auto,
-		.reserve_bytes = b->cfg.reserve_bytes,
-		.sum_target_bytes = b->summary.sum_target_bytes,
-		.free_bytes = b->summary.free_bytes,
-		.host_pressure = b->summary.host_pressure,
-		.host_psi_some_centi = b->host_psi_some_centi,
-		.host_psi_full_centi = b->host_psi_full_centi,
-		.host_available_bytes = b->host_available_bytes,
-		.evaluations = b->evaluations_total,
-		.reloads = b->reloads_total,
-		.budget_source = source,
-		.budget_mode = b->cfg.budget_mode == CONFIG_BUDGET_OVERCOMMIT ? "overcommit" : "strict",
-		.size_budget_bytes = b->summary.size_budget_bytes,
-		.charged_bytes = b->summary.sum_charged_bytes,
-		.sum_rss_bytes = rss,
-	};
-}
-
-static bool broker_ctl_vm(void *ctx, size_t i, struct ctl_vm *ret)
-{
-	const struct broker *b = ctx;
-	const struct broker_vm *v;
-	const struct arbiter_vm *a;
-
-	if (i >= b->n_vms)
-		return false;
-	v = b->vms[i];
-	a = &b->arb[i];
-	*ret = (struct ctl_vm){
-		.hidden = v->dead,
-		.name = v->cfg.name,
-		.link = driver_link_word(&v->drv),
-		.link_connects = driver_connects(&v->drv),
-		.link_error = v->drv.error,
-		.reconciled = driver_reconciled(&v->drv),
-		.channel = vm_channel_up(&v->link),
-		.hello = v->link.hello,
-		.agent = v->link.agent,
-		.current_bytes = driver_reconciled(&v->drv) ? driver_current_bytes(&v->drv) : a->current_bytes,
-		.target_bytes = a->state.target_bytes,
-		.requested_bytes = v->link.request.target_bytes,
-		.granted_bytes = v->granted_bytes,
-		.min_bytes = v->cfg.min_bytes,
-		.max_bytes = v->cfg.max_bytes,
-		.weight = v->cfg.weight,
-		.boot_bytes = v->drv.sizes.boot_bytes,
-		.vmem_requested_bytes = v->drv.sizes.vmem_requested_bytes,
-		.balloon_target_bytes = v->drv.sizes.balloon_target_bytes,
-		.report_valid = a->report.valid,
-		.psi_some_centi = a->report.psi_some_avg10_centi,
-		.psi_full_centi = a->report.psi_full_avg10_centi,
-		.mem_available_bytes = a->report.mem_available_bytes,
-		.non_converging = a->state.non_converging,
-		.last_reason = v->last_reason,
-		.grants = v->grants_total,
-		.denies = v->denies_total,
-		.reclaims = v->reclaims_total,
-		.lines = v->link.lines_total,
-		.errors = v->link.errors_total,
-		.kicks = v->link.kicks_total,
-		.applied_bytes = a->applied_bytes,
-		.rss_bytes = a->rss_bytes,
-		.overhead_bytes = a->overhead_bytes,
-		.accounted_bytes = b->dec[i].accounted_bytes,
-		.entitlement_bytes = b->dec[i].fair_bytes,
-		.reclaim_bytes = v->reclaim_bytes,
-		.reclaim_reason = v->reclaim_reason,
-	};
-	return true;
-}
-
-static bool broker_ctl_decision(void *ctx, size_t i, size_t k, struct ctl_decision *ret)
-{
-	const struct broker *b = ctx;
-	const struct broker_vm *v;
-	const struct broker_decision *e;
-	bool set;
-
-	if (i >= b->n_vms || k >= b->vms[i]->log_len)
-		return false;
-	v = b->vms[i];
-	e = &v->log[(v->log_head + k) % BROKER_WHY_LOG];
-	/* A target set without a message to the guest (limits, reissue, a cut) shows as "set". */
-	set = e->d.action == ARBITER_NONE;
-	*ret = (struct ctl_decision){
-		.age_usec = clock_now_usec() - e->usec,
-		.action = set ? "set" : arbiter_action_name(e->d.action),
-		.reason = arbiter_reason_word(set ? e->d.apply_reason : e->d.reason),
-		.seq = e->d.seq,
-		.target_bytes = set ? e->d.apply_bytes : e->d.target_bytes,
-		.applied = e->d.apply,
-		.current_bytes = e->d.current_bytes,
-		.asked_bytes = e->d.asked_bytes,
-		.fair_bytes = e->d.fair_bytes,
-		.surplus_bytes = e->d.surplus_bytes,
-		.retry_after_usec = e->d.retry_after_usec,
-		.pressured = e->d.pressured,
-		.non_converging = e->d.non_converging,
-	};
-	return true;
 }

@@ -142,6 +142,12 @@ bool broker_has_backlog(const struct broker *b);
  */
 void broker_host_sample(struct broker *b, const struct hostmem *h, int err);
 
+/* Once a round (a second): what every VM's QEMU holds, and its overhead (broker_host.c). */
+void broker_sample_footprints(struct broker *b, uint64_t now_usec);
+
+/* Point b->ctl at the broker (broker_ctl.c). */
+void broker_ctl_init(struct broker *b);
+
 void broker_save_state(struct broker *b);
 void broker_shutdown(struct broker *b);
 

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "common/fileio.h"
-#include "core/parse.h"
 #include "sensors/scan.h"
 
 /* /proc/PID/status of a QEMU is about 1.5 KiB; room for a kernel that says more. */
@@ -27,26 +26,6 @@ static const struct {
 
 #define N_STATUS_FIELDS (sizeof(status_fields) / sizeof(status_fields[0]))
 
-/* "   123456 kB" in bytes. */
-static int parse_kb(struct scan *rest, uint64_t *ret)
-{
-	const char *num, *unit;
-	size_t num_len, unit_len;
-	uint64_t kb;
-	int r;
-
-	if (!scan_word(rest, &num, &num_len) || !scan_word(rest, &unit, &unit_len) ||
-	    !scan_word_is(unit, unit_len, "kB") || !scan_rest_blank(rest))
-		return -EINVAL;
-	r = parse_u64_n(num, num_len, &kb);
-	if (r < 0)
-		return r;
-	if (kb > UINT64_MAX / 1024)
-		return -ERANGE;
-	*ret = kb * 1024;
-	return 0;
-}
-
 int footprint_parse_status(const char *buf, size_t len, struct footprint_sample *ret)
 {
 	struct footprint_sample fs = { 0 };
@@ -66,7 +45,7 @@ int footprint_parse_status(const char *buf, size_t len, struct footprint_sample 
 
 			if (!scan_word_is(line.p, (size_t)(colon - line.p), status_fields[i].name))
 				continue;
-			r = parse_kb(&rest, &bytes);
+			r = scan_kb(&rest, &bytes);
 			if (r < 0)
 				return r;
 			memcpy((char *)&fs + status_fields[i].offset, &bytes, sizeof(bytes));

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "common/fileio.h"
-#include "core/parse.h"
 #include "sensors/scan.h"
 
 static const struct {
@@ -42,26 +41,6 @@ static int meminfo_field(const char *name, size_t len)
 	return -1;
 }
 
-/* The value part of a known line, "   24683620 kB", in bytes. */
-static int meminfo_parse_kb(struct scan *rest, uint64_t *ret)
-{
-	const char *num, *unit;
-	size_t num_len, unit_len;
-	uint64_t kb;
-	int r;
-
-	if (!scan_word(rest, &num, &num_len) || !scan_word(rest, &unit, &unit_len) ||
-	    !scan_word_is(unit, unit_len, "kB") || !scan_rest_blank(rest))
-		return -EINVAL;
-	r = parse_u64_n(num, num_len, &kb);
-	if (r < 0)
-		return r;
-	if (kb > UINT64_MAX / 1024)
-		return -ERANGE;
-	*ret = kb * 1024;
-	return 0;
-}
-
 int meminfo_parse(const char *buf, size_t len, struct meminfo *ret)
 {
 	struct meminfo mi = { 0 };
@@ -84,7 +63,7 @@ int meminfo_parse(const char *buf, size_t len, struct meminfo *ret)
 		if (seen & (1u << i))
 			return -EINVAL;
 		line.p = colon + 1;
-		r = meminfo_parse_kb(&line, &bytes);
+		r = scan_kb(&line, &bytes);
 		if (r < 0)
 			return r;
 		memcpy((char *)&mi + meminfo_fields[i].offset, &bytes, sizeof(bytes));

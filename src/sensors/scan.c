@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "sensors/scan.h"
 
+#include <errno.h>
 #include <string.h>
+
+#include "core/parse.h"
 
 static bool is_blank(char c)
 {
@@ -59,4 +62,23 @@ bool scan_rest_blank(struct scan *s)
 	while (s->p < s->end && is_blank(*s->p))
 		s->p++;
 	return scan_done(s);
+}
+
+int scan_kb(struct scan *rest, uint64_t *ret_bytes)
+{
+	const char *num, *unit;
+	size_t num_len, unit_len;
+	uint64_t kb;
+	int r;
+
+	if (!scan_word(rest, &num, &num_len) || !scan_word(rest, &unit, &unit_len) ||
+	    !scan_word_is(unit, unit_len, "kB") || !scan_rest_blank(rest))
+		return -EINVAL;
+	r = parse_u64_n(num, num_len, &kb);
+	if (r < 0)
+		return r;
+	if (kb > UINT64_MAX / 1024)
+		return -ERANGE;
+	*ret_bytes = kb * 1024;
+	return 0;
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct scan {
 	const char *p;
@@ -35,5 +36,12 @@ bool scan_word_is(const char *w, size_t len, const char *lit);
 
 /* Skip blanks; true when the rest is empty. */
 bool scan_rest_blank(struct scan *s);
+
+/*
+ * The value of a "Name:   24683620 kB" line (/proc/meminfo, /proc/PID/status)
+ * after the colon, in bytes: -EINVAL unless it is a number and "kB" and
+ * nothing else, -ERANGE when it overflows bytes.
+ */
+int scan_kb(struct scan *rest, uint64_t *ret_bytes);
 
 #endif
