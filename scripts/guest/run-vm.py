@@ -84,6 +84,9 @@ VMRD_DECISION = re.compile(r"\b((?:grow|shrink|hold|reclaim)[a-z_]*): ([a-z_]+):
                            r" target (\d+) MiB")
 
 
+NUMBER = re.compile(r"-?\d+(\.\d+)?$")
+
+
 def parse_size(text):
     """Turns "512M", "4G" or "1048576" into bytes."""
     t = text.strip().upper().removesuffix("IB").removesuffix("B")
@@ -334,6 +337,12 @@ class Runner:
                 self.decision = "%s %s %s" % (d.group(1), d.group(2), d.group(4))
         m = parse_marker(line)
         if m is None:
+            return
+        # Another process's output can land on the same console line as a
+        # report ("oom_kill=0memhog: ..."); a report with a value that is
+        # not a number is such a line: dropped, the previous report stands.
+        if m.get("kind") == "report" and \
+                not all(NUMBER.match(v) for k, v in m.items() if k != "kind"):
             return
         m["_time"] = round(time.monotonic() - self.t0, 3)
         self.markers.append(m)
