@@ -166,8 +166,9 @@ static int set_string(const struct inikey *k, void *field, const char *value, st
 		words_text(k->words, msg);
 		return -EINVAL;
 	}
-	if (len == 0 || len >= k->size) {
-		strbuf_printf(msg, "expected 1 to %zu characters", k->size - 1);
+	if ((len == 0 && !(k->flags & INIKEY_EMPTY)) || len >= k->size) {
+		strbuf_printf(msg, "expected %d to %zu characters", (k->flags & INIKEY_EMPTY) ? 0 : 1,
+			      k->size - 1);
 		return -EINVAL;
 	}
 	if (k->type == INIKEY_PATH && value[0] != '/') {

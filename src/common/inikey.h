@@ -48,6 +48,7 @@ enum inikey_type {
 /* flags */
 #define INIKEY_AUTO (1u << 0)     /* a size that may be "auto": 0, and the bool at aux_offset set */
 #define INIKEY_REQUIRED (1u << 1) /* no default: printed without a value */
+#define INIKEY_EMPTY (1u << 2)    /* a STRING that may be empty (meaning none) */
 
 struct inikey {
 	const char *section;      /* NULL: whatever section the caller routes to this table */

@@ -489,9 +489,14 @@ int daemon_setup(struct daemon *d)
 			d->reclaim_watch.fd = -1;
 	}
 
-	r = ctlsrv_open(&d->ctl, d->cfg.control_path, &d->loop, control, d);
-	if (r < 0)
-		log_warnc(r, "control socket %s", d->cfg.control_path);
+	/* One the operator asked for and cannot have is an error, not a daemon without it. */
+	if (d->cfg.control_path[0]) {
+		r = ctlsrv_open(&d->ctl, d->cfg.control_path, &d->loop, control, d);
+		if (r < 0)
+			fatalx(EX_CANTCREAT, "control socket %s: cannot listen: %s; make its directory "
+			       "writable, or set control to nothing in [vmrd] to run without one",
+			       d->cfg.control_path, strerror(-r));
+	}
 	d->started_usec = clock_now_usec();
 	d->watchdog_usec = sdnotify_watchdog_usec();
 	return 0;
@@ -524,7 +529,8 @@ void daemon_teardown(struct daemon *d)
 	reclaim_stop(&d->rc);
 	daemon_backend_close(&d->backend);
 	psi_close(d);
-	ctlsrv_close(&d->ctl, d->cfg.control_path);
+	if (d->cfg.control_path[0])
+		ctlsrv_close(&d->ctl, d->cfg.control_path);
 }
 
 /* Without --dry-run, --once also acts and waits (boundedly) for the backend's answer. */

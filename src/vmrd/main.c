@@ -47,6 +47,18 @@ static void harden(const struct vmrd_config *cfg)
 		log_warnc(r, "cannot set oom_score_adj to %s", val);
 }
 
+/* One line naming the file and the fix; a restart cannot help, so EX_CONFIG. */
+static void config_unreadable(const char *path, int r)
+{
+	if (r == -ENOENT)
+		log_warnx("%s: no such file; create it (vmrd --print-defaults lists every key), name "
+			  "another with -c FILE, or leave out -c to run on the built-in defaults", path);
+	else if (r == -EACCES)
+		log_warnx("%s: permission denied; make it readable by the user vmrd runs as", path);
+	else
+		log_warnc(r, "%s: cannot read the configuration", path);
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_ROOT = 256, OPT_DRY_RUN, OPT_ONCE, OPT_BACKEND, OPT_CONTROL, OPT_DEFAULTS };
@@ -122,8 +134,8 @@ int main(int argc, char **argv)
 		if (r == -EINVAL)
 			return EX_CONFIG;
 		if (r < 0) {
-			log_warnc(r, "%s", config_path);
-			return EX_NOINPUT;
+			config_unreadable(config_path, r);
+			return EX_CONFIG;
 		}
 		d.config_path = config_path;
 	}
