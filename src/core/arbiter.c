@@ -539,8 +539,14 @@ int arbiter_evaluate(const struct arbiter_config *cfg, const struct arbiter_host
 	memset(&w, 0, sizeof(w));
 	memset(&sum, 0, sizeof(sum));
 	sum.budget_bytes = host->budget_bytes;
-	sum.host_pressure = host->psi_some_avg10_centi >= cfg->host_psi_centi ||
-			    host->mem_available_bytes < host->reserve_bytes;
+	if (host->psi_some_avg10_centi >= cfg->host_psi_centi) {
+		if (host->psi_available_bytes && host->mem_available_bytes >= host->psi_available_bytes)
+			sum.host_psi_discounted = true;
+		else
+			sum.host_pressure = true;
+	}
+	if (host->mem_available_bytes < host->reserve_bytes)
+		sum.host_pressure = true;
 	if (host->mem_available_bytes < host->reserve_bytes)
 		sum.host_shortfall_bytes = host->reserve_bytes - host->mem_available_bytes;
 

@@ -85,8 +85,9 @@
  *     never below its entitlement (so never below min).  The guest is
  *     untrusted: asking is a courtesy, the cut is the decision, and the
  *     oscillation hold does not delay it.
- *  9. Host pressure (host PSI some avg10 at or above host_psi_centi, or
- *     host MemAvailable below the host reserve): growth is denied (step 3;
+ *  9. Host pressure (host PSI some avg10 at or above host_psi_centi while
+ *     MemAvailable is below psi_available_bytes when that is set, or host
+ *     MemAvailable below the host reserve): growth is denied (step 3;
  *     critical requests excepted, and served only from what the host
  *     really has free: MemAvailable above the reserve), fairness is not
  *     enforced (nobody could
@@ -167,6 +168,13 @@ struct arbiter_host {
 	uint32_t psi_some_avg10_centi;  /* the host's /proc/pressure/memory */
 	uint64_t mem_available_bytes;   /* the host's MemAvailable */
 	uint64_t reserve_bytes;         /* keep at least this available on the host */
+	/*
+	 * When the PSI above is the whole machine's rather than the budget's
+	 * own (a cgroup's), a process stalling at its own cgroup limit raises
+	 * it too, and cutting VMs cannot relieve that: such PSI is host
+	 * pressure only while MemAvailable is below this.  0: PSI always is.
+	 */
+	uint64_t psi_available_bytes;
 };
 
 /* The guest's latest `request` (kept by the broker; the arbiter answers each seq once). */
@@ -328,6 +336,7 @@ struct arbiter_summary {
 	uint64_t free_bytes;            /* size budget - accounted (0 if over) */
 	bool budget_below_min;          /* sum of mins exceeds the size budget */
 	bool host_pressure;
+	bool host_psi_discounted;       /* PSI at its threshold, but MemAvailable >= psi_available */
 	uint64_t host_shortfall_bytes;  /* reserve - host available (0 if none) */
 };
 

@@ -345,7 +345,10 @@ static void evaluate(struct broker *b, uint64_t now_usec)
 		.mem_available_bytes = b->host_available_bytes,
 		/* A cgroup's pressure is its PSI: its page cache keeps it near its limit. */
 		.reserve_bytes = b->cfg.budget_cgroup[0] ? 0 : b->cfg.reserve_bytes,
+		/* The machine's PSI also shows stalls of containers at their own limits. */
+		.psi_available_bytes = b->cfg.budget_cgroup[0] ? 0 : 2 * b->cfg.reserve_bytes,
 	};
+	bool was_discounted = b->summary_valid && b->summary.host_psi_discounted;
 	int r;
 
 	/* PSI full at its threshold is host pressure too; the arbiter looks at one number. */
@@ -360,6 +363,11 @@ static void evaluate(struct broker *b, uint64_t now_usec)
 		return;
 	}
 	b->summary_valid = true;
+	if (b->summary.host_psi_discounted && !was_discounted)
+		log_info("host PSI some %u.%02u%% is not host pressure while MemAvailable %llu is at least "
+			 "2 x reserve: another cgroup's stall, cutting VMs would not relieve it",
+			 host.psi_some_avg10_centi / 100, host.psi_some_avg10_centi % 100,
+			 (unsigned long long)host.mem_available_bytes);
 	for (size_t i = 0; i < b->n_vms; i++)
 		act(b, i, now_usec);
 	if (b->summary.budget_below_min)

@@ -144,6 +144,44 @@ static void test_host_pressure_denies_growth_and_asks_most_surplus_first(void **
 }
 
 /*
+ * Machine-wide PSI with plenty of MemAvailable is someone else's stall (a
+ * process at its own cgroup limit): it neither denies growth nor asks VMs
+ * back; once MemAvailable falls below psi_available, the same PSI does.
+ */
+static void test_machine_psi_counts_only_when_host_memory_is_low(void **state)
+{
+	struct world w;
+
+	world_init(&w, 1, 16 * G);
+	eval(&w);
+	w.host.psi_some_avg10_centi = 3000;
+	w.host.psi_available_bytes = 2 * G;
+	w.host.mem_available_bytes = 8 * G;
+	request(&w, 0, 1, 4 * G, URGENCY_NORMAL);
+	eval(&w);
+	assert_false(w.sum.host_pressure);
+	assert_true(w.sum.host_psi_discounted);
+	assert_decision(&w.d[0], ARBITER_GRANT, ARBITER_R_GRANTED, 4 * G);
+
+	settle(&w, 60 * SEC);
+	w.host.mem_available_bytes = 2 * G - 1;
+	request(&w, 0, 2, 6 * G, URGENCY_NORMAL);
+	eval(&w);
+	assert_true(w.sum.host_pressure);
+	assert_false(w.sum.host_psi_discounted);
+	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_HOST_PRESSURE, 0);
+
+	/* 0: the PSI is the budget's own (a cgroup's) and always counts. */
+	settle(&w, 60 * SEC);
+	w.host.psi_available_bytes = 0;
+	w.host.mem_available_bytes = 8 * G;
+	request(&w, 0, 3, 6 * G, URGENCY_NORMAL);
+	eval(&w);
+	assert_true(w.sum.host_pressure);
+	assert_decision(&w.d[0], ARBITER_DENY, ARBITER_R_HOST_PRESSURE, 0);
+}
+
+/*
  * Giving back is never held; a grow soon after a shrink is, except at
  * high or critical urgency, and its deny says when the hold ends.
  */
@@ -513,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_stuck_guest_is_counted_at_current_and_reissued_later),
 		cmocka_unit_test(test_stuck_shrink_counts_current_against_budget),
 		cmocka_unit_test(test_limits_changed_at_run_time_apply_next_evaluation),
+		cmocka_unit_test(test_machine_psi_counts_only_when_host_memory_is_low),
 		cmocka_unit_test(test_requests_beyond_the_bucket_are_rate_limited),
 		cmocka_unit_test(test_a_denied_request_is_answered_once),
 		cmocka_unit_test(test_invalid_input_changes_nothing),
