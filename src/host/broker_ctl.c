@@ -102,6 +102,8 @@ static bool broker_ctl_vm(void *ctx, size_t i, struct ctl_vm *ret)
 		.entitlement_bytes = b->dec[i].fair_bytes,
 		.reclaim_bytes = v->reclaim_bytes,
 		.reclaim_reason = v->reclaim_reason,
+		.commands = v->drv.commands_total,
+		.throttled = v->link.throttled_total,
 	};
 	return true;
 }

@@ -138,7 +138,10 @@ int ctl_status_json(const struct ctl_source *src, struct strbuf *o)
 
 	src->host(src->ctx, &h);
 	FOR_EACH_VM(src, v, i)
-		json_array_append_new(vms, with_more(vm_json(&v), vm_json_footprint(&v)));
+		json_array_append_new(vms, with_more(with_more(vm_json(&v), vm_json_footprint(&v)),
+						     json_pack("{s:I, s:I}", "hypervisor_commands",
+							       (json_int_t)v.commands, "throttled",
+							       (json_int_t)v.throttled)));
 	root = json_pack("{s:i, s:b, s:I, s:I, s:b, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:o}",
 			 "version", 1, "dry_run", h.dry_run, "uptime_usec", (json_int_t)h.uptime_usec,
 			 "budget_bytes", (json_int_t)h.budget_bytes, "budget_auto", h.budget_auto,

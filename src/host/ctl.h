@@ -43,7 +43,8 @@
  *                "lines": N, "errors": N, "kicks": N,
  *                (added in issue 9:) "applied_bytes": N, "rss_bytes": N,
  *                "overhead_bytes": N, "accounted_bytes": N,
- *                "entitlement_bytes": N, "reclaim_bytes": N, "reclaim_reason": S } ... ] }
+ *                "entitlement_bytes": N, "reclaim_bytes": N, "reclaim_reason": S,
+ *                (added in issue 10:) "hypervisor_commands": N, "throttled": N } ... ] }
  * "current_bytes" is what QEMU reports (boot + virtio-mem plugged - balloon)
  * once "reconciled", and the accounted size before.  "applied_bytes" is the
  * target QEMU confirmed; "rss_bytes" what the QEMU process holds (0: not
@@ -53,6 +54,9 @@
  * "reclaim_bytes"/"reclaim_reason" the last reclaim ask ("" if none).
  * "size_budget_bytes" is what the budget leaves for guest sizes after the
  * QEMUs' own memory; "charged_bytes" what the VMs cost the budget now.
+ * "hypervisor_commands" counts the commands sent to the VM's hypervisor
+ * (queries and resizes); "throttled" how often the guest ran out of its
+ * line budget and was read more slowly.
  *
  * why json: [ { "vm": S, "age_usec": N, "action": "grant"|"deny"|"reclaim"|"set",
  *               "reason": S, "seq": N, "target_bytes": N, "applied": bool,
@@ -130,6 +134,8 @@ struct ctl_vm {
 	uint64_t entitlement_bytes;
 	uint64_t reclaim_bytes;    /* the last reclaim ask (0: none) */
 	const char *reclaim_reason;
+	uint64_t commands;         /* sent to the hypervisor */
+	uint64_t throttled;        /* times the guest's line budget ran out */
 };
 
 /* One of a VM's recent decisions; the strings are the owner's and live as long as the call. */

@@ -19,6 +19,9 @@
 /* Retries of a refused resize: soon at first, at most every 30 s. */
 #define DRIVER_RETRY_MIN_USEC (500 * 1000ull)
 #define DRIVER_RETRY_MAX_USEC (30 * 1000000ull)
+/* Size refreshes a guest's `done` may cause: a few at once, then two per second. */
+#define DRIVER_REFRESH_BURST 2
+#define DRIVER_REFRESH_USEC (500 * 1000ull)
 
 int driver_init(struct driver *d, const struct driver_env *env, const struct driver_ops *ops,
 		const struct config_vm *cfg)
@@ -29,6 +32,7 @@ int driver_init(struct driver *d, const struct driver_env *env, const struct dri
 	d->ops = ops;
 	backoff_init(&d->retry, DRIVER_RETRY_MIN_USEC, DRIVER_RETRY_MAX_USEC);
 	backoff_init(&d->reconcile_retry, DRIVER_RETRY_MIN_USEC, DRIVER_RETRY_MAX_USEC);
+	ratelimit_init(&d->refresh_rl, DRIVER_REFRESH_BURST, DRIVER_REFRESH_USEC);
 	return ops->open(d);
 }
 
@@ -72,6 +76,8 @@ void driver_tick(struct driver *d, uint64_t now_usec)
 	if (d->reconcile_again && d->link_up && !d->reconciled &&
 	    !backoff_waiting(&d->reconcile_retry, now_usec))
 		reconcile_retry(d, now_usec);
+	if (d->refresh_again && ratelimit_wait_usec(&d->refresh_rl, now_usec) == 0)
+		driver_refresh(d, now_usec);
 	if (d->apply_failed && d->reconciled && !d->apply_inflight &&
 	    !backoff_waiting(&d->retry, now_usec)) {
 		log_info("vm %s: retrying the resize to %llu (attempt %u)", d->cfg.name,
@@ -103,9 +109,19 @@ uint64_t driver_current_bytes(const struct driver *d)
 	const struct driver_sizes *s = &d->sizes;
 	uint64_t boot = s->boot_bytes;
 
-	/* The balloon's "actual" is the boot memory minus what the balloon holds. */
-	if (d->cfg.balloon_id[0] && s->balloon_actual_bytes <= s->boot_bytes)
+	/*
+	 * The balloon's "actual" is the boot memory minus what the balloon
+	 * holds, and it is the guest that says so (the balloon driver writes it):
+	 * a guest claiming to hold less than the target it was given would make
+	 * room for others that it never gave up.  So it is believed down to the
+	 * target, no further: a guest can only make itself look larger.
+	 */
+	if (d->cfg.balloon_id[0] && s->balloon_actual_bytes <= s->boot_bytes) {
 		boot = s->balloon_actual_bytes;
+		if (s->balloon_target_bytes && boot < s->balloon_target_bytes)
+			boot = s->balloon_target_bytes < s->boot_bytes ? s->balloon_target_bytes
+								     : s->boot_bytes;
+	}
 	return boot + (d->cfg.vmem_id[0] ? s->vmem_size_bytes : 0);
 }
 
@@ -234,8 +250,13 @@ void driver_refresh(struct driver *d, uint64_t now_usec)
 {
 	int r;
 
+	d->refresh_again = false;
 	if (!d->reconciled)
 		return;
+	if (!ratelimit_take(&d->refresh_rl, now_usec)) {
+		d->refresh_again = true; /* the last one asked for is sent when the budget allows */
+		return;
+	}
 	r = d->ops->query(d, false, now_usec);
 	if (r < 0)
 		log_warnc(r, "vm %s: cannot ask %s for the sizes", d->cfg.name, d->ops->name);

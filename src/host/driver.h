@@ -28,6 +28,7 @@
 
 #include "common/backoff.h"
 #include "common/loop.h"
+#include "common/ratelimit.h"
 #include "host/config.h"
 
 struct driver;
@@ -112,6 +113,14 @@ struct driver {
 	bool reconcile_again;          /* ...when reconcile_retry says so */
 	int unreachable_err;           /* the last driver_link_failed() error said (0: none) */
 	/*
+	 * Refreshes follow the guest's `done`, which the guest may send as often
+	 * as it likes: coalesced to DRIVER_REFRESH_BURST, then one per
+	 * DRIVER_REFRESH_USEC; one asked for meanwhile is sent when it may.
+	 */
+	struct ratelimit refresh_rl;
+	bool refresh_again;
+	uint64_t commands_total;       /* commands sent to the hypervisor (queries and resizes) */
+	/*
 	 * The total size the hypervisor confirmed holding as its target: only
 	 * a resize it answered moves it, so a shrink in flight or refused
 	 * still counts at the old size (the arbiter's "applied").
@@ -152,7 +161,10 @@ static inline bool driver_reconciled(const struct driver *d)
 	return d->reconciled;
 }
 
-/* boot + virtio-mem plugged - balloon. */
+/*
+ * boot + virtio-mem plugged - balloon.  The balloon's actual size comes
+ * from the guest, so it is not believed below the balloon target set.
+ */
 uint64_t driver_current_bytes(const struct driver *d);
 /* The block size the guest should align to. */
 uint64_t driver_block_bytes(const struct driver *d);
@@ -177,7 +189,7 @@ int driver_apply(struct driver *d, uint64_t target_bytes, uint64_t now_usec);
 /* The total the hypervisor holds as its target, from the sizes it confirmed. */
 uint64_t driver_confirmed_bytes(const struct driver *d);
 
-/* Ask the hypervisor for the sizes again (after the guest's `done`, or periodically). */
+/* Ask the hypervisor for the sizes again (after the guest's `done`), within the refresh budget. */
 void driver_refresh(struct driver *d, uint64_t now_usec);
 
 /* For status. */

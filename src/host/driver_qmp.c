@@ -98,6 +98,7 @@ static int query(struct driver_qmp *dq, const char *cmd,
 {
 	int r = qmp_execute(&dq->qmp, cmd, NULL, fn, dq, now_usec);
 
+	dq->d->commands_total += r == 0;
 	if (r < 0)
 		log_warnc(r, "vm %s: cannot send %s", dq->d->cfg.name, cmd);
 	return r;
@@ -202,6 +203,7 @@ static void on_balloon_set(struct qmp *q, int err, const struct qmp_msg *m, void
 
 static int qmp_set_vmem(struct driver *d, uint64_t requested_bytes, uint64_t now_usec)
 {
+	d->commands_total++;
 	return qmp_execute(&impl(d)->qmp, "qom-set",
 			   json_pack("{s:s, s:s, s:I}", "path", d->cfg.vmem_id, "property",
 				     "requested-size", "value", (json_int_t)requested_bytes),
@@ -210,6 +212,7 @@ static int qmp_set_vmem(struct driver *d, uint64_t requested_bytes, uint64_t now
 
 static int qmp_set_balloon(struct driver *d, uint64_t target_bytes, uint64_t now_usec)
 {
+	d->commands_total++;
 	return qmp_execute(&impl(d)->qmp, "balloon",
 			   json_pack("{s:I}", "value", (json_int_t)target_bytes), on_balloon_set,
 			   impl(d), now_usec);

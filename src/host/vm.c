@@ -28,7 +28,49 @@ void vm_init(struct vm *vm, const struct vm_env *env, const char *name, const ch
 	vm->env = env;
 	loop_watch_init(&vm->ch, vm_channel_io);
 	backoff_init(&vm->backoff, VM_BACKOFF_MIN_USEC, VM_BACKOFF_MAX_USEC);
+	/* Kept across reconnects: a guest does not buy a new budget by reconnecting. */
+	ratelimit_init(&vm->lines_rl, VM_LINES_BURST, 1000000ull / VM_LINES_PER_SEC);
+	ratelimit_init(&vm->hello_rl, VM_HELLOS_BURST, VM_HELLO_USEC);
+	ratelimit_init(&vm->log_rl, VM_LOG_BURST, VM_LOG_USEC);
 	vm->retry_at_usec = now_usec;
+}
+
+/*
+ * How long a lost channel stays closed.  Only a session that got as far as
+ * a hello counts as working: a channel that is closed again before one (a
+ * guest opening and closing its port in a loop) backs off further each
+ * time, up to VM_BACKOFF_MAX_USEC.
+ */
+static uint64_t lost_delay(struct vm *vm, uint64_t now_usec)
+{
+	return vm->hello ? backoff_next_usec(&vm->backoff) : backoff_failed(&vm->backoff, now_usec);
+}
+
+/* Say what the log budget dropped, once, when there is something to say and room to say it. */
+static void log_suppressed(struct vm *vm, uint64_t now_usec)
+{
+	uint64_t n;
+
+	if (!vm->log_rl.suppressed || ratelimit_wait_usec(&vm->log_rl, now_usec) > 0)
+		return;
+	n = ratelimit_take_suppressed(&vm->log_rl);
+	log_warnx("vm %s: %llu log lines caused by the guest suppressed (at most %u at once, then one "
+		  "per %llu ms)", vm->name, (unsigned long long)n, VM_LOG_BURST,
+		  (unsigned long long)(VM_LOG_USEC / 1000));
+}
+
+/* May the guest make us log one more line?  Debug lines ask only when they would be written. */
+bool vm_log_ok(struct vm *vm, uint64_t now_usec)
+{
+	log_suppressed(vm, now_usec);
+	return ratelimit_take(&vm->log_rl, now_usec);
+}
+
+/* What to wait for: input unless throttled, output while some is queued. */
+static int vm_watch_events(struct vm *vm)
+{
+	return loop_mod(vm->env->loop, &vm->ch, (vm->throttled ? 0 : EPOLLIN) |
+						(vm->out_len ? EPOLLOUT : 0));
 }
 
 void vm_close(struct vm *vm)
@@ -48,11 +90,13 @@ void vm_disconnect(struct vm *vm, const char *reason, uint64_t delay_usec, uint6
 {
 	if (vm->ch.fd < 0)
 		return;
-	log_info("vm %s: channel closed: %s", vm->name, reason);
+	if (vm_log_ok(vm, now_usec))
+		log_info("vm %s: channel closed: %s", vm->name, reason);
 	loop_watch_close(vm->env->loop, &vm->ch);
 	vm->hello = false;
 	vm->welcomed = false;
 	vm->backlog = false;
+	vm->throttled = false;
 	vm->out_len = 0;
 	vm->in_off = vm->in_len = 0;
 	/* The last report stays: it is still the best the host knows of the guest. */
@@ -67,7 +111,7 @@ static int flush_out(struct vm *vm)
 
 	if (r < 0)
 		return r;
-	return loop_mod(vm->env->loop, &vm->ch, EPOLLIN | (vm->out_len ? EPOLLOUT : 0));
+	return vm_watch_events(vm);
 }
 
 int vm_send(struct vm *vm, const struct proto_msg *msg, uint64_t now_usec)
@@ -93,7 +137,7 @@ int vm_send(struct vm *vm, const struct proto_msg *msg, uint64_t now_usec)
 	vm->out_len += (size_t)len;
 	r = flush_out(vm);
 	if (r < 0)
-		vm_disconnect(vm, "write failed", backoff_next_usec(&vm->backoff), now_usec);
+		vm_disconnect(vm, "write failed", lost_delay(vm, now_usec), now_usec);
 	return r;
 }
 
@@ -111,10 +155,11 @@ static void send_error(struct vm *vm, const char *reason, uint64_t now_usec)
 	snprintf(m.reason, sizeof(m.reason), "%s", reason);
 	vm_send(vm, &m, now_usec);
 	if (vm->window_errors > env->error_limit && vm->ch.fd >= 0) {
-		log_warnx("vm %s: %u bad lines within %llu ms (last \"%s\"), disconnecting for %llu ms",
-			  vm->name, vm->window_errors,
-			  (unsigned long long)(env->error_window_usec / 1000), reason,
-			  (unsigned long long)(env->penalty_usec / 1000));
+		if (vm_log_ok(vm, now_usec))
+			log_warnx("vm %s: %u bad lines within %llu ms (last \"%s\"), disconnecting for %llu ms",
+				  vm->name, vm->window_errors,
+				  (unsigned long long)(env->error_window_usec / 1000), reason,
+				  (unsigned long long)(env->penalty_usec / 1000));
 		vm->kicks_total++;
 		vm_disconnect(vm, "too many errors", env->penalty_usec, now_usec);
 	}
@@ -133,16 +178,23 @@ int vm_welcome(struct vm *vm, uint64_t min_bytes, uint64_t max_bytes, uint64_t c
 	return vm_send(vm, &m, now_usec);
 }
 
-static void handle_hello(struct vm *vm, const struct proto_msg *m)
+static void handle_hello(struct vm *vm, const struct proto_msg *m, uint64_t now_usec)
 {
+	/* Each hello costs a welcome and restarts the session: a budget of its own. */
+	if (!ratelimit_take(&vm->hello_rl, now_usec)) {
+		send_error(vm, "rate_limited", now_usec);
+		return;
+	}
 	vm->hello = true;
 	vm->welcomed = false; /* every hello is answered */
+	backoff_succeeded(&vm->backoff); /* a guest that says hello has a working channel */
 	/* A new session (a restarted agent starts at seq 1): the old one's request is gone. */
 	vm->request.valid = false;
 	snprintf(vm->agent, sizeof(vm->agent), "%s",
 		 (m->present & PROTO_HAS(PROTO_KEY_AGENT)) ? m->agent : "");
-	log_info("vm %s: hello agent \"%s\" current %llu block %llu", vm->name, vm->agent,
-		 (unsigned long long)m->current_bytes, (unsigned long long)m->block_bytes);
+	if (vm_log_ok(vm, now_usec))
+		log_info("vm %s: hello agent \"%s\" current %llu block %llu", vm->name, vm->agent,
+			 (unsigned long long)m->current_bytes, (unsigned long long)m->block_bytes);
 	vm->news |= VM_NEWS_HELLO;
 }
 
@@ -151,9 +203,10 @@ static void handle_request(struct vm *vm, const struct proto_msg *m, uint64_t no
 	vm->request = (struct arbiter_request){ .valid = true, .seq = m->seq,
 						.target_bytes = m->target_bytes,
 						.urgency = m->urgency, .usec = now_usec };
-	log_debug("vm %s: request seq %llu target %llu urgency %s reason \"%s\"", vm->name,
-		  (unsigned long long)m->seq, (unsigned long long)m->target_bytes,
-		  proto_urgency_name(m->urgency), m->reason);
+	if (log_is_debug() && vm_log_ok(vm, now_usec))
+		log_debug("vm %s: request seq %llu target %llu urgency %s reason \"%s\"", vm->name,
+			  (unsigned long long)m->seq, (unsigned long long)m->target_bytes,
+			  proto_urgency_name(m->urgency), m->reason);
 	vm->news |= VM_NEWS_REQUEST;
 }
 
@@ -175,6 +228,9 @@ static void handle_line(struct vm *vm, const char *line, size_t len, uint64_t no
 	vm->lines_total++;
 	if (proto_parse(line, len, &m, &reason) < 0) {
 		send_error(vm, reason, now_usec);
+		/* An agent of another protocol version cannot be talked to (docs/protocol.md). */
+		if (strcmp(reason, "bad_version") == 0)
+			vm_disconnect(vm, "unsupported protocol version", vm->env->penalty_usec, now_usec);
 		return;
 	}
 	if (!proto_verb_from_guest(m.verb)) {
@@ -187,7 +243,7 @@ static void handle_line(struct vm *vm, const char *line, size_t len, uint64_t no
 	}
 	switch (m.verb) {
 	case PROTO_VERB_HELLO:
-		handle_hello(vm, &m);
+		handle_hello(vm, &m, now_usec);
 		break;
 	case PROTO_VERB_REQUEST:
 		handle_request(vm, &m, now_usec);
@@ -197,14 +253,36 @@ static void handle_line(struct vm *vm, const char *line, size_t len, uint64_t no
 		break;
 	case PROTO_VERB_DONE:
 		/* The guest finished resizing: the hypervisor's numbers are the ones to believe. */
-		log_debug("vm %s: done seq %llu current %llu", vm->name, (unsigned long long)m.seq,
-			  (unsigned long long)m.current_bytes);
+		if (log_is_debug() && vm_log_ok(vm, now_usec))
+			log_debug("vm %s: done seq %llu current %llu", vm->name,
+				  (unsigned long long)m.seq, (unsigned long long)m.current_bytes);
 		vm->news |= VM_NEWS_DONE;
 		break;
 	default:
 		send_error(vm, "unexpected_verb", now_usec);
 		break;
 	}
+}
+
+/*
+ * Is there a line left in the link's line budget?  Without one the channel
+ * is not read (EPOLLIN off) until vm_tick() finds the budget back.
+ */
+static bool line_budget(struct vm *vm, uint64_t now_usec)
+{
+	if (ratelimit_wait_usec(&vm->lines_rl, now_usec) == 0)
+		return true;
+	if (!vm->throttled) {
+		vm->throttled = true;
+		vm->throttled_total++;
+		if (vm_log_ok(vm, now_usec))
+			log_info("vm %s: more than %u lines per second; reading it more slowly", vm->name,
+				 VM_LINES_PER_SEC);
+		if (vm_watch_events(vm) < 0)
+			vm_disconnect(vm, "cannot watch the channel", lost_delay(vm, now_usec),
+				      now_usec);
+	}
+	return false;
 }
 
 void vm_drain(struct vm *vm, uint64_t now_usec)
@@ -221,7 +299,11 @@ void vm_drain(struct vm *vm, uint64_t now_usec)
 			vm->backlog = true;
 			return;
 		}
+		if (!line_budget(vm, now_usec))
+			return;
 		k = proto_reader_next(&vm->reader, &line, &len);
+		if (k != 0)
+			ratelimit_take(&vm->lines_rl, now_usec);
 		if (k > 0) {
 			budget--;
 			handle_line(vm, line, len, now_usec);
@@ -250,11 +332,11 @@ static void read_channel(struct vm *vm, uint64_t now_usec)
 	n = recv(vm->ch.fd, vm->in, sizeof(vm->in), MSG_DONTWAIT);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
-			vm_disconnect(vm, "read failed", backoff_next_usec(&vm->backoff), now_usec);
+			vm_disconnect(vm, "read failed", lost_delay(vm, now_usec), now_usec);
 		return;
 	}
 	if (n == 0) {
-		vm_disconnect(vm, "end of file", backoff_next_usec(&vm->backoff), now_usec);
+		vm_disconnect(vm, "end of file", lost_delay(vm, now_usec), now_usec);
 		return;
 	}
 	vm->in_off = 0;
@@ -270,9 +352,9 @@ static void vm_channel_io(struct loop_watch *w, uint32_t events)
 	if (events & EPOLLIN)
 		read_channel(vm, now_usec);
 	if (vm->ch.fd >= 0 && (events & EPOLLOUT) && flush_out(vm) < 0)
-		vm_disconnect(vm, "write failed", backoff_next_usec(&vm->backoff), now_usec);
+		vm_disconnect(vm, "write failed", lost_delay(vm, now_usec), now_usec);
 	if (vm->ch.fd >= 0 && (events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN))
-		vm_disconnect(vm, "hang-up", backoff_next_usec(&vm->backoff), now_usec);
+		vm_disconnect(vm, "hang-up", lost_delay(vm, now_usec), now_usec);
 }
 
 int vm_attach(struct vm *vm, int fd, uint64_t now_usec)
@@ -281,13 +363,15 @@ int vm_attach(struct vm *vm, int fd, uint64_t now_usec)
 
 	if (vm->ch.fd >= 0)
 		return -EBUSY;
+	/* A guest that connects to us (vsock) waits out its backoff like one we connect to. */
+	if (now_usec < vm->retry_at_usec)
+		return -EAGAIN;
 	vm->ch.fd = fd;
 	r = loop_add(vm->env->loop, &vm->ch, EPOLLIN);
 	if (r < 0) {
 		vm->ch.fd = -1;
 		return r;
 	}
-	backoff_succeeded(&vm->backoff);
 	proto_reader_init(&vm->reader, vm->rbuf, sizeof(vm->rbuf));
 	vm->out_len = 0;
 	vm->in_off = vm->in_len = 0;
@@ -314,11 +398,20 @@ static void connect_channel(struct vm *vm, uint64_t now_usec)
 		vm->retry_at_usec = vm->backoff.retry_at_usec;
 		return;
 	}
-	log_info("vm %s: channel connected to %s", vm->name, vm->path);
+	if (vm_log_ok(vm, now_usec))
+		log_info("vm %s: channel connected to %s", vm->name, vm->path);
 }
 
 void vm_tick(struct vm *vm, uint64_t now_usec)
 {
+	log_suppressed(vm, now_usec);
+	if (vm->throttled && ratelimit_wait_usec(&vm->lines_rl, now_usec) == 0) {
+		vm->throttled = false;
+		vm->backlog = true; /* the owner drains what is buffered before the channel is read */
+		if (vm_watch_events(vm) < 0)
+			vm_disconnect(vm, "cannot watch the channel", lost_delay(vm, now_usec),
+				      now_usec);
+	}
 	/* Without a path the channel is a listener's (vsock), which attaches what it accepts. */
 	if (vm->path[0] && vm->ch.fd < 0 && now_usec >= vm->retry_at_usec)
 		connect_channel(vm, now_usec);

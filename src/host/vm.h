@@ -17,6 +17,16 @@
  * lines_per_wakeup are handled per loop iteration, output is queued in a
  * fixed buffer, and a guest that sends more than error_limit bad lines
  * within error_window is disconnected for a penalty period.
+ *
+ * Whatever a guest can make happen as often as it likes has a budget per
+ * link (common/ratelimit): lines (VM_LINES_BURST, then VM_LINES_PER_SEC;
+ * past it the channel is not read until the budget is back, so a flood
+ * slows the flooder and nothing else), hellos (each one costs a welcome
+ * and a new session; past VM_HELLOS_BURST, one per VM_HELLO_USEC, a hello
+ * is an error), and log lines it causes (VM_LOG_BURST, then one per
+ * VM_LOG_USEC; what is dropped is counted and said in one "N suppressed"
+ * line).  A hello with a version other than PROTO_VERSION is answered
+ * bad_version and the channel closed, as docs/protocol.md says.
  */
 
 #include <stdbool.h>
@@ -24,6 +34,7 @@
 
 #include "common/backoff.h"
 #include "common/loop.h"
+#include "common/ratelimit.h"
 #include "core/arbiter.h"
 #include "core/proto.h"
 
@@ -33,6 +44,13 @@
 #define VM_READ_BUDGET 4096
 #define VM_BACKOFF_MIN_USEC (100 * 1000ull) /* channel reconnects */
 #define VM_BACKOFF_MAX_USEC (5 * 1000000ull)
+/* Budgets per link: far above what an honest agent sends (a report every second or so). */
+#define VM_LINES_BURST 200
+#define VM_LINES_PER_SEC 100
+#define VM_HELLOS_BURST 5
+#define VM_HELLO_USEC (2 * 1000000ull)
+#define VM_LOG_BURST 20
+#define VM_LOG_USEC (1000000ull)
 
 /* What every VM's channel shares; the owner may change the limits at any time. */
 struct vm_env {
@@ -72,6 +90,10 @@ struct vm {
 	struct proto_reader reader;
 	char rbuf[2 * PROTO_LINE_MAX];
 	bool backlog;                    /* lines or bytes left over for the next iteration */
+	bool throttled;                  /* out of line budget: not read until it is back */
+	struct ratelimit lines_rl;       /* lines handled */
+	struct ratelimit hello_rl;       /* hellos answered */
+	struct ratelimit log_rl;         /* log lines the guest causes */
 	char in[VM_READ_BUDGET];         /* read but not yet fed to the reader */
 	size_t in_off;
 	size_t in_len;
@@ -83,6 +105,7 @@ struct vm {
 	uint64_t lines_total;
 	uint64_t errors_total;
 	uint64_t kicks_total;            /* disconnects for misbehaviour */
+	uint64_t throttled_total;        /* times the line budget ran out */
 };
 
 /* Ready to connect to path at now_usec (vm_tick() does it). */
@@ -91,10 +114,17 @@ void vm_init(struct vm *vm, const struct vm_env *env, const char *name, const ch
 /* Close the channel without news (the owner is letting the VM go). */
 void vm_close(struct vm *vm);
 
-/* Connect when due. */
+/* Connect when due; read again when the line budget is back; say what the log budget dropped. */
 void vm_tick(struct vm *vm, uint64_t now_usec);
-/* Use a connected descriptor (accepted elsewhere, or a test's socketpair); -EBUSY when connected. */
+/*
+ * Use a connected descriptor (accepted elsewhere, or a test's socketpair):
+ * -EBUSY when connected, -EAGAIN while the channel is closed for backoff
+ * or a penalty.
+ */
 int vm_attach(struct vm *vm, int fd, uint64_t now_usec);
+
+/* May the guest make us log one more line?  (Its log budget; says what was dropped.) */
+bool vm_log_ok(struct vm *vm, uint64_t now_usec);
 
 /* Handle lines left over from an earlier wakeup (the per-wakeup budget ran out). */
 void vm_drain(struct vm *vm, uint64_t now_usec);

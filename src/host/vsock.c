@@ -19,14 +19,18 @@
 /* Hand a connection to a VM's link; a VM already connected keeps its connection. */
 static void hand_over(struct vm *vm, int fd, const char *from)
 {
-	int r = vm_attach(vm, fd, clock_now_usec());
+	uint64_t now = clock_now_usec();
+	int r = vm_attach(vm, fd, now);
 
+	/* The guest decides how often it connects: what it makes us log comes from its budget. */
 	if (r < 0) {
-		log_warnc(r, "vm %s: connection from %s refused", vm->name, from);
+		if (vm_log_ok(vm, now))
+			log_warnc(r, "vm %s: connection from %s refused", vm->name, from);
 		close(fd);
 		return;
 	}
-	log_info("vm %s: channel connected from %s", vm->name, from);
+	if (vm_log_ok(vm, now))
+		log_info("vm %s: channel connected from %s", vm->name, from);
 }
 
 static void on_vsock(struct loop_watch *w, uint32_t events)

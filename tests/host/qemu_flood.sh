@@ -42,7 +42,7 @@ echo "hello v=1 block=2097152 current=536870912 agent=flood" >&3
 ) 2>/dev/null &
 FLOOD=$!
 PIDS="$PIDS $FLOOD"
-wait_for "flood under way" "[ \"\$(json_vm a lines)\" -ge 5000 ]" 60
+wait_for "flood under way (read at its line budget)" "[ \"\$(json_vm a lines)\" -ge 1000 ]" 60
 
 echo "hello v=1 block=2097152 current=536870912 agent=victim" >&4
 wait_for "welcome b" "grep -q '^welcome' '$T/b.out'"

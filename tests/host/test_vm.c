@@ -263,6 +263,64 @@ static void test_a_guest_that_does_not_read_is_dropped(void **state)
 	assert_int_equal(vm_send(&f->vm, &m, fake_now), -ENOTCONN);
 }
 
+static void test_a_hello_of_another_version_closes_the_channel(void **state)
+{
+	struct fixture *f = *state;
+
+	guest_says(f, "hello v=2 block=2097152 current=536870912\n");
+	assert_string_equal(guest_reads(f), "error reason=bad_version\n");
+	assert_false(vm_channel_up(&f->vm));
+	assert_int_equal(vm_take_news(&f->vm), VM_NEWS_DOWN);
+	assert_true(f->vm.retry_at_usec == fake_now + 5 * SEC);
+}
+
+static void test_hellos_have_a_budget_of_their_own(void **state)
+{
+	struct fixture *f = *state;
+	unsigned hellos = 0;
+
+	f->env.error_limit = 1000;
+	for (int i = 0; i < 50; i++) {
+		guest_says(f, "hello v=1 block=2097152 current=536870912\n");
+		hellos += !!(vm_take_news(&f->vm) & VM_NEWS_HELLO);
+	}
+	assert_int_equal(hellos, VM_HELLOS_BURST);
+	assert_non_null(strstr(guest_reads(f), "error reason=rate_limited\n"));
+	fake_now += VM_HELLO_USEC;
+	guest_says(f, "hello v=1 block=2097152 current=536870912\n");
+	assert_int_equal(vm_take_news(&f->vm), VM_NEWS_HELLO);
+}
+
+static void test_a_flood_is_read_at_the_line_budget(void **state)
+{
+	struct fixture *f = *state;
+	static char text[1000 * 32];
+	size_t len = 0;
+
+	f->env.lines_per_wakeup = 100000;
+	guest_says(f, "hello v=1 block=2097152 current=536870912\n");
+	for (int i = 0; i < 1000; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "done seq=1 current=536870912\n");
+	assert_int_equal(write(f->guest, text, len), (ssize_t)len);
+	for (int i = 0; i < 10; i++)
+		assert_true(loop_run_once(&f->loop, 10) >= 0);
+	/* The burst, then nothing until time passes; the channel stays up. */
+	assert_true(f->vm.lines_total == VM_LINES_BURST);
+	assert_true(f->vm.throttled);
+	assert_true(vm_channel_up(&f->vm));
+	fake_now += SEC;
+	vm_tick(&f->vm, fake_now);
+	assert_false(f->vm.throttled);
+	for (int i = 0; i < 10; i++) {
+		if (vm_has_backlog(&f->vm))
+			vm_drain(&f->vm, fake_now);
+		assert_true(loop_run_once(&f->loop, 10) >= 0);
+	}
+	assert_true(f->vm.lines_total == VM_LINES_BURST + VM_LINES_PER_SEC);
+	assert_true(f->vm.throttled);
+	assert_true(f->vm.errors_total == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +331,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_disconnect_drops_hello_and_request_and_backs_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lines_per_wakeup_bounds_one_guest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_guest_that_does_not_read_is_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_hello_of_another_version_closes_the_channel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hellos_have_a_budget_of_their_own, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_flood_is_read_at_the_line_budget, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
