@@ -26,6 +26,10 @@ echo "hello v=1 block=2097152 current=$((512 * MIB)) agent=hostile" >&3
 echo "hello v=1 block=2097152 current=$((512 * MIB)) agent=victim" >&4
 wait_for "welcomes" "grep -q '^welcome' '$T/h.out' && grep -q '^welcome' '$T/v.out'"
 VSEQ=0
+# fresh_channel NAME: the broker is connected to NAME's channel and has not had a hello on it.
+fresh_channel() {
+	wait_for "$1 reconnects" "[ \"\$(json_vm $1 channel)\" = true ] && [ \"\$(json_vm $1 hello)\" = false ]" 15
+}
 # victim_grant: the victim asks for 2 MiB more; prints the latency of its answer.
 victim_grant() {
 	VSEQ=$((VSEQ + 1))
@@ -70,34 +74,46 @@ echo "   done flood: h sent $lines lines so far, throttled $(json_vm h throttled
 echo "ok: done flood: $(( (c1 - c0) )) QMP commands to h's QEMU and $((l1 - l0)) log bytes in 10 s"
 
 # hello flood: a fresh connection (the flood above may leave lines queued).
+# The channel seen up is not enough: a throttled channel is not read, so
+# its end of file is seen late; a new one has not said hello yet.
 start_guest h 3
-wait_for "h reconnects" "[ \"\$(json_vm h channel)\" = true ]" 15
+fresh_channel h
 w0=$(grep -c '^welcome' "$T/h.out")
 l0=$(grep -c 'vm h:' "$T/broker.log")
+k0=$(json_vm h kicks)
 i=0
 while [ $i -lt 1000 ]; do
 	echo "hello v=1 block=2097152 current=$((512 * MIB)) agent=flood"
 	i=$((i + 1))
 done >&3
-sleep 3
+# Answered: past the hello budget each hello is an error, and past
+# error_limit errors the guest is disconnected; without a budget every
+# hello is welcomed and no error comes.
+wait_for "hello flood answered" \
+	"[ \$(json_vm h kicks) -gt $k0 ] || [ \$(grep -c '^welcome' '$T/h.out') -gt $((w0 + 10)) ]"
 w1=$(grep -c '^welcome' "$T/h.out")
 l1=$(grep -c 'vm h:' "$T/broker.log")
-[ $((w1 - w0)) -le 10 ] || fail "hello flood: $((w1 - w0)) welcomes"
+# At most the burst of 5, and one more if the flood took over 2 s on a busy
+# machine (fewer when the disconnect comes before the welcomes are sent).
+[ $((w1 - w0)) -le 6 ] || fail "hello flood: $((w1 - w0)) welcomes"
+grep -q '^error reason=rate_limited' "$T/h.out" || fail "hello flood: no rate_limited error"
 [ $((l1 - l0)) -le 40 ] || fail "hello flood: $((l1 - l0)) log lines"
-echo "ok: 1000 hellos got $((w1 - w0)) welcomes and made $((l1 - l0)) log lines"
+echo "ok: a flood of hellos got $((w1 - w0)) welcomes and $(grep -c '^error reason=rate_limited' "$T/h.out") rate_limited errors until the guest was disconnected, and made $((l1 - l0)) log lines"
 victim_grant "the hello flood's aftermath"
 
 # hello v=2: bad_version, and the host closes the channel.
 start_guest h 3
-wait_for "h reconnects" "[ \"\$(json_vm h channel)\" = true ]" 15
+fresh_channel h
 echo "hello v=2 block=2097152 current=$((512 * MIB))" >&3
 wait_for "bad_version" "grep -q '^error reason=bad_version' '$T/h.out'"
-wait_for "channel closed after bad_version" "grep -q 'vm h: channel closed: unsupported protocol version' '$T/broker.log'" 5
+# The log line saying so may be within what the guest's log budget drops:
+# the channel's state is what shows it (the test's end never closes it).
+wait_for "channel closed after bad_version" "[ \"\$(json_vm h channel)\" = false ]" 5
 echo "ok: hello v=2 answered bad_version and the channel closed"
 
 # Slowloris: one byte every 50 ms; it holds nothing but its own line.
 start_guest h 3
-wait_for "h reconnects" "[ \"\$(json_vm h channel)\" = true ]" 15
+fresh_channel h
 n0=$(json_vm h lines)
 (for c in h e l l o ' ' v = 1 ' ' b l o c k = 2 0 9 7 1 5 2 ' ' c u r r e n t = 5 3 6 8 7 0 9 1 2; do
 	printf '%s' "$c"; sleep 0.05; done >&3) &
