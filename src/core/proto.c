@@ -48,6 +48,7 @@ static const struct key_info keys[PROTO_KEY__MAX] = {
 	KEY(PROTO_KEY_MIN, "min", KT_U64, min_bytes),
 	KEY(PROTO_KEY_MAX, "max", KT_U64, max_bytes),
 	KEY(PROTO_KEY_RETRY_AFTER, "retry_after", KT_U64, retry_after_ms),
+	KEY(PROTO_KEY_BALLOON, "balloon", KT_U64, balloon_bytes),
 };
 
 /*
@@ -81,7 +82,7 @@ static const struct verb_info verbs[PROTO_VERB__MAX] = {
 		  OPT(OOM_KILL) }, 9 },
 	[PROTO_VERB_DONE] = { "done", { REQ(SEQ), REQ(CURRENT) }, 2 },
 	[PROTO_VERB_WELCOME] = { "welcome",
-		{ REQ(V), REQ(MIN), REQ(MAX), REQ(CURRENT), REQ(BLOCK) }, 5 },
+		{ REQ(V), REQ(MIN), REQ(MAX), REQ(CURRENT), REQ(BLOCK), OPT(BALLOON) }, 6 },
 	[PROTO_VERB_GRANT] = { "grant", { REQ(SEQ), REQ(TARGET), REQ(CURRENT) }, 3 },
 	[PROTO_VERB_DENY] = { "deny", { REQ(SEQ), REQ(REASON), OPT(RETRY_AFTER) }, 3 },
 	[PROTO_VERB_RECLAIM] = { "reclaim", { REQ(TARGET), REQ(URGENCY), OPT(REASON) }, 3 },

@@ -71,6 +71,7 @@ enum proto_key {
 	PROTO_KEY_MIN,
 	PROTO_KEY_MAX,
 	PROTO_KEY_RETRY_AFTER,
+	PROTO_KEY_BALLOON,
 	PROTO_KEY__MAX,
 };
 
@@ -94,6 +95,7 @@ struct proto_msg {
 	uint64_t max_bytes;             /* max= */
 	enum urgency urgency;           /* urgency= */
 	uint64_t retry_after_ms;        /* retry_after= (deny): ask again no sooner */
+	uint64_t balloon_bytes;         /* balloon= (welcome): sizes up to it come from the balloon */
 
 	/* report */
 	uint64_t mem_total_bytes;
