@@ -222,7 +222,8 @@ static void collect_link(struct broker *b, size_t i, uint64_t now_usec)
 	/* The welcome states the VM's size as the hypervisor reports it, so it waits for that. */
 	if (v->link.hello && !v->link.welcomed && driver_reconciled(&v->drv))
 		vm_welcome(&v->link, v->cfg.min_bytes, v->cfg.max_bytes, driver_current_bytes(&v->drv),
-			   driver_block_bytes(&v->drv), now_usec);
+			   driver_block_bytes(&v->drv),
+			   v->cfg.balloon_id[0] ? v->drv.sizes.boot_bytes : 0, now_usec);
 	if (vn & VM_NEWS_HELLO)
 		arbiter_vm_hello(a);
 	/* The link's state is the truth; the bits only say that it is worth a look. */

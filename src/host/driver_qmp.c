@@ -171,8 +171,10 @@ static void on_event(struct qmp *q, const struct qmp_msg *m, void *ctx)
 		return;
 	}
 	if (d->reconciled)
-		log_debug("vm %s: %s, current %llu", d->cfg.name, m->name,
-			  (unsigned long long)driver_current_bytes(d));
+		log_debug("vm %s: %s, current %llu (balloon %llu, virtio-mem %llu)", d->cfg.name,
+			  m->name, (unsigned long long)driver_current_bytes(d),
+			  (unsigned long long)d->sizes.balloon_actual_bytes,
+			  (unsigned long long)d->sizes.vmem_size_bytes);
 	driver_sizes_changed(d);
 }
 

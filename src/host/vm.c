@@ -166,11 +166,13 @@ static void send_error(struct vm *vm, const char *reason, uint64_t now_usec)
 }
 
 int vm_welcome(struct vm *vm, uint64_t min_bytes, uint64_t max_bytes, uint64_t current_bytes,
-	       uint64_t block_bytes, uint64_t now_usec)
+	       uint64_t block_bytes, uint64_t balloon_bytes, uint64_t now_usec)
 {
 	struct proto_msg m = { .verb = PROTO_VERB_WELCOME, .version = PROTO_VERSION,
 			       .min_bytes = min_bytes, .max_bytes = max_bytes,
-			       .current_bytes = current_bytes, .block_bytes = block_bytes };
+			       .current_bytes = current_bytes, .block_bytes = block_bytes,
+			       .balloon_bytes = balloon_bytes,
+			       .present = balloon_bytes ? PROTO_HAS(PROTO_KEY_BALLOON) : 0 };
 
 	if (!vm->hello)
 		return -ENOTCONN;

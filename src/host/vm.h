@@ -145,9 +145,13 @@ unsigned vm_take_news(struct vm *vm);
 /* Queue a message for the guest; drops the channel if the queue overflows. */
 int vm_send(struct vm *vm, const struct proto_msg *msg, uint64_t now_usec);
 
-/* Answer the agent's hello with the VM's sizes as the hypervisor reports them. */
+/*
+ * Answer the agent's hello with the VM's sizes as the hypervisor reports
+ * them; balloon_bytes is the boot memory of a VM the host resizes with a
+ * balloon (0: none), below which any page can be given back.
+ */
 int vm_welcome(struct vm *vm, uint64_t min_bytes, uint64_t max_bytes, uint64_t current_bytes,
-	       uint64_t block_bytes, uint64_t now_usec);
+	       uint64_t block_bytes, uint64_t balloon_bytes, uint64_t now_usec);
 
 /* Drop the channel (reason for the log) and retry after delay_usec. */
 void vm_disconnect(struct vm *vm, const char *reason, uint64_t delay_usec, uint64_t now_usec);

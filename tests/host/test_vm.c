@@ -95,7 +95,7 @@ static void test_hello_waits_for_the_owners_welcome(void **state)
 	assert_false(f->vm.welcomed);
 	assert_string_equal(f->vm.agent, "vmrd-test");
 	assert_string_equal(guest_reads(f), ""); /* vm.c never welcomes on its own */
-	assert_int_equal(vm_welcome(&f->vm, 512 * MIB, 3072 * MIB, 512 * MIB, 2 * MIB, fake_now), 0);
+	assert_int_equal(vm_welcome(&f->vm, 512 * MIB, 3072 * MIB, 512 * MIB, 2 * MIB, 0, fake_now), 0);
 	assert_true(f->vm.welcomed);
 	assert_string_equal(guest_reads(f),
 			    "welcome v=1 min=536870912 max=3221225472 current=536870912 block=2097152\n");
@@ -104,6 +104,11 @@ static void test_hello_waits_for_the_owners_welcome(void **state)
 	assert_int_equal(vm_take_news(&f->vm), VM_NEWS_HELLO);
 	assert_false(f->vm.welcomed);
 	assert_string_equal(f->vm.agent, "");
+	/* A VM with a balloon says so: the guest may then give back any page below it. */
+	assert_int_equal(vm_welcome(&f->vm, 256 * MIB, 3072 * MIB, 512 * MIB, 2 * MIB, 512 * MIB,
+				    fake_now), 0);
+	assert_string_equal(guest_reads(f), "welcome v=1 min=268435456 max=3221225472 "
+					    "current=536870912 block=2097152 balloon=536870912\n");
 }
 
 static void test_request_report_and_done_become_news(void **state)

@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 		news = vm_take_news(&vm);
 		if (news & VM_NEWS_HELLO)
 			/* The guest's own size as its current, min and max: it has nothing to ask. */
-			vm_welcome(&vm, 512ull << 20, 4096ull << 20, 512ull << 20, 2ull << 20,
+			vm_welcome(&vm, 512ull << 20, 4096ull << 20, 512ull << 20, 2ull << 20, 0,
 				   clock_now_usec());
 		reported = vm.hello && vm.welcomed && vm.report.valid;
 	}
