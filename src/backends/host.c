@@ -52,9 +52,11 @@ struct host_backend {
 
 	bool have_view; /* the host's figures below came with a welcome */
 	uint64_t cur_bytes, min_bytes, max_bytes, block_bytes;
+	uint64_t balloon_bytes; /* sizes up to this come from the host's balloon (0: none) */
 
 	enum host_req_state req;
 	uint64_t seq, asked_bytes, granted_bytes, from_bytes, base_memtotal, deadline_usec;
+	uint64_t moved_bytes; /* how far MemTotal went toward the grant when last checked */
 
 	struct vmrd_backend_event evq[HOST_EVQ];
 	unsigned ev_head, ev_len;
@@ -208,6 +210,13 @@ static uint64_t host_progress(struct host_backend *s, bool *ret_reached)
 {
 	uint64_t now_total = host_memtotal(s), want, moved;
 	bool grow = s->granted_bytes >= s->from_bytes;
+	/*
+	 * A balloon moves MemTotal page for page: a grant it alone carries out
+	 * is done only when all of it landed, else the host's next look at the
+	 * size (on done) sees it half-way and the next grant starts from there.
+	 */
+	bool exact = s->balloon_bytes && s->from_bytes <= s->balloon_bytes &&
+		     s->granted_bytes <= s->balloon_bytes;
 
 	want = grow ? s->granted_bytes - s->from_bytes : s->from_bytes - s->granted_bytes;
 	if (grow)
@@ -216,17 +225,22 @@ static uint64_t host_progress(struct host_backend *s, bool *ret_reached)
 		moved = now_total < s->base_memtotal ? s->base_memtotal - now_total : 0;
 	if (moved > want)
 		moved = want;
-	/* struct pages and rounding keep MemTotal a little short of the plug. */
-	*ret_reached = moved >= want - want / 32;
+	/* struct pages and rounding keep MemTotal a little short of a plug. */
+	*ret_reached = moved >= want - (exact ? 0 : want / 32);
+	s->moved_bytes = moved;
 	return grow ? s->from_bytes + moved : s->from_bytes - moved;
 }
 
 static void host_confirm_check(struct host_backend *s, uint64_t now)
 {
 	struct proto_msg m = { .verb = PROTO_VERB_DONE, .seq = s->seq };
+	uint64_t before = s->moved_bytes;
 	bool reached;
 	uint64_t cur = host_progress(s, &reached);
 
+	/* A balloon is slow (about 40 MiB/s under TCG): only a grant that stopped moving times out. */
+	if (!reached && s->moved_bytes > before)
+		s->deadline_usec = now + s->confirm_timeout_usec;
 	if (!reached && now < s->deadline_usec)
 		return;
 	m.current_bytes = reached ? s->granted_bytes : cur;
@@ -236,6 +250,7 @@ static void host_confirm_check(struct host_backend *s, uint64_t now)
 		host_done(s, 0, s->granted_bytes,
 			  s->granted_bytes == s->asked_bytes ? "granted" : "partial");
 	} else {
+		s->cur_bytes = cur; /* what landed; the daemon plans from here */
 		host_done(s, -ETIMEDOUT, cur, "timeout");
 	}
 }
@@ -251,6 +266,7 @@ static void host_handle(struct host_backend *s, const struct proto_msg *m, uint6
 		s->min_bytes = m->min_bytes;
 		s->max_bytes = m->max_bytes;
 		s->block_bytes = m->block_bytes;
+		s->balloon_bytes = (m->present & PROTO_HAS(PROTO_KEY_BALLOON)) ? m->balloon_bytes : 0;
 		backoff_succeeded(&s->backoff);
 		if (!s->welcomed)
 			host_push_simple(s, VMRD_BACKEND_EV_LINK, 1);
@@ -276,6 +292,7 @@ static void host_handle(struct host_backend *s, const struct proto_msg *m, uint6
 			break; /* stale: an answer to a request that already ended */
 		s->granted_bytes = m->target_bytes;
 		s->from_bytes = m->current_bytes;
+		s->moved_bytes = 0;
 		s->req = HOST_REQ_CONFIRM;
 		s->deadline_usec = now + s->confirm_timeout_usec;
 		host_confirm_check(s, now);
@@ -532,6 +549,21 @@ static int host_request(void *state, const struct vmrd_backend_request *req)
 	return 0;
 }
 
+/*
+ * At or below the host's balloon size, a balloon takes any page: everything
+ * down to min can be given back.  Above it the host unplugs virtio-mem, so
+ * the daemon's own answer (memory in ZONE_MOVABLE) stands: unknown here.
+ */
+static int host_releasable(void *state, uint64_t *ret_bytes)
+{
+	struct host_backend *s = state;
+
+	if (!s->welcomed || !s->balloon_bytes || s->cur_bytes > s->balloon_bytes)
+		return -ENODATA;
+	*ret_bytes = s->cur_bytes > s->min_bytes ? s->cur_bytes - s->min_bytes : 0;
+	return 0;
+}
+
 static int host_fd(void *state)
 {
 	struct host_backend *s = state;
@@ -605,4 +637,5 @@ const struct vmrd_backend_ops backend_host_ops = {
 	.next_event = host_next_event,
 	.report = host_report,
 	.close = host_close,
+	.releasable = host_releasable,
 };

@@ -215,6 +215,31 @@ static void test_welcome_sets_what_query_reports(void **state)
 	assert_int_equal(info.block_bytes, 128 * MIB);
 }
 
+/* Below the host's balloon size any page can go; above it, only what the daemon finds movable. */
+static void test_balloon_makes_everything_above_min_releasable(void **state)
+{
+	struct fixture *f = *state;
+	struct vmrd_backend_event ev;
+	uint64_t bytes = 0;
+	char line[256];
+
+	assert_int_equal(f->ops->releasable(f->state, &bytes), -ENODATA);
+	snprintf(line, sizeof(line), "welcome v=1 min=%llu max=%llu current=%llu block=4096 balloon=%llu\n",
+		 (unsigned long long)(512 * MIB), (unsigned long long)(4096 * MIB),
+		 (unsigned long long)HOST_CURRENT, (unsigned long long)(2048 * MIB));
+	host_say(f, line);
+	expect_event(f, VMRD_BACKEND_EV_LIMITS, &ev);
+	assert_int_equal(f->ops->releasable(f->state, &bytes), 0);
+	assert_int_equal(bytes, HOST_CURRENT - 512 * MIB);
+	/* Above the boot memory the host unplugs virtio-mem: the balloon does not say. */
+	snprintf(line, sizeof(line), "welcome v=1 min=%llu max=%llu current=%llu block=4096 balloon=%llu\n",
+		 (unsigned long long)(512 * MIB), (unsigned long long)(4096 * MIB),
+		 (unsigned long long)HOST_CURRENT, (unsigned long long)(1024 * MIB));
+	host_say(f, line);
+	expect_event(f, VMRD_BACKEND_EV_LIMITS, &ev);
+	assert_int_equal(f->ops->releasable(f->state, &bytes), -ENODATA);
+}
+
 static void test_grant_is_confirmed_by_memtotal(void **state)
 {
 	struct fixture *f = *state;
@@ -265,6 +290,7 @@ static void test_grant_not_seen_in_memtotal_times_out(void **state)
 {
 	struct fixture *f = *state;
 	struct vmrd_backend_event ev;
+	struct vmrd_backend_info info;
 	char line[128];
 
 	request(f, 3, HOST_CURRENT + 256 * MIB);
@@ -277,6 +303,44 @@ static void test_grant_not_seen_in_memtotal_times_out(void **state)
 	assert_int_equal(ev.status, -ETIMEDOUT);
 	assert_string_equal(ev.reason, "timeout");
 	assert_int_equal(ev.current_bytes, HOST_CURRENT + 128 * MIB);
+	/* What landed is where the daemon plans from. */
+	assert_int_equal(f->ops->query(f->state, &info), 0);
+	assert_int_equal(info.current_bytes, HOST_CURRENT + 128 * MIB);
+}
+
+/*
+ * A balloon inflates at its own pace (about 40 MiB/s under TCG): a grant
+ * that keeps moving is not timed out, and one the balloon alone carries out
+ * is done only when all of it landed (MemTotal moves page for page).
+ */
+static void test_balloon_grant_is_done_when_whole_and_not_timed_out_while_moving(void **state)
+{
+	struct fixture *f = *state;
+	struct vmrd_backend_event ev;
+	char line[256];
+
+	snprintf(line, sizeof(line), "welcome v=1 min=%llu max=%llu current=%llu block=2097152 balloon=%llu\n",
+		 (unsigned long long)(512 * MIB), (unsigned long long)(2048 * MIB),
+		 (unsigned long long)HOST_CURRENT, (unsigned long long)(2048 * MIB));
+	host_say(f, line);
+	expect_event(f, VMRD_BACKEND_EV_LIMITS, &ev);
+	request(f, 8, HOST_CURRENT - 256 * MIB);
+	snprintf(line, sizeof(line), "grant seq=8 target=%llu current=%llu\n",
+		 (unsigned long long)(HOST_CURRENT - 256 * MIB), (unsigned long long)HOST_CURRENT);
+	host_say(f, line);
+	/* 4 x 200 ms of steady progress outlast the 300 ms confirm timeout. */
+	for (uint64_t step = 1; step <= 4; step++) {
+		set_memtotal_kb(f, BASE_KB - step * 62 * 1024);
+		assert_int_equal(testutil_wait_event(f->ops, f->state, &ev, 200), 0);
+	}
+	/* 255 of 256 MiB is within a plug's slack, but not done for a balloon. */
+	set_memtotal_kb(f, BASE_KB - 255 * 1024);
+	assert_int_equal(testutil_wait_event(f->ops, f->state, &ev, 200), 0);
+	set_memtotal_kb(f, BASE_KB - 256 * 1024);
+	expect_event(f, VMRD_BACKEND_EV_DONE, &ev);
+	assert_int_equal(ev.seq, 8);
+	assert_int_equal(ev.status, 0);
+	assert_int_equal(ev.current_bytes, HOST_CURRENT - 256 * MIB);
 }
 
 static void test_deny_fails_the_request_with_the_host_reason(void **state)
@@ -441,9 +505,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_welcome_sets_what_query_reports, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_balloon_makes_everything_above_min_releasable, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_grant_is_confirmed_by_memtotal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_smaller_grant_is_partial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grant_not_seen_in_memtotal_times_out, setup_short, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_balloon_grant_is_done_when_whole_and_not_timed_out_while_moving, setup_short,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_deny_fails_the_request_with_the_host_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deny_passes_the_hosts_retry_hint_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_reply_times_out, setup_short, teardown),
