@@ -263,18 +263,20 @@ def qemu_argv(a, work, initrd, disk):
             "-smp", str(a.cpus),
             "-m", "%dM,maxmem=%dM" % (mem >> 20, maxmem >> 20),
             "-kernel", a.kernel or os.path.join(a.image_dir, "vmlinuz"),
-            "-initrd", initrd, "-append", build_cmdline(a),
-            "-object", "memory-backend-ram,id=vmemdev0,size=%dM" % (vmem >> 20),
-            "-device", "virtio-mem-pci,id=vmem0,memdev=vmemdev0,block-size=%s,requested-size=%dM"
-            % (a.block_size, parse_size(a.vmem_initial) >> 20),
-            "-device", "virtio-serial-pci,id=vser0",
-            "-chardev", "socket,id=vmrdport,path=%s,server=on,wait=off"
-            % os.path.join(work, "vmrd-port.sock"),
-            "-device", "virtserialport,bus=vser0.0,chardev=vmrdport,name=org.vmrd.0",
-            "-qmp", "unix:%s,server=on,wait=off" % os.path.join(work, "qmp-broker.sock"),
-            "-qmp", "unix:%s,server=on,wait=off" % os.path.join(work, "qmp-test.sock")]
+            "-initrd", initrd, "-append", build_cmdline(a)]
+    if not a.no_vmem:
+        argv += ["-object", "memory-backend-ram,id=vmemdev0,size=%dM" % (vmem >> 20),
+                 "-device", "virtio-mem-pci,id=vmem0,memdev=vmemdev0,block-size=%s,"
+                 "requested-size=%dM" % (a.block_size, parse_size(a.vmem_initial) >> 20)]
+    argv += ["-device", "virtio-serial-pci,id=vser0",
+             "-chardev", "socket,id=vmrdport,path=%s,server=on,wait=off"
+             % os.path.join(work, "vmrd-port.sock"),
+             "-device", "virtserialport,bus=vser0.0,chardev=vmrdport,name=org.vmrd.0",
+             "-qmp", "unix:%s,server=on,wait=off" % os.path.join(work, "qmp-broker.sock"),
+             "-qmp", "unix:%s,server=on,wait=off" % os.path.join(work, "qmp-test.sock")]
     if not a.no_balloon:
-        argv += ["-device", "virtio-balloon-pci,id=balloon0,free-page-reporting=on"]
+        argv += ["-device", "virtio-balloon-pci,id=balloon0,free-page-reporting=%s"
+                 % ("off" if a.no_fpr else "on")]
     logfile = os.path.join(work, "console.log")
     if a.interactive:
         argv += ["-chardev", "stdio,id=ser0,signal=off,logfile=%s" % logfile]
@@ -423,6 +425,8 @@ class Runner:
         for word in shlex.split(self.a.broker_args):
             if self.a.no_balloon:
                 word = word.replace(",balloon=balloon0", "")
+            if self.a.no_vmem:
+                word = word.replace(",virtio-mem=vmem0", "")
             for key, value in subst.items():
                 word = word.replace(key, value)
             argv.append(word)
@@ -528,6 +532,8 @@ def main():
     p.add_argument("--vmem-initial", default="0", help="initial requested-size")
     p.add_argument("--block-size", default="2M")
     p.add_argument("--no-balloon", action="store_true")
+    p.add_argument("--no-fpr", action="store_true", help="balloon without free page reporting")
+    p.add_argument("--no-vmem", action="store_true", help="no virtio-mem device (balloon only)")
     p.add_argument("--scenario", default="shell")
     p.add_argument("--sarg", default="", help="arguments for the scenario")
     p.add_argument("--daemon", action="store_true", help="start vmrd in the guest")
