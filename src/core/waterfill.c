@@ -39,9 +39,19 @@ static uint64_t fill_sum(const struct waterfill *f, size_t n, uint64_t wsum, uin
 	return sum;
 }
 
+/* The next whole block of f, within hi. */
+static uint64_t next_block(const struct waterfill *f, uint64_t align)
+{
+	uint64_t next = align_down(align, f->alloc_bytes) + align;
+
+	return next > f->hi_bytes ? f->hi_bytes : next;
+}
+
 /*
  * Round the shares down to align_bytes (a share at lo or hi stays as it is),
- * then hand what rounding freed back out in whole blocks, heaviest VM first.
+ * then hand what rounding freed back out in whole blocks: one block per VM
+ * per pass, heaviest VM first (then the lower index), so that with
+ * thousands of VMs the leftovers do not all land on the first heavy one.
  */
 static void fill_align(struct waterfill *f, size_t n, uint64_t align, uint64_t cap)
 {
@@ -57,27 +67,26 @@ static void fill_align(struct waterfill *f, size_t n, uint64_t align, uint64_t c
 		used += f[i].alloc_bytes;
 	}
 	while (align && more) {
-		size_t best = n;
+		uint32_t w = UINT32_MAX;
 
 		more = false;
-		for (size_t i = 0; i < n; i++) {
-			uint64_t next = align_down(align, f[i].alloc_bytes) + align;
+		/* Each weight in turn, from the heaviest down. */
+		while (w > 0) {
+			uint32_t lighter = 0;
 
-			if (next > f[i].hi_bytes)
-				next = f[i].hi_bytes;
-			if (next <= f[i].alloc_bytes || used + (next - f[i].alloc_bytes) > cap)
-				continue;
-			if (best == n || f[i].weight > f[best].weight)
-				best = i;
-		}
-		if (best < n) {
-			uint64_t next = align_down(align, f[best].alloc_bytes) + align;
+			for (size_t i = 0; i < n; i++) {
+				uint64_t next = next_block(&f[i], align);
 
-			if (next > f[best].hi_bytes)
-				next = f[best].hi_bytes;
-			used += next - f[best].alloc_bytes;
-			f[best].alloc_bytes = next;
-			more = true;
+				if (f[i].weight < w && f[i].weight > lighter)
+					lighter = f[i].weight;
+				if (f[i].weight != w || next <= f[i].alloc_bytes ||
+				    used + (next - f[i].alloc_bytes) > cap)
+					continue;
+				used += next - f[i].alloc_bytes;
+				f[i].alloc_bytes = next;
+				more = true;
+			}
+			w = lighter;
 		}
 	}
 }
