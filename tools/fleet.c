@@ -233,7 +233,8 @@ static void round_(struct fleet *f)
 		f->arb[i].current_bytes = f->vms[i].w.current;
 		f->arb[i].applied_bytes = f->vms[i].requested_bytes;
 	}
-	r = arbiter_evaluate(&f->cfg.arbiter, &host, f->arb, f->n, f->dec, &f->sum);
+	r = arbiter_evaluate(&f->cfg.arbiter, &host, f->arb, f->n, f->scratch,
+			     ARBITER_SCRATCH_BYTES(f->n), f->dec, &f->sum);
 	f->arbiter_error = r;
 	f->rounds++;
 	if (r < 0)
@@ -328,7 +329,8 @@ int fleet_init(struct fleet *f, const struct fleet_config *cfg, size_t n,
 	f->vms = calloc(n ? n : 1, sizeof(*f->vms));
 	f->arb = calloc(n ? n : 1, sizeof(*f->arb));
 	f->dec = calloc(n ? n : 1, sizeof(*f->dec));
-	if (!f->vms || !f->arb || !f->dec) {
+	f->scratch = malloc(ARBITER_SCRATCH_BYTES(n ? n : 1));
+	if (!f->vms || !f->arb || !f->dec || !f->scratch) {
 		fleet_free(f);
 		return -ENOMEM;
 	}
@@ -343,7 +345,9 @@ void fleet_free(struct fleet *f)
 	free(f->vms);
 	free(f->arb);
 	free(f->dec);
+	free(f->scratch);
 	f->vms = NULL;
+	f->scratch = NULL;
 	f->arb = NULL;
 	f->dec = NULL;
 	f->n = 0;

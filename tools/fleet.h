@@ -138,6 +138,7 @@ struct fleet {
 	struct fleet_vm *vms;
 	struct arbiter_vm *arb;
 	struct arbiter_decision *dec;
+	void *scratch;                  /* the arbiter's, ARBITER_SCRATCH_BYTES(n) */
 	struct arbiter_summary sum;
 	uint64_t now_usec;
 	int arbiter_error;             /* the last round's error (0: fine) */

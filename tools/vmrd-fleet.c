@@ -144,7 +144,6 @@ static int parse_count(const char *name, const char *arg, size_t *ret)
 static int check(const struct opts *o)
 {
 	const struct sim_params *g = &o->cfg.guest;
-	size_t n = o->fit_max ? o->fit_max : o->n;
 	unsigned total = 0;
 
 	for (int k = 0; k < FLEET_KIND__MAX; k++)
@@ -161,11 +160,6 @@ static int check(const struct opts *o)
 	if (o->duration_usec < SEC || o->cfg.day_usec < SEC) {
 		fprintf(stderr, "vmrd-fleet: --duration and --day must be at least 1s\n");
 		return -EINVAL;
-	}
-	if (n > ARBITER_MAX_VMS) {
-		fprintf(stderr, "vmrd-fleet: %zu VMs; the arbiter takes at most %d (ARBITER_MAX_VMS)\n",
-			n, ARBITER_MAX_VMS);
-		return -E2BIG;
 	}
 	return 0;
 }

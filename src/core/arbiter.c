@@ -2,6 +2,8 @@
 #include "core/arbiter_impl.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/waterfill.h"
@@ -406,7 +408,7 @@ static uint64_t grow_pass(const struct arbiter_config *cfg, struct arbiter_vm *v
 			  struct arbiter_decision *dec, const struct arbiter_work *w,
 			  bool want_pressured, uint64_t free, uint64_t now)
 {
-	struct waterfill f[ARBITER_MAX_VMS];
+	struct waterfill *f = w->fill;
 	size_t nf = 0;
 	uint64_t cap = free;
 
@@ -464,10 +466,12 @@ bool arbiter_gives_first(const struct arbiter_vm *vms, const struct arbiter_deci
 }
 
 static int validate(const struct arbiter_config *cfg, const struct arbiter_host *host,
-		    const struct arbiter_vm *vms, size_t n, const struct arbiter_decision *dec,
-		    const struct arbiter_summary *sum)
+		    const struct arbiter_vm *vms, size_t n, const void *scratch, size_t scratch_bytes,
+		    const struct arbiter_decision *dec, const struct arbiter_summary *sum)
 {
-	if (!cfg || !host || !sum || n > ARBITER_MAX_VMS || (n && (!vms || !dec)) ||
+	if (!cfg || !host || !sum || (n && (!vms || !dec || !scratch)) ||
+	    n > SIZE_MAX / ARBITER_SCRATCH_PER_VM || scratch_bytes < ARBITER_SCRATCH_BYTES(n) ||
+	    (uintptr_t)scratch % _Alignof(max_align_t) != 0 ||
 	    (unsigned)cfg->budget_mode > ARBITER_BUDGET_OVERCOMMIT)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++)
@@ -506,6 +510,33 @@ static void vm_first_steps(const struct arbiter_config *cfg, bool host_pressure,
 	}
 }
 
+/*
+ * The scratch arrays, widest element first so that each stays aligned;
+ * zeroed, as every step expects.  ARBITER_SCRATCH_PER_VM counts them.
+ */
+static void work_carve(struct arbiter_work *w, void *scratch, size_t n)
+{
+	unsigned char *p = scratch;
+
+	_Static_assert(sizeof(enum arbiter_reason) == sizeof(int), "ARBITER_SCRATCH_PER_VM");
+	if (n)
+		memset(scratch, 0, ARBITER_SCRATCH_BYTES(n));
+	w->fill = (struct waterfill *)(void *)p;
+	p += n * sizeof(*w->fill);
+	w->ask = (uint64_t *)(void *)p;
+	w->demand = w->ask + n;
+	w->ent = w->demand + n;
+	p += 3 * n * sizeof(uint64_t);
+	w->order = (size_t *)(void *)p;
+	p += n * sizeof(size_t);
+	w->why = (enum arbiter_reason *)(void *)p;
+	p += n * sizeof(*w->why);
+	w->request = (bool *)p;
+	w->recent = w->request + n;
+	w->pressured = w->recent + n;
+	w->capped = w->pressured + n;
+}
+
 static void summarize(const struct arbiter_config *cfg, struct arbiter_vm *vms, size_t n,
 		      struct arbiter_decision *dec, const struct arbiter_work *w,
 		      struct arbiter_summary *sum)
@@ -524,7 +555,7 @@ static void summarize(const struct arbiter_config *cfg, struct arbiter_vm *vms, 
 }
 
 int arbiter_evaluate(const struct arbiter_config *cfg, const struct arbiter_host *host,
-		     struct arbiter_vm *vms, size_t n_vms,
+		     struct arbiter_vm *vms, size_t n_vms, void *scratch, size_t scratch_bytes,
 		     struct arbiter_decision *ret_decisions, struct arbiter_summary *ret_summary)
 {
 	struct arbiter_work w;
@@ -532,11 +563,11 @@ int arbiter_evaluate(const struct arbiter_config *cfg, const struct arbiter_host
 	uint64_t now, free, acc, size_budget;
 	int r;
 
-	r = validate(cfg, host, vms, n_vms, ret_decisions, ret_summary);
+	r = validate(cfg, host, vms, n_vms, scratch, scratch_bytes, ret_decisions, ret_summary);
 	if (r < 0)
 		return r;
 	now = host->now_usec;
-	memset(&w, 0, sizeof(w));
+	work_carve(&w, scratch, n_vms);
 	memset(&sum, 0, sizeof(sum));
 	sum.budget_bytes = host->budget_bytes;
 	if (host->psi_some_avg10_centi >= cfg->host_psi_centi) {
@@ -558,7 +589,7 @@ int arbiter_evaluate(const struct arbiter_config *cfg, const struct arbiter_host
 	sum.size_budget_bytes = size_budget;
 	sum.budget_below_min = sum.sum_min_bytes > size_budget;
 
-	arbiter_budget_cut(cfg, size_budget, vms, n_vms, ret_decisions, now);
+	arbiter_budget_cut(cfg, size_budget, vms, n_vms, ret_decisions, &w, now);
 	arbiter_fair_entitle(cfg, size_budget, vms, n_vms, &w, now);
 	arbiter_fair_cap(cfg, sum.host_pressure, vms, n_vms, ret_decisions, &w, now);
 	acc = sum_accounted(vms, n_vms);

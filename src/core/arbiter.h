@@ -111,9 +111,18 @@
 #include <stdint.h>
 
 #include "core/urgency.h"
+#include "core/waterfill.h"
 
-/* Upper bound on VMs per evaluation; keeps the pure core free of allocation. */
-#define ARBITER_MAX_VMS 256
+/*
+ * The scratch of one evaluation, per VM: the caller gives the arbiter
+ * ARBITER_SCRATCH_BYTES(n) bytes, aligned as malloc's (max_align_t), so that
+ * the pure core allocates nothing and takes any number of VMs.  Its contents
+ * mean nothing between calls; one buffer may serve every call.
+ */
+#define ARBITER_SCRATCH_PER_VM                                                                   \
+	(sizeof(struct waterfill) + 3 * sizeof(uint64_t) + sizeof(size_t) + sizeof(int) +        \
+	 4 * sizeof(bool))
+#define ARBITER_SCRATCH_BYTES(n) ((size_t)(n) * ARBITER_SCRATCH_PER_VM)
 /* Weights are 1..ARBITER_WEIGHT_MAX. */
 #define ARBITER_WEIGHT_MAX 10000
 
@@ -367,11 +376,13 @@ void arbiter_vm_hello(struct arbiter_vm *vm);
 
 /*
  * Evaluate all VMs.  vms[i].state is read and updated; ret_decisions gets
- * n_vms entries.  Returns 0, or -EINVAL (nothing written, no state changed)
- * for n_vms > ARBITER_MAX_VMS, min > max or a weight out of range.
+ * n_vms entries; scratch is scratch_bytes >= ARBITER_SCRATCH_BYTES(n_vms)
+ * bytes of the caller's.  Returns 0, or -EINVAL (nothing written, no state
+ * changed) for a scratch too small or misaligned, min > max or a weight out
+ * of range.
  */
 int arbiter_evaluate(const struct arbiter_config *cfg, const struct arbiter_host *host,
-		     struct arbiter_vm *vms, size_t n_vms,
+		     struct arbiter_vm *vms, size_t n_vms, void *scratch, size_t scratch_bytes,
 		     struct arbiter_decision *ret_decisions, struct arbiter_summary *ret_summary);
 
 #endif

@@ -57,7 +57,7 @@ void arbiter_fair_entitle(const struct arbiter_config *cfg, uint64_t size_budget
 			  const struct arbiter_vm *vms, size_t n, struct arbiter_work *w,
 			  uint64_t now)
 {
-	struct waterfill f[ARBITER_MAX_VMS];
+	struct waterfill *f = w->fill;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct arbiter_vm *vm = &vms[i];
@@ -155,7 +155,7 @@ static uint64_t cut(const struct arbiter_config *cfg, struct arbiter_vm *vm,
 void arbiter_fair_enforce(const struct arbiter_config *cfg, struct arbiter_vm *vms, size_t n,
 			  struct arbiter_decision *dec, const struct arbiter_work *w, uint64_t now)
 {
-	size_t order[ARBITER_MAX_VMS], m = 0;
+	size_t *order = w->order, m = 0;
 	uint64_t need = 0;
 	bool hot = false;
 

@@ -57,9 +57,10 @@ uint64_t arbiter_size_budget(const struct arbiter_config *cfg, uint64_t budget,
  * every case.
  */
 void arbiter_budget_cut(const struct arbiter_config *cfg, uint64_t budget, struct arbiter_vm *vms,
-			size_t n, struct arbiter_decision *dec, uint64_t now)
+			size_t n, struct arbiter_decision *dec, const struct arbiter_work *w,
+			uint64_t now)
 {
-	struct waterfill f[ARBITER_MAX_VMS];
+	struct waterfill *f = w->fill;
 	uint64_t floors = 0, settled = 0, targets = 0;
 	bool spare_stuck;
 	size_t nf = 0;
@@ -198,7 +199,7 @@ void arbiter_host_pressure(const struct arbiter_config *cfg, uint64_t shortfall,
 			   struct arbiter_vm *vms, size_t n, struct arbiter_decision *dec,
 			   const struct arbiter_work *w, uint64_t now)
 {
-	size_t order[ARBITER_MAX_VMS], m;
+	size_t *order = w->order, m;
 	uint64_t last_cut = 0, need = shortfall;
 
 	m = host_order(vms, n, dec, w, order);

@@ -11,16 +11,21 @@
 #include "core/arbiter.h"
 #include "core/waterfill.h"
 
-/* Per-VM scratch of one evaluation. */
+/*
+ * Per-VM scratch of one evaluation, n entries each, carved out of the
+ * caller's buffer (ARBITER_SCRATCH_BYTES counts these arrays).
+ */
 struct arbiter_work {
-	uint64_t ask[ARBITER_MAX_VMS];           /* growth wanted (0: none) */
-	bool request[ARBITER_MAX_VMS];           /* ...by a guest request (else re-issue or fair share) */
-	enum arbiter_reason why[ARBITER_MAX_VMS]; /* apply reason of growth not asked for */
-	bool recent[ARBITER_MAX_VMS];            /* the admitted request is younger than the demand window */
-	bool pressured[ARBITER_MAX_VMS];
-	uint64_t demand[ARBITER_MAX_VMS];
-	uint64_t ent[ARBITER_MAX_VMS];           /* entitlement: weighted max-min share of the size budget */
-	bool capped[ARBITER_MAX_VMS];            /* the ask was cut to the entitlement */
+	struct waterfill *fill;   /* one water-filling at a time (steps 5, 6, 7) */
+	uint64_t *ask;            /* growth wanted (0: none) */
+	uint64_t *demand;
+	uint64_t *ent;            /* entitlement: weighted max-min share of the size budget */
+	size_t *order;            /* who gives first (steps 8, 9) */
+	enum arbiter_reason *why; /* apply reason of growth not asked for */
+	bool *request;            /* ...by a guest request (else re-issue or fair share) */
+	bool *recent;             /* the admitted request is younger than the demand window */
+	bool *pressured;
+	bool *capped;             /* the ask was cut to the entitlement */
 };
 
 static inline uint64_t arbiter_clamp(uint64_t v, uint64_t lo, uint64_t hi)
@@ -110,7 +115,8 @@ uint64_t arbiter_size_budget(const struct arbiter_config *cfg, uint64_t budget,
 			     const struct arbiter_vm *vms, size_t n);
 /* Step 5: cut the biggest shares when the accounted sizes exceed the size budget. */
 void arbiter_budget_cut(const struct arbiter_config *cfg, uint64_t budget, struct arbiter_vm *vms,
-			size_t n, struct arbiter_decision *dec, uint64_t now);
+			size_t n, struct arbiter_decision *dec, const struct arbiter_work *w,
+			uint64_t now);
 /* Step 9: ask, then cut, for the host (shortfall 0: PSI only, amount unknown). */
 void arbiter_host_pressure(const struct arbiter_config *cfg, uint64_t shortfall,
 			   struct arbiter_vm *vms, size_t n, struct arbiter_decision *dec,

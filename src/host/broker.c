@@ -356,7 +356,8 @@ static void evaluate(struct broker *b, uint64_t now_usec)
 	if (b->host_psi_full_centi >= b->cfg.host_psi_full_centi &&
 	    host.psi_some_avg10_centi < b->cfg.host_psi_some_centi)
 		host.psi_some_avg10_centi = b->cfg.host_psi_some_centi;
-	r = arbiter_evaluate(&b->acfg, &host, b->arb, b->n_vms, b->dec, &b->summary);
+	r = arbiter_evaluate(&b->acfg, &host, b->arb, b->n_vms, b->arb_scratch,
+			     sizeof(b->arb_scratch), b->dec, &b->summary);
 	b->evaluations_total++;
 	b->last_eval_usec = now_usec;
 	if (r < 0) {

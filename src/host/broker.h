@@ -78,6 +78,7 @@ struct broker {
 	/* The arbiter's VMs, index for index with vms[], evaluated in place. */
 	struct arbiter_vm arb[CONFIG_MAX_VMS];
 	struct arbiter_decision dec[CONFIG_MAX_VMS];
+	_Alignas(max_align_t) unsigned char arb_scratch[ARBITER_SCRATCH_BYTES(CONFIG_MAX_VMS)];
 	size_t n_vms;
 
 	/* Something changed that the arbiter should look at. */

@@ -21,6 +21,7 @@ struct world {
 	struct arbiter_host host;
 	struct arbiter_vm vm[8];
 	struct arbiter_decision d[8];
+	_Alignas(max_align_t) unsigned char scratch[ARBITER_SCRATCH_BYTES(8)];
 	struct arbiter_summary sum;
 	size_t n;
 	/* Answers (grant or deny) to the request each VM made last, counted by eval(). */
@@ -79,7 +80,8 @@ static inline void eval(struct world *w)
 	uint64_t sum_min = 0, sum_target = 0, budget;
 	bool unknown = false;
 
-	assert_int_equal(arbiter_evaluate(&w->cfg, &w->host, w->vm, w->n, w->d, &w->sum), 0);
+	assert_int_equal(arbiter_evaluate(&w->cfg, &w->host, w->vm, w->n, w->scratch,
+					  sizeof(w->scratch), w->d, &w->sum), 0);
 	check_answers(w);
 	budget = w->sum.size_budget_bytes;
 	for (size_t i = 0; i < w->n; i++) {

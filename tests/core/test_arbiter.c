@@ -388,13 +388,24 @@ static void test_invalid_input_changes_nothing(void **state)
 	request(&w, 0, 1, 4 * G, URGENCY_NORMAL);
 	w.vm[1].weight = 0;
 	before = w;
-	assert_int_equal(arbiter_evaluate(&w.cfg, &w.host, w.vm, w.n, w.d, &w.sum), -EINVAL);
+	assert_int_equal(arbiter_evaluate(&w.cfg, &w.host, w.vm, w.n, w.scratch, sizeof(w.scratch),
+					  w.d, &w.sum), -EINVAL);
 	assert_memory_equal(&w, &before, sizeof(w));
 	w.vm[1].weight = 1;
 	w.vm[1].min_bytes = 9 * G;
-	assert_int_equal(arbiter_evaluate(&w.cfg, &w.host, w.vm, w.n, w.d, &w.sum), -EINVAL);
-	assert_int_equal(arbiter_evaluate(&w.cfg, &w.host, w.vm, ARBITER_MAX_VMS + 1, w.d, &w.sum),
-			 -EINVAL);
+	assert_int_equal(arbiter_evaluate(&w.cfg, &w.host, w.vm, w.n, w.scratch, sizeof(w.scratch),
+					  w.d, &w.sum), -EINVAL);
+	w.vm[1].min_bytes = 1 * G;
+	before = w;
+	/* The scratch: too small for n VMs, misaligned, missing. */
+	assert_int_equal(arbiter_evaluate(&w.cfg, &w.host, w.vm, w.n, w.scratch,
+					  ARBITER_SCRATCH_BYTES(w.n) - 1, w.d, &w.sum), -EINVAL);
+	assert_int_equal(arbiter_evaluate(&w.cfg, &w.host, w.vm, w.n, w.scratch + 1,
+					  sizeof(w.scratch) - 1, w.d, &w.sum), -EINVAL);
+	assert_int_equal(arbiter_evaluate(&w.cfg, &w.host, w.vm, w.n, NULL, 0, w.d, &w.sum), -EINVAL);
+	assert_int_equal(arbiter_evaluate(&w.cfg, &w.host, w.vm, SIZE_MAX / 2, w.scratch,
+					  sizeof(w.scratch), w.d, &w.sum), -EINVAL);
+	assert_memory_equal(w.vm, before.vm, sizeof(w.vm));
 	assert_string_equal(arbiter_reason_word(ARBITER_R_OSCILLATION_HOLD), "oscillation_hold");
 	assert_string_equal(arbiter_reason_word(ARBITER_R__MAX), "unknown");
 }
