@@ -167,20 +167,15 @@ void arbiter_fair_enforce(const struct arbiter_config *cfg, struct arbiter_vm *v
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct arbiter_vm_state *s = &vms[i].state;
-		size_t k = m;
 
 		if (!need || s->non_converging || arbiter_accounted_bytes(&vms[i]) <= w->ent[i]) {
 			s->fair_asked = false;
 			continue;
 		}
-		/* Whose loss costs least per weight goes first. */
-		while (k > 0 && arbiter_gives_first(vms, dec, i, order[k - 1])) {
-			order[k] = order[k - 1];
-			k--;
-		}
-		order[k] = i;
-		m++;
+		order[m++] = i;
 	}
+	/* Whose loss costs least per weight goes first. */
+	arbiter_order_sort(order, m, &(struct arbiter_order){ .vms = vms, .dec = dec });
 	for (size_t k = 0; k < m; k++) {
 		size_t i = order[k];
 		struct arbiter_vm *vm = &vms[i];

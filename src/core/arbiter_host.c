@@ -121,20 +121,12 @@ static size_t host_order(struct arbiter_vm *vms, size_t n, const struct arbiter_
 {
 	size_t m = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		size_t k = m;
-
-		if (vms[i].state.target_bytes <= vms[i].min_bytes || vms[i].state.non_converging)
-			continue;
-		while (k > 0 && (w->pressured[i] != w->pressured[order[k - 1]]
-					 ? !w->pressured[i]
-					 : arbiter_gives_first(vms, dec, i, order[k - 1]))) {
-			order[k] = order[k - 1];
-			k--;
-		}
-		order[k] = i;
-		m++;
-	}
+	for (size_t i = 0; i < n; i++)
+		if (vms[i].state.target_bytes > vms[i].min_bytes && !vms[i].state.non_converging)
+			order[m++] = i;
+	arbiter_order_sort(order, m, &(struct arbiter_order){ .vms = vms, .dec = dec,
+							     .pressured = w->pressured,
+							     .unpressured_first = true });
 	return m;
 }
 

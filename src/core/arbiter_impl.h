@@ -96,6 +96,16 @@ void arbiter_ask_reclaim(struct arbiter_vm *vm, struct arbiter_decision *d,
 bool arbiter_gives_first(const struct arbiter_vm *vms, const struct arbiter_decision *dec,
 			 size_t a, size_t b);
 
+/* The order of arbiter_order_sort(): arbiter_gives_first(), optionally the unpressured first. */
+struct arbiter_order {
+	const struct arbiter_vm *vms;
+	const struct arbiter_decision *dec;
+	const bool *pressured;
+	bool unpressured_first;
+};
+/* Sort the VM indexes order[0..m) into c's order, in place, O(m log m). */
+void arbiter_order_sort(size_t *order, size_t m, const struct arbiter_order *c);
+
 /* Step 6: demands and entitlements into w->demand, w->ent. */
 void arbiter_fair_entitle(const struct arbiter_config *cfg, uint64_t size_budget,
 			  const struct arbiter_vm *vms, size_t n, struct arbiter_work *w,
