@@ -8,7 +8,7 @@ FUZZ_RUNS ?= 0
 FUZZ_TARGETS ?=
 MESON_OPTS ?=
 
-.PHONY: all deps build check check-unit check-asan demo bench fuzz clean install deb guest-image
+.PHONY: all deps build check check-unit check-asan demo bench bench-scale fuzz clean install deb guest-image
 
 all: build
 
@@ -56,6 +56,11 @@ demo: build
 
 bench: build
 	./scripts/bench.sh $(BUILD)
+
+# The host side at 10 to 10,000 VMs (arbiter rounds, grant latency with many
+# fake guests on a real vmrd-host, a simulated day): bench/sections/scale.md.
+bench-scale: build
+	nice -n 19 ./scripts/bench/scale.py --build $(BUILD)
 
 # Kernel, modules, busybox, workloads and static vmrd for the QEMU e2e guests.
 guest-image: deps
