@@ -181,7 +181,8 @@ def fleet_day(build, out, n):
 
 
 def ms(us):
-    return "%.2f" % (us / 1000.0)
+    # Three decimals below 0.1 ms, so that a 2 us round does not read 0.00.
+    return "%.3f" % (us / 1000.0) if us < 100 else "%.2f" % (us / 1000.0)
 
 
 def md_arbiter(rows):
