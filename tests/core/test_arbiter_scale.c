@@ -174,11 +174,60 @@ static void test_two_thousand_vms_mixed_rounds_keep_the_invariants(void **state)
 	fleet_free(&f);
 }
 
+static void report(struct fleet *f, size_t i, uint64_t available, uint32_t psi)
+{
+	f->vm[i].report = (struct arbiter_report){ .valid = true, .usec = f->host.now_usec,
+						   .mem_total_bytes = f->vm[i].current_bytes,
+						   .mem_available_bytes = available,
+						   .psi_some_avg10_centi = psi };
+}
+
+/*
+ * Host pressure with no amount (PSI only) cuts one VM per round, the first in
+ * the order: unpressured before pressured, lighter, more surplus, lower
+ * index.  The right one sits at a high index among 2,000 candidates.
+ */
+static void test_two_thousand_vms_host_cut_goes_to_the_first_in_order(void **state)
+{
+	struct fleet f;
+	uint64_t before[N];
+
+	(void)state;
+	fleet_init(&f, N, N * (4 * G + 64 * M) + G);
+	eval(&f);
+	for (size_t i = 0; i < N; i++)
+		ask(&f, i, 2 * G);
+	eval(&f);
+	for (size_t i = 0; i < N; i++)
+		report(&f, i, 700 * M, 0);
+	f.vm[977].weight = f.vm[1500].weight = f.vm[1733].weight = f.vm[1801].weight = 50;
+	report(&f, 977, 900 * M, 0);       /* lighter, but less surplus than 1733 */
+	report(&f, 1500, 1536 * M, 2000);  /* lighter and most surplus, but under pressure */
+	report(&f, 1733, 1536 * M, 0);     /* the first */
+	report(&f, 1801, 1536 * M, 0);     /* ties with 1733, higher index */
+	f.host.psi_some_avg10_centi = f.cfg.host_psi_centi;
+	eval(&f);
+	for (size_t i = 0; i < N; i++)
+		before[i] = f.vm[i].state.target_bytes;
+	f.host.now_usec += f.cfg.host_pressure_grace_usec;
+	eval(&f);
+	assert_true(f.sum.host_pressure);
+	for (size_t i = 0; i < N; i++)
+		if (i == 1733)
+			assert_true(f.vm[i].state.target_bytes < before[i]);
+		else if (f.vm[i].state.target_bytes != before[i])
+			fail_msg("vm%zu cut from %llu to %llu MiB; only vm1733 should be", i,
+				 (unsigned long long)(before[i] >> 20),
+				 (unsigned long long)(f.vm[i].state.target_bytes >> 20));
+	fleet_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_thousand_vms_share_the_budget_by_weight),
 		cmocka_unit_test(test_two_thousand_vms_mixed_rounds_keep_the_invariants),
+		cmocka_unit_test(test_two_thousand_vms_host_cut_goes_to_the_first_in_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
