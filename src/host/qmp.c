@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "host/qmp_allow.h"
 
 /* At most this much is read per wakeup, so one chatty QEMU cannot starve others. */
 #define QMP_READ_BUDGET (64 * 1024)
@@ -116,6 +117,12 @@ int qmp_execute(struct qmp *q, const char *cmd, json_t *args, QMP_REPLY_FN(fn), 
 	uint64_t id;
 	int r;
 
+	/* Whatever the caller: only what vmrd-host needs reaches QEMU (qmp_allow.h). */
+	r = qmp_allow_check(cmd, args);
+	if (r < 0) {
+		json_decref(args);
+		return r;
+	}
 	if (q->state != QMP_READY) {
 		json_decref(args);
 		return -ENOTCONN;

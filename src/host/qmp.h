@@ -102,8 +102,9 @@ void qmp_init(struct qmp *q, struct loop *loop, const char *path, const struct q
 void qmp_tick(struct qmp *q, uint64_t now_usec);
 
 /*
- * Send a command; args (may be NULL) is always consumed.  -ENOTCONN when
- * not ready, -ENOBUFS when the queue is full.  fn may be NULL.
+ * Send a command; args (may be NULL) is always consumed.  -EPERM for a
+ * command or argument not on the allow-list (host/qmp_allow.h), -ENOTCONN
+ * when not ready, -ENOBUFS when the queue is full.  fn may be NULL.
  */
 int qmp_execute(struct qmp *q, const char *cmd, json_t *args, QMP_REPLY_FN(fn), void *arg,
 		uint64_t now_usec);
