@@ -441,7 +441,7 @@ static void loop(uint64_t run_usec)
 
 int main(int argc, char **argv)
 {
-	double dur = 60, req = 30, rep = 5, measure_ms = 2500;
+	double dur = 60, req = 30, rep = 5, measure_ms = 1000;
 	char path[512];
 	int opt;
 

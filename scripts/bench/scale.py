@@ -30,6 +30,11 @@ ARBITER_SIZES = [10, 100, 1000, 10000]
 GOAL_ROUND_MS = 10.0
 GOAL_GRANT_P99_MS = 10.0
 COMMAND = "make bench-scale"
+# The CPU-bound parts (arbiter rounds, the simulated day) run at nice 19 on
+# this shared machine; the latency runs do not: they use little CPU, and at
+# nice 19 under the team's load (11) the 64-channel p99 was 369 ms, against
+# 47 ms at normal priority (load 3 to 7); p50 0.2 ms in both.
+NICE = ["nice", "-n", "19"]
 
 
 def machine():
@@ -57,7 +62,7 @@ def load():
 
 def arbiter_rounds(build, out):
     exe = os.path.join(build, "tools", "arbiter-bench")
-    res = subprocess.run([exe] + [str(n) for n in ARBITER_SIZES], capture_output=True,
+    res = subprocess.run(NICE + [exe] + [str(n) for n in ARBITER_SIZES], capture_output=True,
                          text=True, check=True)
     rows = [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
     with open(os.path.join(out, "arbiter.jsonl"), "w") as f:
@@ -169,7 +174,7 @@ def fleet_day(build, out, n):
     exe = os.path.join(build, "tools", "vmrd-fleet")
     args = [exe, "-n", str(n), "-d", "24h", "-i", "2h", "-H", "%dG" % (n * 3)]
     t0 = time.monotonic()
-    res = subprocess.run(args, capture_output=True, text=True)
+    res = subprocess.run(NICE + args, capture_output=True, text=True)
     wall = time.monotonic() - t0
     with open(os.path.join(out, "fleet-day.txt"), "w") as f:
         f.write(res.stdout + res.stderr)
@@ -231,8 +236,9 @@ def md_latency(runs, target):
         p99 = big[0]["measured"].get("p99_us", 0) / 1000.0
         verdict = "**%s**: p99 %.2f ms with %d channels." % (
             "met" if p99 < GOAL_GRANT_P99_MS else "missed", p99, target)
-    return L + ["", "Goal: grant p99 under %d ms with %d channels: %s" % (
-        GOAL_GRANT_P99_MS, target, verdict)]
+    return L + ["", "With fewer than 100 answers a p99 is their maximum.", "",
+                "Goal: grant p99 under %d ms with %d channels: %s" % (
+                    GOAL_GRANT_P99_MS, target, verdict)]
 
 
 def write_md(dest, args, arb, runs, fleet, started):
@@ -248,18 +254,21 @@ def write_md(dest, args, arb, runs, fleet, started):
          "pressure), QEMU confirms every target and the guests move half way to it "
          "(`tools/arbiter_bench.c`). Only the call is timed, after %d warm-up rounds, as wall time "
          "and as the thread's CPU time (which the other work on this shared machine inflates "
-         "less); the benchmark runs at nice 19." % 20, ""]
+         "less); it runs at nice 19." % 20, ""]
     L += md_arbiter(arb)
     L += ["", "### Grant latency under load", "",
           "The real vmrd-host with N VMs whose QEMUs are fake QMP peers and whose guests are fake "
           "agents on unix sockets, all in one process (`tools/scale_peers.c`, a load generator, "
           "not a test of QEMU: the real-QEMU tests are in tests/host). Every guest reports every "
           "5 s (vmrd's `report_interval`) and asks every 30 s on average (uniformly spread), "
-          "128 MiB up or down; VM 0 asks every 2.5 s (up with urgency high, down with low), and "
+          "128 MiB up or down; VM 0 asks every second (up with urgency high, down with low), and "
           "its request-to-answer time as the guest sees it is the measured latency. The budget "
           "has room for every VM at its max, so answers are grants or holds "
           "(`oscillation_hold`, `rate_limited`), and host pressure is off (this machine's PSI is "
-          "raised by other people's work). %d s after every guest was welcomed." % args.seconds, ""]
+          "raised by other people's work). %d s after every guest was welcomed, at normal "
+          "priority (they use little CPU; an earlier run at nice 19 under load 11 had a 64-channel "
+          "p99 of 369 ms)."
+          % args.seconds, ""]
     L += md_latency(runs, args.vms)
     L += ["", "### A simulated day", ""]
     if "error" in fleet:
