@@ -8,7 +8,7 @@ FUZZ_RUNS ?= 0
 FUZZ_TARGETS ?=
 MESON_OPTS ?=
 
-.PHONY: all deps build check check-unit check-asan demo bench bench-scale fuzz clean install deb guest-image
+.PHONY: all deps build check check-unit check-asan demo bench bench-scale bench-mechanisms fuzz clean install deb guest-image
 
 all: build
 
@@ -62,6 +62,11 @@ bench: build
 # scale.py runs its CPU-bound parts at nice 19 itself.
 bench-scale: build
 	./scripts/bench/scale.py --build $(BUILD)
+
+# QEMU RSS given back per MiB for each give-back mechanism, in TCG guests
+# one at a time (about 10 minutes); writes bench/sections/mechanisms.md.
+bench-mechanisms: build guest-image
+	./scripts/bench/mechanisms.py --build-root $(BUILD)
 
 # Kernel, modules, busybox, workloads and static vmrd for the QEMU e2e guests.
 guest-image: deps
