@@ -66,6 +66,25 @@ static void serve(const char *path)
 		loop_run_once(&loop, -1);
 }
 
+/*
+ * True when the server accepts connections.  Its socket file exists from
+ * bind(), before listen(): a connect in between is refused.
+ */
+static bool listening(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+	bool ok;
+
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) >= (int)sizeof(sa.sun_path))
+		return false;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -78,7 +97,7 @@ static int setup(void **state)
 	assert_true(f->server >= 0);
 	if (f->server == 0)
 		serve(f->path);
-	for (int i = 0; i < 500 && access(f->path, F_OK) < 0; i++)
+	for (int i = 0; i < 500 && !listening(f->path); i++)
 		usleep(10000);
 	*state = f;
 	return 0;
