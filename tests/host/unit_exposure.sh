@@ -24,4 +24,7 @@ has "AF_UNIX allowed (QMP, channels, control socket)" '^RestrictAddressFamilies=
 has "AF_VSOCK allowed (VMs with cid=)" '^RestrictAddressFamilies=.*AF_VSOCK'
 has "@memlock allowed (mlockall)" '^SystemCallFilter=.*@memlock'
 has "a failed system call is EPERM, not a kill" '^SystemCallErrorNumber=EPERM'
+# QEMU's footprint is read from /proc/PID/status of another user's process.
+grep -q '^ProtectProc=\(invisible\|ptraceable\|noaccess\)' "$unit" &&
+	fail "ProtectProc hides the QEMUs whose memory the budget counts"
 echo "PASS"
