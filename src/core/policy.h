@@ -61,9 +61,10 @@
  *       when the kernel zones sit at twice their high watermark or below
  *       while ZONE_MOVABLE has a headroom target free (or their own cache
  *       is most of the guest's cache), refaults at cache_refault_rate or
- *       stalled kernel allocations mean their working set does not fit:
- *       need = the refaulted bytes of the window, at least
- *       grow_step_min_bytes.
+ *       stalled kernel allocations mean their working set does not fit
+ *       (refaults after our own trim too, once more than twice what it
+ *       asked for came back): need = the refaulted bytes of the window,
+ *       at least grow_step_min_bytes.
  *     CACHE: file refaults at or above cache_refault_rate while MemFree is
  *       below the headroom target (the cache does not fit and the kernel
  *       is evicting the working set), and not within velocity_window_usec
@@ -533,9 +534,12 @@ struct policy_state {
 	bool trimmed;           /* a trim was asked for since the last shrink */
 	enum policy_action pending; /* GROW/SHRINK awaiting policy_backend_done */
 
-	/* Trimming: refaults soon after our own trim do not grow the guest. */
+	/* Trimming: refaults soon after our own trim do not grow the guest... */
 	bool seen_trim;
 	uint64_t last_trim_usec;
+	/* ...up to twice what it asked for, counted from the refaults before it. */
+	uint64_t trim_bytes;
+	uint64_t trim_refault_base; /* pages */
 	/* Proactive trim pacing. */
 	uint64_t trim_at_usec;      /* next proactive step not before */
 	uint64_t trim_interval_usec;/* current interval (doubles on refaults) */

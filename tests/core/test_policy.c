@@ -544,6 +544,50 @@ static void test_kernel_zone_cache_thrash_grows_the_kernel_zones(void **state)
 }
 
 /*
+ * Refaults while our own trim runs are its doing up to twice what it
+ * asked for (the trim stops, nothing grows); 300 MiB back after a 32 MiB
+ * trim is a kernel-zone working set that does not fit, and the kernel
+ * zones grow for it.
+ */
+static void test_refaults_beyond_our_trim_grow_the_kernel_zones(void **state)
+{
+	static const struct {
+		uint64_t trim_mib;
+		enum policy_action action;
+	} cases[] = {
+		{ 32, POLICY_GROW },
+		/* Excused: the trim is stopped, nothing grows. */
+		{ 256, POLICY_RECLAIM_STOP },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fixture fx;
+		struct policy_input in;
+
+		fx_init(&fx);
+		/* The trim started with the refault counter at 0. */
+		fx.st.trim_bytes = cases[i].trim_mib * MIB;
+		fx.st.trim_refault_base = 0;
+		for (int k = 0; k <= 3; k++) {
+			in = base_input((uint64_t)k * SEC);
+			in.mem_available_bytes = 1500 * MIB;
+			in.kernel_free_bytes = 15 * MIB;
+			in.movable_free_bytes = 1024 * MIB;
+			in.refault_file = (uint64_t)k * 25600; /* 100 MiB/s */
+			in.reclaim_busy = true;
+			eval(&fx, &in);
+		}
+		if (fx.d.action != cases[i].action)
+			fail_msg("trim %llu MiB: got %s/%s", (unsigned long long)cases[i].trim_mib,
+				 policy_action_name(fx.d.action), policy_reason_name(fx.d.reason));
+		if (fx.d.action == POLICY_GROW) {
+			assert_int_equal(fx.d.zone, POLICY_ZONE_KERNEL);
+			assert_true(fx.d.signals & POLICY_SIG_KERNEL_CACHE);
+		}
+	}
+}
+
+/*
  * Refaults with no free memory left, of a cache that is mostly buffers and
  * slab: that cache can only come back in the kernel zones, so they grow,
  * not ZONE_MOVABLE (the same refaults of regular file cache grow
@@ -758,6 +802,7 @@ int main(void)
 		cmocka_unit_test(test_kernel_zone_cache_thrash_grows_the_kernel_zones),
 		cmocka_unit_test(test_kernel_zone_cache_fill_grows_before_it_thrashes),
 		cmocka_unit_test(test_refaulting_kernel_cache_grows_the_kernel_zones),
+		cmocka_unit_test(test_refaults_beyond_our_trim_grow_the_kernel_zones),
 		cmocka_unit_test(test_cache_grows_only_on_refaults),
 		cmocka_unit_test(test_backend_busy_and_backoff_hold_the_grow),
 		cmocka_unit_test(test_host_deny_waits_exactly_its_retry_hint),
