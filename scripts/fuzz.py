@@ -18,13 +18,15 @@ crash stops that target; its input is kept in BUILDDIR/fuzz/artifacts.
 import argparse
 import datetime
 import os
-import platform
 import re
 import shlex
 import signal
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench"))
+import hostinfo  # noqa: E402
 
 QUIET = "/work/wt/QUIET"
 
@@ -123,15 +125,7 @@ def merge(exe, corpus, work, log):
 
 
 def machine():
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            m = re.search(r"model name\s*:\s*(.*)", f.read())
-            cpu = m.group(1).strip() if m else cpu
-    except OSError:
-        pass
-    return "%s, %d cores, Linux %s (shared by the team; fuzzers at nice 19)" % (
-        cpu, os.cpu_count() or 0, platform.release())
+    return hostinfo.summary("shared by the team; fuzzers at nice 19")
 
 
 def write_summary(path, rows, command, started):

@@ -21,6 +21,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (the system and scenario tables)
 import goals  # noqa: E402
+import hostinfo  # noqa: E402
 import metrics as mx  # noqa: E402
 from plots import line_plot  # noqa: E402
 from report_text import (GOALS9_TEXT, GOALS_TEXT, METRICS_TEXT, SCENARIO_TEXT,  # noqa: E402
@@ -190,19 +191,10 @@ def sim_values(words):
 
 
 def machine_info(vms_kernel):
-    cpu = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    cpu = hostinfo.cpu_model("")
     qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True,
                           text=True).stdout.splitlines()[0]
-    with open("/proc/meminfo") as f:
-        mem = int(f.readline().split()[1]) // 1024
+    mem = hostinfo.mem_total_mib()
     return dict(cpu=cpu, cores=os.cpu_count(), host_mem_mib=mem, kvm=os.path.exists("/dev/kvm"),
                 accel="TCG", host_kernel=platform.release(), qemu=qemu, guest_kernel=vms_kernel)
 

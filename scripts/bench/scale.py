@@ -19,12 +19,14 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import shutil
 import signal
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hostinfo  # noqa: E402
 
 ARBITER_SIZES = [10, 100, 1000, 10000]
 GOAL_ROUND_MS = 10.0
@@ -38,22 +40,7 @@ NICE = ["nice", "-n", "19"]
 
 
 def machine():
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    mem = 0
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                mem = int(line.split()[1]) // 1024 // 1024
-    return "%s, %d cores, %d GiB, Linux %s (a VM, no KVM; the team shares it)" % (
-        model, os.cpu_count(), mem, platform.release())
+    return hostinfo.summary("a VM, no KVM; the team shares it")
 
 
 def load():
