@@ -59,8 +59,10 @@
  *     demand_window_usec, at least what it holds while it reports PSI at
  *     or above guest_psi_pressure_centi, and otherwise what it holds.  The
  *     WHOLE size budget is water-filled over the demands by weight (min +
- *     weight x level, at least min, at most the demand; a stuck VM fixed
- *     at what it holds): that is each VM's entitlement, reported as
+ *     weight x level, at least min, at most the demand -- or the max for a
+ *     VM under pressure with a recent request, whose small steps say
+ *     little of what it would take; a stuck VM fixed at what it holds):
+ *     that is each VM's entitlement, reported as
  *     "fair".  A VM is under-served when it holds less than both its
  *     demand and its entitlement.  So under contention the shortfall lands
  *     by weight: a lighter VM gets a smaller part of what is above the mins.
@@ -77,7 +79,8 @@
  *     its entitlement as memory becomes free (apply, reason "fair_share").
  *  8. Enforcement.  While some VM is under-served, every VM holding more
  *     than its entitlement is asked once to give the excess back (reclaim
- *     to its entitlement, reason "fair_share"); if it still holds more
+ *     to its entitlement, reason "fair_share"; a VM answered this round
+ *     is asked the next); if it still holds more
  *     fair_share_grace_usec later, the host cuts its target (apply,
  *     reason "fair_share"): lower weight first, among equal weights the
  *     one with the most surplus (reported available above

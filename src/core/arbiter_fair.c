@@ -53,6 +53,20 @@ static uint64_t spare_of(const struct arbiter_config *cfg, const struct arbiter_
 	return arbiter_align_down(cfg, r->mem_available_bytes - cfg->healthy_headroom_bytes);
 }
 
+/*
+ * What the VM's entitlement is water-filled against: its demand, or, for a
+ * guest under pressure that asked lately, everything up to its max.  A
+ * stalling guest asks in steps sized to what it lacks now, so its demand
+ * says little of what it would take; water-filling such small asks gave
+ * the lightest VM, which happened to ask big first, the largest share.
+ * Only the entitlement is raised: growth, what a VM misses and how much
+ * the others are cut still follow what it asked.
+ */
+static uint64_t claim_of(const struct arbiter_vm *vm, const struct arbiter_work *w, size_t i)
+{
+	return w->pressured[i] && w->recent[i] ? vm->max_bytes : w->demand[i];
+}
+
 void arbiter_fair_entitle(const struct arbiter_config *cfg, uint64_t size_budget,
 			  const struct arbiter_vm *vms, size_t n, struct arbiter_work *w,
 			  uint64_t now)
@@ -65,7 +79,7 @@ void arbiter_fair_entitle(const struct arbiter_config *cfg, uint64_t size_budget
 
 		w->demand[i] = demand_of(cfg, vm, w, i, spare_of(cfg, vm, now));
 		f[i] = (struct waterfill){ .vm = i, .min_bytes = vm->min_bytes, .lo_bytes = vm->min_bytes,
-				       .hi_bytes = arbiter_clamp(w->demand[i], vm->min_bytes,
+				       .hi_bytes = arbiter_clamp(claim_of(vm, w, i), vm->min_bytes,
 								 vm->max_bytes),
 				       .weight = vm->weight };
 		/* A stuck VM holds what it holds, whatever it is entitled to. */
@@ -185,9 +199,12 @@ void arbiter_fair_enforce(const struct arbiter_config *cfg, struct arbiter_vm *v
 		/* What a cut VM is still unplugging will be free soon; it counts. */
 		need = need > in_transit ? need - in_transit : 0;
 		if (!s->fair_asked) {
+			/* Answered this round: the ask goes out with the next one. */
+			if (vm->connected && dec[i].action != ARBITER_NONE)
+				continue;
 			s->fair_asked = true;
 			s->fair_asked_usec = now;
-			if (vm->connected && dec[i].action == ARBITER_NONE)
+			if (vm->connected)
 				arbiter_ask_reclaim(vm, &dec[i], ARBITER_R_FAIR_SHARE, w->ent[i],
 						    hot ? URGENCY_HIGH : URGENCY_NORMAL, now);
 			continue;

@@ -160,6 +160,46 @@ static void test_greedy_vm_is_asked_then_cut_after_the_grace(void **state)
 	assert_true(w.vm[0].state.target_bytes == 3 * G);
 }
 
+/*
+ * Three stalling guests ask in small steps, the lightest holding the most
+ * (it asked first).  Their entitlements follow the weights, not the size of
+ * the asks: each claims up to its max, and the lightest is the one asked to
+ * give back.  (Water-filling the asks gave the lightest 3G, the heaviest
+ * 2.75G: no more than it asked.)
+ */
+static void test_stalling_guests_are_entitled_by_weight_not_by_their_steps(void **state)
+{
+	static const uint32_t weight[] = { 100, 200, 400 };
+	static const uint64_t hold[] = { 3 * G + 512 * M, 3 * G, 2 * G + 512 * M };
+	struct world w;
+
+	(void)state;
+	world_init(&w, 3, 9 * G);
+	for (size_t i = 0; i < 3; i++) {
+		w.vm[i].weight = weight[i];
+		w.vm[i].max_bytes = 4 * G;
+		w.vm[i].current_bytes = w.vm[i].applied_bytes = hold[i];
+	}
+	eval(&w);
+	settle(&w, w.cfg.oscillation_hold_usec);
+	for (size_t i = 0; i < 3; i++)
+		request(&w, i, 1, hold[i] + 256 * M, URGENCY_CRITICAL);
+	eval(&w);
+	assert_true(w.d[0].fair_bytes == 2 * G);
+	assert_true(w.d[1].fair_bytes == 3 * G);
+	assert_true(w.d[2].fair_bytes == 4 * G);
+	assert_int_equal(w.d[0].action, ARBITER_DENY);
+	/* Growth still follows the asks: nobody is given more than it asked for. */
+	for (size_t i = 0; i < 3; i++)
+		assert_true(w.vm[i].state.target_bytes <= hold[i] + 256 * M);
+	/* The next round asks the lightest, above its share, to give back. */
+	w.host.now_usec += SEC;
+	eval(&w);
+	assert_decision(&w.d[0], ARBITER_RECLAIM, ARBITER_R_FAIR_SHARE, 2 * G);
+	assert_int_not_equal(w.d[1].action, ARBITER_RECLAIM);
+	assert_int_not_equal(w.d[2].action, ARBITER_RECLAIM);
+}
+
 static void test_idle_vm_within_its_share_or_not_needed_is_not_cut(void **state)
 {
 	static const struct {
@@ -285,6 +325,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ramping_vms_end_at_the_weighted_split_of_the_excess),
 		cmocka_unit_test(test_greedy_vm_is_asked_then_cut_after_the_grace),
+		cmocka_unit_test(test_stalling_guests_are_entitled_by_weight_not_by_their_steps),
 		cmocka_unit_test(test_idle_vm_within_its_share_or_not_needed_is_not_cut),
 		cmocka_unit_test(test_fair_share_cut_never_goes_below_min),
 		cmocka_unit_test(test_pressure_is_served_first_then_weight_is_restored),
