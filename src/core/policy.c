@@ -414,11 +414,21 @@ static void trim_pace(struct policy_state *st, const struct policy_config *cfg,
 		st->seen_refaults = true;
 		st->last_refaults_usec = in->now_usec;
 		if (st->trim_watch) {
-			st->trim_interval_usec = min_u64(sat_shl(st->trim_interval_usec, 1),
+			/*
+			 * The trim reached it.  A working set used in cycles
+			 * (a build, a scan every few seconds) refaults only in
+			 * its next cycle: a pause of a few seconds would trim
+			 * again in every gap, so the first pause is long.
+			 */
+			st->trim_interval_usec = min_u64(max_u64(sat_shl(st->trim_interval_usec, 1),
+								 cfg->trim_backoff_min_usec),
 							 cfg->trim_backoff_max_usec);
-			st->trim_at_usec = sat_add(in->now_usec, st->trim_interval_usec);
 			st->trim_watch = false;
 		}
+		/* No trim while it still refaults: the pause runs from the last refault. */
+		if (st->seen_trim)
+			st->trim_at_usec = max_u64(st->trim_at_usec,
+						   sat_add(in->now_usec, st->trim_interval_usec));
 	} else if (st->trim_watch && in->now_usec >= st->trim_at_usec) {
 		st->trim_interval_usec = max_u64(st->trim_interval_usec / 2, cfg->trim_interval_usec);
 		st->trim_watch = false;

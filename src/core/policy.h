@@ -149,8 +149,9 @@
  *     every trim_interval_usec: the kernel reclaims the coldest pages
  *     first, and with free page reporting the host gets them back within
  *     seconds.  Refaults after a trim mean it reached the working set: the
- *     interval doubles (at most trim_backoff_max_usec) and halves back
- *     after each trim without them.  Protected cache is the active file
+ *     interval doubles, to at least trim_backoff_min_usec and at most
+ *     trim_backoff_max_usec, counted from the last refault, and halves
+ *     back after each trim without them.  Protected cache is the active file
  *     cache while refaults (above reclaim_refault_limit in one evaluation,
  *     or at cache_refault_rate) were seen within cache_protect_usec: a
  *     working set that refaulted is demand, not surplus.
@@ -266,6 +267,7 @@ struct policy_config {
 	 */
 	uint64_t reclaim_refault_limit;
 	uint64_t trim_interval_usec;    /* 1 s between proactive trim steps (0: no proactive trim) */
+	uint64_t trim_backoff_min_usec; /* 30 s: the first pause after a trim that refaulted */
 	uint64_t trim_backoff_max_usec; /* 5 min */
 
 	/* Backend failure: retry with exponential backoff between these. */

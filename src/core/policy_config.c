@@ -50,6 +50,7 @@ void policy_config_defaults(struct policy_config *cfg)
 	cfg->reclaim_min_cache_bytes = 64 * MIB;
 	cfg->reclaim_refault_limit = 512;
 	cfg->trim_interval_usec = 1 * SEC;
+	cfg->trim_backoff_min_usec = 30 * SEC;
 	cfg->trim_backoff_max_usec = 300 * SEC;
 
 	cfg->backoff_min_usec = 1 * SEC;
@@ -109,6 +110,8 @@ int policy_config_validate(const struct policy_config *cfg, const char **ret_msg
 		{ cfg->reclaim_enabled && cfg->reclaim_max_steps == 0, "reclaim_max_steps is zero" },
 		{ cfg->trim_interval_usec > cfg->trim_backoff_max_usec,
 		  "trim_interval exceeds trim_backoff_max" },
+		{ cfg->trim_backoff_min_usec > cfg->trim_backoff_max_usec,
+		  "trim_backoff_min exceeds trim_backoff_max" },
 		{ cfg->backoff_min_usec == 0, "backoff_min is zero" },
 		{ cfg->backoff_min_usec > cfg->backoff_max_usec, "backoff_min exceeds backoff_max" },
 		{ cfg->psionly_step_bytes == 0, "psionly step is zero" },

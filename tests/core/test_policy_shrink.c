@@ -243,7 +243,9 @@ static void test_host_reclaim_safe_and_unsafe(void **state)
 
 /*
  * When calm and at its minimum, the guest trims cold cache step by step;
- * refaults after a step double the interval and protect the active cache.
+ * refaults after a step pause trimming for at least backoff_min from the
+ * last refault (a working set used in cycles refaults in each cycle) and
+ * protect the active cache.
  */
 static void test_cold_cache_is_trimmed_and_refaults_slow_it(void **state)
 {
@@ -267,7 +269,11 @@ static void test_cold_cache_is_trimmed_and_refaults_slow_it(void **state)
 	}
 	assert_true(trims == 5);
 
-	/* The next step finds refaults: no trim for 2 s, and the active cache is kept. */
+	/*
+	 * The next step finds refaults: the trim reached a working set.  No
+	 * trim for backoff_min (30 s, more than the 2 s of doubling), counted
+	 * from the last refault, and the active cache is kept.
+	 */
 	in.now_usec = 10 * SEC;
 	eval(&fx, &in);
 	assert_decision(&fx, POLICY_RECLAIM, POLICY_R_TRIM_COLD);
@@ -276,15 +282,28 @@ static void test_cold_cache_is_trimmed_and_refaults_slow_it(void **state)
 	eval(&fx, &in);
 	assert_int_not_equal(fx.d.action, POLICY_RECLAIM);
 	assert_true(fx.d.protected_cache_bytes == 512 * MIB);
-	assert_true(fx.st.trim_interval_usec == 2 * SEC);
-	/* Calm again 5 s after the refaults; cold cache is 1 GiB - 512 MiB kept - 64 MiB floor. */
-	for (uint64_t t = 10 * SEC + SEC / 2; t < 15 * SEC + SEC / 4; t += SEC / 4) {
+	assert_true(fx.st.trim_interval_usec == 30 * SEC);
+	/* It refaults again in its next cycle, 20 s later: the pause starts anew. */
+	run_calm(&fx, &in, 10 * SEC + SEC / 2, 30 * SEC);
+	assert_int_not_equal(fx.d.action, POLICY_RECLAIM);
+	in.now_usec = 30 * SEC;
+	in.refault_file += 5000;
+	eval(&fx, &in);
+	assert_true(fx.st.trim_interval_usec == 30 * SEC);
+	/*
+	 * The refault rate is measured over the velocity window (3 s): the
+	 * last refault the policy sees is at most that much after 30 s.
+	 */
+	for (uint64_t t = 30 * SEC + SEC / 4; t < 60 * SEC; t += SEC / 4) {
 		in.now_usec = t;
 		eval(&fx, &in);
 		assert_int_not_equal(fx.d.action, POLICY_RECLAIM);
 	}
-	in.now_usec = 15 * SEC + SEC / 4;
-	eval(&fx, &in);
+	while (fx.d.action != POLICY_RECLAIM && in.now_usec < 64 * SEC) {
+		in.now_usec += SEC / 4;
+		eval(&fx, &in);
+	}
+	/* Cold cache is 1 GiB - 512 MiB kept - 64 MiB floor. */
 	assert_decision(&fx, POLICY_RECLAIM, POLICY_R_TRIM_COLD);
 	assert_true(fx.d.reclaim_bytes == 32 * MIB);
 	/* Nothing cold left: no trim. */
