@@ -24,6 +24,9 @@ struct field {
 };
 
 static int fail(struct fleet_trace_parser *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int fail(struct fleet_trace_parser *p, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -36,8 +36,9 @@ static void test_every_verb_round_trips_to_identical_text(void **state)
 		"report mem_total=1 mem_available=1 psi_some_avg10=0 psi_full_avg10=0\n",
 		"done seq=7 current=3221225472\n",
 		"welcome v=1 min=1073741824 max=8589934592 current=2147483648 block=2097152\n",
-		"welcome v=1 min=268435456 max=8589934592 current=536870912 block=4096 "
-		"balloon=536870912\n",
+		/* one line, split for length */
+		("welcome v=1 min=268435456 max=8589934592 current=536870912 block=4096 "
+		 "balloon=536870912\n"),
 		"grant seq=7 target=3221225472 current=2147483648\n",
 		"deny seq=8 reason=host_pressure\n",
 		"deny seq=9 reason=oscillation_hold retry_after=12500\n",
