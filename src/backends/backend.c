@@ -81,15 +81,17 @@ int backend_plugin_load(const char *path, const struct vmrd_backend_ops **ret_op
 	const struct vmrd_backend_ops *ops;
 	vmrd_backend_plugin_init_fn init;
 	void *handle = NULL;
-	int r;
+	char fdpath[32];
+	int fd, r;
 
-	/* Check the file first, so the common mistake gets a plain errno. */
-	if (access(path, R_OK) < 0) {
-		r = -errno;
-		snprintf(msg, sizeof(msg), "plugin \"%s\": %s", path, strerror(errno));
+	/* Check before dlopen(): that already runs the plugin's constructors. */
+	fd = plugin_open_trusted(path, msg, sizeof(msg));
+	if (fd < 0) {
+		r = fd;
 		goto out;
 	}
-	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	handle = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
 	if (!handle) {
 		r = -ELIBBAD;
 		snprintf(msg, sizeof(msg), "plugin \"%s\": cannot load: %s", path, dlerror());
@@ -129,6 +131,8 @@ int backend_plugin_load(const char *path, const struct vmrd_backend_ops **ret_op
 	handle = NULL;
 	r = 0;
 out:
+	if (fd >= 0)
+		close(fd);
 	if (handle)
 		dlclose(handle);
 	if (r < 0 && ret_errmsg)

@@ -13,6 +13,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/urgency.h"
@@ -49,7 +50,8 @@ const struct vmrd_backend_ops *backend_lookup(const char *name);
 const struct vmrd_backend_ops *backend_builtin(unsigned i);
 
 /*
- * Load a plugin: dlopen(path), call its VMRD_BACKEND_PLUGIN_SYMBOL with our
+ * Load a plugin: check it with plugin_open_trusted() (before dlopen, which
+ * runs its constructors), dlopen() it, call its VMRD_BACKEND_PLUGIN_SYMBOL with our
  * ABI version and check the table it returns.  On failure *ret_errmsg (and
  * only it) is set to a sentence naming the plugin and the problem, in a
  * per-thread buffer that stays valid until the next failing call; the
@@ -59,6 +61,17 @@ const struct vmrd_backend_ops *backend_builtin(unsigned i);
  */
 int backend_plugin_load(const char *path, const struct vmrd_backend_ops **ret_ops,
 			void **ret_handle, const char **ret_errmsg);
+
+/*
+ * Open a plugin file for loading (plugin.c), only if the file and every
+ * directory on its resolved path belong to root (or the effective uid) and
+ * are not writable by group or others; checked on the opened descriptors,
+ * so load the returned fd (/proc/self/fd/N), not the path.  Returns the fd,
+ * or -EPERM (a bad owner or mode), -EINVAL (not a regular file) or the errno
+ * of resolving or opening, with a sentence naming the path, the owner and
+ * the mode in msg.
+ */
+int plugin_open_trusted(const char *path, char *msg, size_t size);
 void backend_plugin_unload(void *handle);
 
 /*
