@@ -44,6 +44,14 @@ struct host_backend {
 	int epfd, timerfd, fd;
 	bool connecting, welcomed;
 	uint64_t reconnect_at_usec; /* 0: not scheduled */
+	/*
+	 * A hello the host answered rate_limited is said again at this time
+	 * (0: none), on the same link and after the link's backoff: the host
+	 * ignores such a hello, and every bad line counts toward its limit of
+	 * errors before it disconnects the guest, so hurrying only makes it
+	 * worse.  Only a welcome resets the backoff.
+	 */
+	uint64_t hello_at_usec;
 
 	char in[2 * PROTO_LINE_MAX];
 	struct proto_reader reader;
@@ -175,6 +183,7 @@ static int host_connect(struct host_backend *s)
 	}
 	s->fd = fd;
 	s->reconnect_at_usec = 0;
+	s->hello_at_usec = 0;
 	s->out_len = 0;
 	proto_reader_init(&s->reader, s->in, sizeof(s->in));
 	host_send_hello(s);
@@ -192,6 +201,7 @@ static void host_disconnect(struct host_backend *s, uint64_t now)
 		host_push_simple(s, VMRD_BACKEND_EV_LINK, 0);
 	s->welcomed = false;
 	s->connecting = false;
+	s->hello_at_usec = 0;
 	/* A grant being confirmed stays valid: the host applies it without us. */
 	if (s->req == HOST_REQ_WAIT_REPLY)
 		host_done(s, -ENOTCONN, s->cur_bytes, "link_down");
@@ -306,6 +316,18 @@ static void host_handle(struct host_backend *s, const struct proto_msg *m, uint6
 							 m->retry_after_ms : HOST_RETRY_AFTER_MAX_MS) * 1000 : 0);
 		break;
 	case PROTO_VERB_ERROR:
+		if (!s->welcomed && strcmp(m->reason, "rate_limited") == 0)
+			s->hello_at_usec = now + backoff_failed(&s->backoff, now);
+		/*
+		 * The host has no session on this link: it restarted while the
+		 * link stayed up, and we never saw it go down.  The link is down
+		 * until we are welcomed again; hello goes out after the backoff.
+		 */
+		if (s->welcomed && strcmp(m->reason, "no_hello") == 0) {
+			host_push_simple(s, VMRD_BACKEND_EV_LINK, 0);
+			s->welcomed = false;
+			s->hello_at_usec = now + backoff_failed(&s->backoff, now);
+		}
 		if (s->req == HOST_REQ_WAIT_REPLY)
 			host_done(s, -EPROTO, s->cur_bytes, m->reason);
 		break;
@@ -373,6 +395,8 @@ static void host_arm(struct host_backend *s, uint64_t now)
 		at = s->deadline_usec;
 	if (s->fd < 0 && s->reconnect_at_usec && (at == 0 || s->reconnect_at_usec < at))
 		at = s->reconnect_at_usec;
+	if (s->fd >= 0 && s->hello_at_usec && (at == 0 || s->hello_at_usec < at))
+		at = s->hello_at_usec;
 	if (at) {
 		at = at > now ? at - now : 1;
 		its.it_value.tv_sec = (time_t)(at / 1000000u);
@@ -403,6 +427,10 @@ static void host_work(struct host_backend *s)
 			else
 				s->connecting = false;
 		}
+	}
+	if (s->fd >= 0 && !s->connecting && s->hello_at_usec && now >= s->hello_at_usec) {
+		s->hello_at_usec = 0;
+		host_send_hello(s);
 	}
 	host_flush(s);
 	host_read(s, now);

@@ -21,6 +21,10 @@
  * (EV_LINK 1, EV_LIMITS) and its view of the VM: current/min/max/block,
  * which query() then reports.  Until the welcome, query() reports
  * MemTotal with min = max = current, so the policy asks for nothing.
+ * A hello answered `error reason=rate_limited` (the host's budget of
+ * hellos) is said again on the same link after the link's backoff, which
+ * doubles with each refusal until a welcome: hurrying would only add to
+ * the host's count of errors, which disconnects a guest past its limit.
  *
  * A request is sent as `request`; the host answers with
  *   `grant seq target current`: the backend waits until MemTotal has moved

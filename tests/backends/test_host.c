@@ -25,6 +25,7 @@
 
 #include "backends/backend.h"
 #include "backends/host.h"
+#include "common/clock.h"
 #include "core/proto.h"
 #include "testutil.h"
 
@@ -103,30 +104,39 @@ static void expect_event(struct fixture *f, uint32_t type, struct vmrd_backend_e
 	assert_int_equal(ev->type, type);
 }
 
-/* Connect, check the hello, welcome the guest and see the link come up. */
-static void handshake(struct fixture *f)
+/* Welcome the guest (1-4 GiB) and see the link come up. */
+static void host_welcome(struct fixture *f)
 {
 	struct vmrd_backend_event ev;
-	struct proto_msg m;
 	char line[256];
 
-	host_accept(f);
-	host_read_msg(f, &m);
-	assert_int_equal(m.verb, PROTO_VERB_HELLO);
-	assert_int_equal(m.current_bytes, BASE_KB * 1024);
-	assert_int_equal(m.block_bytes, 128 * MIB);
 	snprintf(line, sizeof(line), "welcome v=1 min=%llu max=%llu current=%llu block=%llu\n",
 		 (unsigned long long)(1024 * MIB), (unsigned long long)(4096 * MIB),
 		 (unsigned long long)HOST_CURRENT, (unsigned long long)(128 * MIB));
 	host_say(f, line);
 	expect_event(f, VMRD_BACKEND_EV_LINK, &ev);
 	assert_int_equal(ev.status, 1);
+}
+
+/* Connect, check the hello, welcome the guest and see the link come up. */
+static void handshake(struct fixture *f)
+{
+	struct vmrd_backend_event ev;
+	struct proto_msg m;
+
+	host_accept(f);
+	host_read_msg(f, &m);
+	assert_int_equal(m.verb, PROTO_VERB_HELLO);
+	assert_int_equal(m.current_bytes, BASE_KB * 1024);
+	assert_int_equal(m.block_bytes, 128 * MIB);
+	host_welcome(f);
 	expect_event(f, VMRD_BACKEND_EV_LIMITS, &ev);
 	assert_int_equal(ev.min_bytes, 1024 * MIB);
 	assert_int_equal(ev.max_bytes, 4096 * MIB);
 }
 
-static int setup_with(void **state, const char *const *kv)
+/* The backend open on a fake host that has not accepted it yet. */
+static int setup_open(void **state, const char *const *kv)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -157,8 +167,19 @@ static int setup_with(void **state, const char *const *kv)
 	assert_non_null(f->ops);
 	assert_int_equal(f->ops->open(&f->env, &f->state), 0);
 	*state = f;
-	handshake(f);
 	return 0;
+}
+
+static int setup_with(void **state, const char *const *kv)
+{
+	setup_open(state, kv);
+	handshake(*state);
+	return 0;
+}
+
+static int setup_unwelcomed(void **state)
+{
+	return setup_open(state, NULL);
 }
 
 static int setup(void **state)
@@ -447,6 +468,92 @@ static void test_link_loss_fails_request_and_reconnects(void **state)
 	request(f, 10, HOST_CURRENT);
 }
 
+/* Lets the backend work until a line arrives; returns when it did (the clock after it). */
+static uint64_t host_await_hello(struct fixture *f)
+{
+	struct vmrd_backend_event ev;
+	struct proto_msg m;
+	struct pollfd p = { .fd = f->peer, .events = POLLIN };
+
+	/* Nothing to report meanwhile: the backend does its timers inside next_event. */
+	for (int i = 0; i < 300 && poll(&p, 1, 0) == 0; i++)
+		assert_int_equal(testutil_wait_event(f->ops, f->state, &ev, 10), 0);
+	host_read_msg(f, &m);
+	assert_int_equal(m.verb, PROTO_VERB_HELLO);
+	return clock_now_usec();
+}
+
+/*
+ * A hello the host turns away (rate_limited, its budget of hellos) is said
+ * again on the same link after the backoff (backoff_min 100ms here), each
+ * time later, and the welcome that finally comes brings the link up: the
+ * guest neither hurries nor leaves, where hurrying would run into the
+ * host's limit of errors and get the guest disconnected.
+ */
+static void test_rate_limited_hello_is_said_again_ever_later(void **state)
+{
+	struct fixture *f = *state;
+	struct pollfd p = { .fd = f->listen_fd, .events = POLLIN };
+	uint64_t t[4];
+
+	host_accept(f);
+	t[0] = host_await_hello(f);
+	for (int i = 1; i < 4; i++) {
+		host_say(f, "error reason=rate_limited\n");
+		t[i] = host_await_hello(f);
+	}
+	/* 100, 200 and 400 ms: the link's backoff, doubling. */
+	assert_true(t[1] - t[0] >= 90000);
+	assert_true(t[2] - t[1] >= 190000);
+	assert_true(t[3] - t[2] >= 390000);
+	/* The same connection: the backend did not reconnect. */
+	assert_int_equal(poll(&p, 1, 0), 0);
+	/* The welcome ends it: the link is up, requests go out. */
+	host_welcome(f);
+	request(f, 1, HOST_CURRENT + 128 * MIB);
+}
+
+/*
+ * The host restarted while the link stayed up (soak run: vmrd-host killed
+ * and back within a second): it answers no_hello.  The request fails, the
+ * link goes down, and hello is said again on the same link; the welcome
+ * brings the link back.
+ */
+static void test_no_hello_from_a_restarted_host_says_hello_again(void **state)
+{
+	struct fixture *f = *state;
+	struct vmrd_backend_event ev;
+	struct pollfd p = { .fd = f->listen_fd, .events = POLLIN };
+	bool link_down = false, failed = false;
+
+	request(f, 1, HOST_CURRENT + 128 * MIB);
+	host_say(f, "error reason=no_hello\n");
+	while (!(link_down && failed)) {
+		assert_int_equal(testutil_wait_event(f->ops, f->state, &ev, 5000), 1);
+		link_down |= ev.type == VMRD_BACKEND_EV_LINK && ev.status == 0;
+		failed |= ev.type == VMRD_BACKEND_EV_DONE && ev.status < 0;
+	}
+	host_await_hello(f);
+	assert_int_equal(poll(&p, 1, 0), 0); /* the same connection */
+	host_welcome(f);
+	request(f, 2, HOST_CURRENT + 128 * MIB);
+}
+
+/* An error to anything else leaves the hello alone: nothing is repeated. */
+static void test_other_errors_before_welcome_repeat_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct vmrd_backend_event ev;
+	struct pollfd p;
+
+	host_accept(f);
+	host_await_hello(f);
+	host_say(f, "error reason=bad_syntax\n");
+	assert_int_equal(testutil_wait_event(f->ops, f->state, &ev, 400), 0);
+	p = (struct pollfd){ .fd = f->peer, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 0), 0);
+}
+
 static void test_finds_the_port_by_name(void **state)
 {
 	char *dir = testutil_tree_copy("host-tree");
@@ -519,6 +626,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reclaim_and_limits_become_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_is_sent_as_a_report_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_loss_fails_request_and_reconnects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_limited_hello_is_said_again_ever_later,
+						setup_unwelcomed, teardown),
+		cmocka_unit_test_setup_teardown(test_other_errors_before_welcome_repeat_nothing,
+						setup_unwelcomed, teardown),
+		cmocka_unit_test_setup_teardown(test_no_hello_from_a_restarted_host_says_hello_again,
+						setup, teardown),
 		cmocka_unit_test(test_finds_the_port_by_name),
 		cmocka_unit_test(test_pty_found_by_port_name_carries_the_protocol),
 	};
