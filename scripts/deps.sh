@@ -10,7 +10,7 @@ log=${DEPS_LOG:-$srcdir/build/deps.log}
 groups="build test metrics guest libvirt package"
 # The programs and the libraries they link.
 pkgs_build="build-essential meson ninja-build pkg-config python3 libinih-dev libjansson-dev
-	libvirt-dev libxml2-dev libcurl4-openssl-dev"
+	libvirt-dev libxml2-dev libcurl4-openssl-dev libseccomp-dev"
 # Unit tests, fuzz targets (clang), man page lint.
 pkgs_test="libcmocka-dev clang llvm mandoc"
 # promtool checks both daemons' metrics; bookworm ships it only in the

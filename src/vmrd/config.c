@@ -82,8 +82,11 @@ static const struct inikey keys[] = {
 	P("reclaim", "max_steps", INIKEY_U32, reclaim_max_steps, "At most this many steps per trim."),
 	P("reclaim", "refault_limit", INIKEY_U64, reclaim_refault_limit, "File refaults per evaluation that stop trimming."),
 	P("reclaim", "interval", INIKEY_DURATION, trim_interval_usec, "Between two steps of trimming cold cache when calm (0: only before a shrink)."),
-	P("reclaim", "backoff_max", INIKEY_DURATION, trim_backoff_max_usec, "Refaults after a trim double the interval, up to this."),
+	P("reclaim", "backoff_min", INIKEY_DURATION, trim_backoff_min_usec, "Refaults after a trim pause trimming for at least this long."),
+	P("reclaim", "backoff_max", INIKEY_DURATION, trim_backoff_max_usec, "Refaults after a trim double the pause, up to this."),
 	V("reclaim", "timeout", INIKEY_DURATION, reclaim_timeout_usec, "A trim still writing memory.reclaim after this long is interrupted."),
+
+	V("security", "sandbox", INIKEY_BOOL, sandbox, "After start: no_new_privs, every capability but CAP_IPC_LOCK dropped, a seccomp allow-list (backend exec: no_new_privs only)."),
 };
 
 #undef V
@@ -115,6 +118,7 @@ void config_defaults(struct vmrd_config *cfg)
 	cfg->psi_window_usec = 1000000;
 	snprintf(cfg->cgroup_path, sizeof(cfg->cgroup_path), "sys/fs/cgroup");
 	cfg->reclaim_timeout_usec = 10000000;
+	cfg->sandbox = true;
 }
 
 struct parse_ctx {

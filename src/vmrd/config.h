@@ -48,6 +48,7 @@ struct vmrd_config {
 	uint64_t psi_window_usec;
 	char cgroup_path[CONFIG_PATH_MAX]; /* cgroup v2 dir whose memory.reclaim is written */
 	uint64_t reclaim_timeout_usec;     /* a trim running longer is interrupted */
+	bool sandbox;                      /* drop privileges and filter system calls after start */
 
 	/* The line each key of the key table was set on (0: default), for errors. */
 	uint16_t key_line[CONFIG_KEYS_MAX];

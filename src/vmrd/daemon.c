@@ -373,6 +373,14 @@ static void reload(struct daemon *d)
 		log_warnx("reload: %s has errors; keeping the running configuration", d->config_path);
 		return;
 	}
+	if (d->seccomp && strcmp(next.backend, "exec") == 0) {
+		log_warnx("reload: backend exec runs commands, which the system call filter installed "
+			  "at start forbids; keeping the running configuration (restart vmrd for it)");
+		return;
+	}
+	if (next.sandbox != d->cfg.sandbox)
+		log_info("reload: [security] sandbox = %s takes effect at the next start",
+			 next.sandbox ? "yes" : "no");
 	backend_changed = strcmp(next.backend, d->cfg.backend) != 0 ||
 			  next.n_backend_kv != d->cfg.n_backend_kv ||
 			  memcmp(next.backend_kv, d->cfg.backend_kv, sizeof(next.backend_kv)) != 0;

@@ -65,6 +65,7 @@ struct daemon {
 	const char *root_dir;
 	int rootfd;
 	bool dry_run;
+	bool seccomp;            /* the filter is installed (main.c): no exec backend until restart */
 	bool once;
 
 	/* The one event loop and the daemon's own watches on it. */

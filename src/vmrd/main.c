@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "vmrd/daemon.h"
+#include "vmrd/sandbox.h"
 
 #define DEFAULT_CONFIG VMRD_SYSCONFDIR "/vmrd/vmrd.conf"
 
@@ -45,6 +47,34 @@ static void harden(const struct vmrd_config *cfg)
 	r = fileio_write_at(AT_FDCWD, "/proc/self/oom_score_adj", val);
 	if (r < 0)
 		log_warnc(r, "cannot set oom_score_adj to %s", val);
+}
+
+/*
+ * After start: what vmrd no longer needs (vmrd/sandbox.h), said once.  A
+ * step that fails is logged and the daemon keeps working without the rest:
+ * the guest's memory matters more than the second line of defence.
+ */
+static void enter_sandbox(struct daemon *d)
+{
+	struct sandbox_plan plan;
+	struct sandbox_result res;
+	int r;
+
+	sandbox_plan(d->cfg.sandbox, d->cfg.backend, d->cfg.mlock, &plan);
+	r = sandbox_enter(&plan, &res);
+	if (r < 0) {
+		log_warnc(r, "sandbox: cannot drop privileges; running without the rest of the sandbox");
+		return;
+	}
+	d->seccomp = plan.seccomp;
+	if (!plan.drop_caps) {
+		log_info("sandbox: %s%s", plan.no_new_privs ? "no_new_privs only; " : "off: ", plan.why);
+		return;
+	}
+	log_info("sandbox: no_new_privs; capabilities 0x%" PRIx64 " -> 0x%" PRIx64
+		 "%s; seccomp allows %u system calls, the rest fail with EPERM (logged by the kernel)",
+		 res.caps_before, res.caps_after, res.caps_after ? " (cap_ipc_lock, for mlock)" : "",
+		 res.syscalls);
 }
 
 /* One line naming the file and the fix; a restart cannot help, so EX_CONFIG. */
@@ -160,6 +190,7 @@ int main(int argc, char **argv)
 
 	harden(&d.cfg);
 	daemon_setup(&d);
+	enter_sandbox(&d);
 	status = daemon_run(&d);
 	daemon_teardown(&d);
 	return status;

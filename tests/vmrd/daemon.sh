@@ -2,7 +2,8 @@
 # The vmrd daemon end to end on a fixture root, with the example plugin as
 # its backend: it grows when headroom is low, shrinks when calm, answers
 # vmrctl, tells systemd READY/WATCHDOG/STOPPING, keeps its configuration on
-# a bad SIGHUP, applies a good one, and exits cleanly on SIGTERM.
+# a bad SIGHUP, applies a good one, and exits cleanly on SIGTERM; all of it
+# under its sandbox (no_new_privs, seccomp, no capabilities).
 #   daemon.sh VMRD VMRCTL PLUGIN
 set -u
 VMRD=$1 VMRCTL=$2 PLUGIN=$3
@@ -119,6 +120,16 @@ grows=$(sed -n 's/^vmrd_grows_total //p' "$t/metrics")
 [ "${grows:-0}" -ge 1 ] || fail "vmrd_grows_total is '${grows}'"
 "$VMRCTL" -s "$t/vmrd.sock" --json status | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["backend_up"] is True, d' ||
 	fail "status json"
+
+# The sandbox ([security] sandbox = yes, mlock = no): no_new_privs, a
+# seccomp filter, no capabilities left; and it kept working (it grew).
+st=/proc/$pid/status
+grep -q '^NoNewPrivs:[[:space:]]*1$' "$st" || fail "no_new_privs not set: $(grep NoNewPrivs "$st")"
+grep -q '^Seccomp:[[:space:]]*2$' "$st" || fail "no seccomp filter: $(grep Seccomp: "$st")"
+grep -q '^CapEff:[[:space:]]*0*$' "$st" || fail "capabilities left: $(grep CapEff "$st")"
+grep -q '^CapBnd:[[:space:]]*0*$' "$st" || fail "bounding set left: $(grep CapBnd "$st")"
+grep -q 'sandbox: no_new_privs; capabilities .* -> 0x0; seccomp allows [0-9]* system calls' "$t/log" ||
+	fail "the sandbox was not logged"
 
 # Plenty of memory and no pressure: after the holds, it gives memory back.
 meminfo 4096 3500

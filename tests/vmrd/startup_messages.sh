@@ -7,38 +7,10 @@
 #   startup_messages.sh VMRD TREE
 set -u
 VMRD=$1 TREE=$2
-T=$(mktemp -d /tmp/vmrd-paths.XXXXXX)
-chmod 0755 "$T"
+STARTUP_TMP=vmrd-paths
+. "$(dirname "$0")/../startup_lib.sh"
 cleanup() { rm -rf "$T"; }
 trap cleanup EXIT
-failed=0
-fail() { echo "FAIL: $*"; failed=1; }
-if [ "$(id -u)" -eq 0 ]; then
-	AS_USER="setpriv --reuid=nobody --regid=nogroup --clear-groups"
-else
-	AS_USER=
-fi
-
-# expect NAME STATUS PATTERN... -- COMMAND: the status, and one stderr line with every pattern.
-expect() {
-	name=$1 want=$2
-	shift 2
-	pats=
-	while [ "$1" != -- ]; do pats="$pats
-$1"; shift; done
-	shift
-	timeout 10 "$@" >"$T/out" 2>"$T/all" </dev/null
-	st=$?
-	[ "$st" = "$want" ] || fail "$name: exit status $st, want $want: $(cat "$T/all")"
-	# Earlier lines are the daemon's start (PSI, reclaim); the last one says why it stops.
-	tail -n 1 "$T/all" >"$T/err"
-	echo "$pats" | while IFS= read -r p; do
-		[ -z "$p" ] && continue
-		grep -qF -- "$p" "$T/err" || echo "$name: no '$p' in: $(cat "$T/err")"
-	done >"$T/missing"
-	[ -s "$T/missing" ] && fail "$(cat "$T/missing")"
-	echo "ok: $name: $(cat "$T/err")"
-}
 
 expect "missing config" 78 "$T/none.conf" "no such file" "create it" "-c FILE" "--print-defaults" -- \
 	"$VMRD" -n -c "$T/none.conf"
