@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "host/driver_libvirt.h"
@@ -21,7 +22,11 @@ static void configure(struct broker *b, const struct config *cfg)
 {
 	struct arbiter_config *a = &b->acfg;
 
+	/* The VM list is cfg's (the caller's); the broker's are vms[]. */
 	b->cfg = *cfg;
+	b->cfg.vms = NULL;
+	b->cfg.n_vms = 0;
+	b->cfg.vms_cap = 0;
 	/* A cgroup's limit is followed by broker_host_sample(); a fixed or auto budget is this. */
 	if (!cfg->budget_cgroup[0] || !b->budget_bytes)
 		b->budget_bytes = cfg->budget_bytes;
@@ -41,6 +46,8 @@ static void configure(struct broker *b, const struct config *cfg)
 	b->vm_env.penalty_usec = cfg->penalty_usec;
 }
 
+static const struct state_writer_ops writer_ops;
+
 void broker_init(struct broker *b, struct loop *loop, const struct config *cfg, bool dry_run)
 {
 	memset(b, 0, sizeof(*b));
@@ -51,6 +58,7 @@ void broker_init(struct broker *b, struct loop *loop, const struct config *cfg, 
 	b->drv_env.dry_run = dry_run;
 	broker_ctl_init(b);
 	configure(b, cfg);
+	state_writer_init(&b->writer, loop, &writer_ops, b);
 }
 
 static struct broker_vm *find(const struct broker *b, const char *name)
@@ -127,14 +135,24 @@ static const struct driver_ops *const driver_kinds[] = {
 	[CONFIG_DRIVER_FC] = &driver_fc_ops,
 };
 
+/* Room for n VMs in vms[] and the arbiter's arrays. */
+static int reserve(struct broker *b, size_t n)
+{
+	if (ARRAY_GROW(b->vms, b->vms_cap, n) < 0 || ARRAY_GROW(b->arb, b->arb_cap, n) < 0 ||
+	    ARRAY_GROW(b->dec, b->dec_cap, n) < 0 ||
+	    ARRAY_GROW(b->arb_scratch, b->arb_scratch_cap, ARBITER_SCRATCH_BYTES(n)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 static int add_vm(struct broker *b, const struct config_vm *c, uint64_t now_usec)
 {
 	struct broker_vm *v;
 	size_t i = b->n_vms;
 	int r;
 
-	if (i == CONFIG_MAX_VMS)
-		return -ENOSPC;
+	if (reserve(b, i + 1) < 0)
+		return -ENOMEM;
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -161,13 +179,17 @@ static int add_vm(struct broker *b, const struct config_vm *c, uint64_t now_usec
 	return 0;
 }
 
-int broker_start(struct broker *b, uint64_t now_usec)
+int broker_start(struct broker *b, const struct config *cfg, uint64_t now_usec)
 {
 	int r;
 
 	b->started_usec = now_usec;
-	for (size_t i = 0; i < b->cfg.n_vms; i++) {
-		r = add_vm(b, &b->cfg.vms[i], now_usec);
+	/* A thread only now: main.c forks the guest reader before any. */
+	r = state_writer_start(&b->writer);
+	if (r < 0)
+		log_warnc(r, "cannot start the state file's writer thread; writing it on the loop");
+	for (size_t i = 0; i < cfg->n_vms; i++) {
+		r = add_vm(b, &cfg->vms[i], now_usec);
 		if (r < 0)
 			return r;
 	}
@@ -357,7 +379,7 @@ static void evaluate(struct broker *b, uint64_t now_usec)
 	    host.psi_some_avg10_centi < b->cfg.host_psi_some_centi)
 		host.psi_some_avg10_centi = b->cfg.host_psi_some_centi;
 	r = arbiter_evaluate(&b->acfg, &host, b->arb, b->n_vms, b->arb_scratch,
-			     sizeof(b->arb_scratch), b->dec, &b->summary);
+			     b->arb_scratch_cap, b->dec, &b->summary);
 	b->evaluations_total++;
 	b->last_eval_usec = now_usec;
 	if (r < 0) {
@@ -379,29 +401,45 @@ static void evaluate(struct broker *b, uint64_t now_usec)
 			  (unsigned long long)b->summary.sum_min_bytes);
 }
 
-void broker_save_state(struct broker *b)
+/* A state file write ended (state_writer.c): log a failure once per kind, keep what was written. */
+static void state_written(void *ctx, int r, struct state *st)
 {
-	struct state st = { .n = 0 };
-	int r;
+	struct broker *b = ctx;
 
-	for (size_t i = 0; i < b->n_vms; i++) {
-		if (b->vms[i]->dead)
-			continue;
-		snprintf(st.entries[st.n].name, sizeof(st.entries[st.n].name), "%s", b->vms[i]->cfg.name);
-		st.entries[st.n].target_bytes = b->arb[i].state.target_bytes;
-		st.n++;
-	}
-	r = state_save(b->cfg.state_path, &st);
-	/* Once per kind of failure, not after every decision. */
 	if (r < 0 && r != b->state_error)
 		log_warnc(r, "cannot write state file %s (said once; targets are not kept across "
 			  "restarts until it can be written)", b->cfg.state_path);
 	else if (r == 0 && b->state_error)
 		log_info("state file %s written again", b->cfg.state_path);
-	if (r == 0)
-		b->saved = st;
+	if (r == 0) {
+		struct state old = b->saved;
+
+		b->saved = *st;
+		*st = old;
+	}
 	b->state_error = r;
+}
+
+static const struct state_writer_ops writer_ops = { .done = state_written };
+
+void broker_save_state(struct broker *b)
+{
+	struct state *st = &b->saving;
+	int r = 0;
+
+	st->n = 0;
+	for (size_t i = 0; i < b->n_vms && r == 0; i++)
+		if (!b->vms[i]->dead)
+			r = state_add(st, b->vms[i]->cfg.name, b->arb[i].state.target_bytes);
+	/* Sorted, as state_find() on the saved state needs. */
+	if (r == 0)
+		r = state_sort(st);
 	b->state_dirty = false;
+	if (r < 0) {
+		state_written(b, r, st);
+		return;
+	}
+	state_writer_submit(&b->writer, b->cfg.state_path, st);
 }
 
 void broker_tick(struct broker *b, uint64_t now_usec)
@@ -412,17 +450,8 @@ void broker_tick(struct broker *b, uint64_t now_usec)
 		driver_tick(&b->vms[i]->drv, now_usec);
 		vm_tick(&b->vms[i]->link, now_usec);
 	}
-	broker_sample_footprints(b, now_usec);
 	if (now_usec - b->last_eval_usec >= BROKER_EVAL_PERIOD_USEC)
 		b->dirty = true;
-}
-
-bool broker_has_backlog(const struct broker *b)
-{
-	for (size_t i = 0; i < b->n_vms; i++)
-		if (!b->vms[i]->dead && vm_has_backlog(&b->vms[i]->link))
-			return true;
-	return false;
 }
 
 /* Free the VMs a reload removed, keeping vms[] and arb[] index for index. */
@@ -446,17 +475,16 @@ void broker_flush(struct broker *b, uint64_t now_usec)
 {
 	/* The loop turn is over: nothing in it can still point at a removed VM. */
 	reap(b);
-	for (size_t i = 0; i < b->n_vms; i++) {
-		if (vm_has_backlog(&b->vms[i]->link))
-			vm_drain(&b->vms[i]->link, now_usec);
+	for (size_t i = 0; i < b->n_vms; i++)
 		collect(b, i, now_usec);
-	}
 	if (b->dirty) {
 		b->dirty = false;
 		evaluate(b, now_usec);
 	}
 	if (b->state_dirty)
 		broker_save_state(b);
+	/* After the answers of this turn: a guest's request does not wait for it. */
+	broker_sample_footprints(b, now_usec);
 }
 
 static bool same_sockets(const struct config_vm *a, const struct config_vm *c)
@@ -520,6 +548,8 @@ void broker_reload(struct broker *b, const struct config *cfg, uint64_t now_usec
 void broker_shutdown(struct broker *b)
 {
 	broker_save_state(b);
+	/* The last state is on disk when this returns. */
+	state_writer_close(&b->writer);
 	for (size_t i = 0; i < b->n_vms; i++) {
 		transport_close(b, b->vms[i]);
 		vm_free(b->vms[i]);
@@ -527,4 +557,15 @@ void broker_shutdown(struct broker *b)
 	b->n_vms = 0;
 	if (b->vsock_open)
 		vsock_host_close(&b->vsock);
+	free(b->vms);
+	free(b->arb);
+	free(b->dec);
+	free(b->arb_scratch);
+	state_free(&b->saved);
+	state_free(&b->saving);
+	b->vms = NULL;
+	b->arb = NULL;
+	b->dec = NULL;
+	b->arb_scratch = NULL;
+	b->vms_cap = b->arb_cap = b->dec_cap = b->arb_scratch_cap = 0;
 }

@@ -24,6 +24,7 @@
 #include "host/footprint.h"
 #include "host/hostmem.h"
 #include "host/state.h"
+#include "host/state_writer.h"
 #include "host/vm.h"
 #include "host/vsock.h"
 
@@ -41,7 +42,10 @@ struct broker_vm {
 	bool ever_reconciled;          /* its size has been known since it was added */
 	/* What its QEMU holds (RSS) and how much of it is QEMU's own. */
 	struct footprint fp;
+	struct footprint_giveback giveback; /* gave up per mechanism, and what the host got back */
 	int fp_warned;                 /* the errno last logged for reading it (0: none) */
+	uint64_t ram_usec;             /* when its guest RAM was last told apart (smaps) */
+	int ram_err;                   /* that read's -errno (0: the overhead is measured) */
 
 	/* What the broker did, for status and metrics. */
 	uint64_t granted_bytes;        /* last grant sent */
@@ -64,6 +68,7 @@ struct broker_vm {
 struct broker {
 	struct loop *loop;
 	bool dry_run;
+	/* The global settings; cfg.vms is empty: the VMs are vms[]. */
 	struct config cfg;
 	struct arbiter_config acfg;
 	/* What the leaves share; updated in place on reload. */
@@ -74,12 +79,17 @@ struct broker {
 	struct vsock_host vsock;
 	bool vsock_open;
 
-	struct broker_vm *vms[CONFIG_MAX_VMS];
-	/* The arbiter's VMs, index for index with vms[], evaluated in place. */
-	struct arbiter_vm arb[CONFIG_MAX_VMS];
-	struct arbiter_decision dec[CONFIG_MAX_VMS];
-	_Alignas(max_align_t) unsigned char arb_scratch[ARBITER_SCRATCH_BYTES(CONFIG_MAX_VMS)];
+	/*
+	 * The VMs, and the arbiter's VMs index for index with vms[], evaluated
+	 * in place; as many as there are (common/array.h, each with its
+	 * capacity), grown by add_vm() and freed by broker_shutdown().
+	 */
+	struct broker_vm **vms;
+	struct arbiter_vm *arb;
+	struct arbiter_decision *dec;
+	unsigned char *arb_scratch;    /* ARBITER_SCRATCH_BYTES(n_vms) at least, malloc-aligned */
 	size_t n_vms;
+	size_t vms_cap, arb_cap, dec_cap, arb_scratch_cap;
 
 	/* Something changed that the arbiter should look at. */
 	bool dirty;
@@ -102,10 +112,13 @@ struct broker {
 	int host_err;                  /* the last sample failed with this (0: fine) */
 	/* "/" for the footprints (proc/PID/status); set by main.c. */
 	int rootfd;
-	uint64_t last_footprint_usec;
+	uint64_t last_footprint_usec;  /* the start of the footprint round under way */
+	size_t fp_next;                /* the next VM it samples */
 
-	/* Targets from the state file, consumed as VMs are created. */
+	/* Targets from the state file, consumed as VMs are created; then the last one written. */
 	struct state saved;
+	struct state saving;           /* the next one, built in place (no allocation per save) */
+	struct state_writer writer;    /* writes it off the loop (an fsync takes milliseconds) */
 
 	uint64_t started_usec;
 	uint64_t evaluations_total;
@@ -117,8 +130,8 @@ struct broker {
 
 void broker_init(struct broker *b, struct loop *loop, const struct config *cfg, bool dry_run);
 
-/* Create VMs for the configuration; after broker_init and state loading. */
-int broker_start(struct broker *b, uint64_t now_usec);
+/* Create the configuration's VMs; after broker_init and state loading. */
+int broker_start(struct broker *b, const struct config *cfg, uint64_t now_usec);
 
 /*
  * Swap in a new, already validated configuration: VMs that kept their name
@@ -133,9 +146,6 @@ void broker_tick(struct broker *b, uint64_t now_usec);
 /* End of a loop iteration: collect the VMs' news, evaluate if needed, write state, free dead VMs. */
 void broker_flush(struct broker *b, uint64_t now_usec);
 
-/* True when some VM still has lines to handle (the loop must not sleep). */
-bool broker_has_backlog(const struct broker *b);
-
 /*
  * A sample of the memory the VMs live in (NULL and err < 0: it could not be
  * read; the last figures are kept).  With a cgroup budget its limit becomes
@@ -143,13 +153,14 @@ bool broker_has_backlog(const struct broker *b);
  */
 void broker_host_sample(struct broker *b, const struct hostmem *h, int err);
 
-/* Once a round (a second): what every VM's QEMU holds, and its overhead (broker_host.c). */
+/* What every VM's QEMU holds, and its overhead: all once a round (a second), spread over it (broker_host.c). */
 void broker_sample_footprints(struct broker *b, uint64_t now_usec);
 
 /* Point b->ctl at the broker (broker_ctl.c). */
 void broker_ctl_init(struct broker *b);
 
 void broker_save_state(struct broker *b);
+/* Save the state, free every VM and what the broker holds. */
 void broker_shutdown(struct broker *b);
 
 #endif

@@ -104,6 +104,10 @@ static bool broker_ctl_vm(void *ctx, size_t i, struct ctl_vm *ret)
 		.reclaim_reason = v->reclaim_reason,
 		.commands = v->drv.commands_total,
 		.throttled = v->link.throttled_total,
+		.vmem_gave_up_bytes = v->giveback.gave_up_bytes[FOOTPRINT_VMEM],
+		.vmem_got_back_bytes = v->giveback.back_bytes[FOOTPRINT_VMEM],
+		.balloon_gave_up_bytes = v->giveback.gave_up_bytes[FOOTPRINT_BALLOON],
+		.balloon_got_back_bytes = v->giveback.back_bytes[FOOTPRINT_BALLOON],
 	};
 	return true;
 }

@@ -2,8 +2,10 @@
 #include "host/config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/inifile.h"
 #include "common/inikey.h"
 #include "core/arbiter.h"
@@ -106,6 +108,10 @@ static const struct inikey vm_keys[] = {
 	  .min = 1, .doc = "Largest total size the VM is ever given (required)." },
 	INIKEY_RANGE(NULL, "weight", INIKEY_U32, struct config_vm, weight, 1, ARBITER_WEIGHT_MAX,
 		     "Share of the budget under contention, relative to other VMs."),
+	V("virtio_mem_efficiency", INIKEY_PERCENT, vmem_efficiency_centi,
+	  "Host memory back per MiB virtio-mem unplugs (99% measured by make bench-mechanisms)."),
+	V("balloon_efficiency", INIKEY_PERCENT, balloon_efficiency_centi,
+	  "Host memory back per MiB the balloon takes (72% measured); above virtio_mem_efficiency, a VM with both shrinks through the balloon first."),
 };
 
 #undef G
@@ -131,6 +137,9 @@ static void vm_defaults(struct config_vm *vm)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->weight = 100;
+	/* The measured cache case (bench/sections/mechanisms.md): the give-back with something to free. */
+	vm->vmem_efficiency_centi = 9900;
+	vm->balloon_efficiency_centi = 7200;
 }
 
 void config_defaults(struct config *cfg)
@@ -160,6 +169,38 @@ void config_defaults(struct config *cfg)
 	cfg->vsock_port = 5571;
 }
 
+void config_free(struct config *cfg)
+{
+	free(cfg->vms);
+	cfg->vms = NULL;
+	cfg->n_vms = 0;
+	cfg->vms_cap = 0;
+}
+
+int config_copy(struct config *dst, const struct config *src)
+{
+	struct config_vm *vms = NULL;
+
+	if (src->n_vms) {
+		vms = malloc(src->n_vms * sizeof(*vms));
+		if (!vms)
+			return -ENOMEM;
+		memcpy(vms, src->vms, src->n_vms * sizeof(*vms));
+	}
+	free(dst->vms);
+	*dst = *src;
+	dst->vms = vms;
+	dst->vms_cap = src->n_vms;
+	return 0;
+}
+
+struct config_vm *config_push_vm(struct config *cfg)
+{
+	if (ARRAY_GROW(cfg->vms, cfg->vms_cap, cfg->n_vms + 1) < 0)
+		return NULL;
+	return &cfg->vms[cfg->n_vms++];
+}
+
 struct parse_ctx {
 	struct inifile ini;
 	struct config *cfg;
@@ -184,11 +225,10 @@ static void copy_str(char *dst, size_t size, const char *src)
 
 static struct config_vm *vm_new(struct config *cfg, const char *name)
 {
-	struct config_vm *vm;
+	struct config_vm *vm = config_push_vm(cfg);
 
-	if (cfg->n_vms == CONFIG_MAX_VMS)
+	if (!vm)
 		return NULL;
-	vm = &cfg->vms[cfg->n_vms++];
 	vm_defaults(vm);
 	copy_str(vm->name, sizeof(vm->name), name);
 	return vm;
@@ -208,7 +248,7 @@ static void enter_section(struct parse_ctx *ctx, const char *section)
 	}
 	ctx->vm = vm_new(ctx->cfg, section + 3);
 	if (!ctx->vm) {
-		perr(ctx, "too many VMs (at most %d)", CONFIG_MAX_VMS);
+		perr(ctx, "[vm %s]: out of memory", section + 3);
 		return;
 	}
 	snprintf(ctx->vm->origin, sizeof(ctx->vm->origin), "%s:%u", ctx->ini.path, ctx->ini.section_line);
@@ -336,7 +376,7 @@ int config_add_vm_arg(struct config *cfg, const char *arg, FILE *err)
 {
 	char buf[1024];
 	char *save = NULL;
-	struct config_vm vm;
+	struct config_vm vm, *slot;
 	unsigned errors = 0;
 
 	vm_defaults(&vm);
@@ -354,17 +394,96 @@ int config_add_vm_arg(struct config *cfg, const char *arg, FILE *err)
 	}
 	if (errors)
 		return -EINVAL;
-	if (cfg->n_vms == CONFIG_MAX_VMS) {
-		fprintf(err, "--vm: too many VMs (at most %d)\n", CONFIG_MAX_VMS);
-		return -EINVAL;
+	slot = config_push_vm(cfg);
+	if (!slot) {
+		fprintf(err, "--vm: %s: out of memory\n", vm.name);
+		return -ENOMEM;
 	}
-	cfg->vms[cfg->n_vms++] = vm;
+	*slot = vm;
 	return 0;
 }
 
-static unsigned vm_check(const struct config *cfg, size_t idx, FILE *err)
+/*
+ * What two VMs may not share, in the order their messages come.  Found by
+ * sorting (O(n log n)): a pairwise check took seconds at 10,000 VMs, and a
+ * reload runs on the broker's loop.
+ */
+enum dup_kind { DUP_NAME, DUP_CHANNEL, DUP_QMP, DUP_API, DUP_VSOCK, DUP_CID, DUP_KINDS };
+
+#define DUP_NONE SIZE_MAX
+
+/* A VM's key of that kind as a string, "" when it has none (a cid is printed into buf). */
+static const char *dup_key(const struct config_vm *vm, enum dup_kind k, char buf[16])
 {
+	switch (k) {
+	case DUP_NAME: return vm->name;
+	case DUP_CHANNEL: return vm->channel_path;
+	case DUP_QMP: return vm->qmp_path;
+	case DUP_API: return vm->api_path;
+	case DUP_VSOCK: return vm->vsock_path;
+	default:
+		buf[0] = '\0';
+		if (vm->vsock_cid)
+			snprintf(buf, 16, "%u", vm->vsock_cid);
+		return buf;
+	}
+}
+
+struct dup_entry {
+	const char *key;
+	size_t idx;
+};
+
+static int cmp_dup(const void *a, const void *b)
+{
+	const struct dup_entry *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/*
+ * first[k * n + i]: the first VM before VM i with the same key of kind k,
+ * DUP_NONE if none.  0 or -ENOMEM.
+ */
+static int find_dups(const struct config *cfg, size_t *first)
+{
+	size_t n = cfg->n_vms;
+	struct dup_entry *e = malloc((n ? n : 1) * sizeof(*e));
+	char (*cids)[16] = malloc((n ? n : 1) * sizeof(*cids));
+	int r = -ENOMEM;
+
+	if (!e || !cids)
+		goto out;
+	for (size_t k = 0; k < DUP_KINDS; k++) {
+		size_t m = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			first[k * n + i] = DUP_NONE;
+			e[m] = (struct dup_entry){ dup_key(&cfg->vms[i], (enum dup_kind)k, cids[i]), i };
+			m += e[m].key[0] != '\0';
+		}
+		qsort(e, m, sizeof(*e), cmp_dup);
+		for (size_t j = 1, head = 0; j < m; j++) {
+			if (strcmp(e[j].key, e[head].key) != 0)
+				head = j;
+			else
+				first[k * n + e[j].idx] = e[head].idx;
+		}
+	}
+	r = 0;
+out:
+	free(e);
+	free(cids);
+	return r;
+}
+
+static unsigned vm_check(const struct config *cfg, size_t idx, const size_t *first, FILE *err)
+{
+	static const char *const what[DUP_KINDS] = { "name", "channel", "qmp", "api", "vsock", "cid" };
 	const struct config_vm *vm = &cfg->vms[idx];
+	struct dup_entry found[DUP_KINDS]; /* what it shares, with whom */
+	size_t n_found = 0;
 	unsigned errors = 0;
 
 #define VM_ERR(...)                                          \
@@ -388,21 +507,22 @@ static unsigned vm_check(const struct config *cfg, size_t idx, FILE *err)
 		VM_ERR("min and max are required");
 	else if (vm->min_bytes > vm->max_bytes)
 		VM_ERR("min is larger than max");
-	for (size_t j = 0; j < idx; j++) {
-		const struct config_vm *o = &cfg->vms[j];
+	/* By the earlier VM, then by kind: the order a pairwise check would give. */
+	for (size_t k = 0; k < DUP_KINDS; k++) {
+		size_t f = first[k * cfg->n_vms + idx], at = n_found;
 
-		if (strcmp(o->name, vm->name) == 0)
-			VM_ERR("name already used at %s", o->origin);
-		if (vm->channel_path[0] && strcmp(o->channel_path, vm->channel_path) == 0)
-			VM_ERR("channel already used by [vm %s]", o->name);
-		if (vm->qmp_path[0] && strcmp(o->qmp_path, vm->qmp_path) == 0)
-			VM_ERR("qmp already used by [vm %s]", o->name);
-		if (vm->api_path[0] && strcmp(o->api_path, vm->api_path) == 0)
-			VM_ERR("api already used by [vm %s]", o->name);
-		if (vm->vsock_path[0] && strcmp(o->vsock_path, vm->vsock_path) == 0)
-			VM_ERR("vsock already used by [vm %s]", o->name);
-		if (vm->vsock_cid && o->vsock_cid == vm->vsock_cid)
-			VM_ERR("cid already used by [vm %s]", o->name);
+		if (f == DUP_NONE)
+			continue;
+		for (; at > 0 && found[at - 1].idx > f; at--)
+			found[at] = found[at - 1];
+		found[at] = (struct dup_entry){ what[k], f };
+		n_found++;
+	}
+	for (size_t i = 0; i < n_found; i++) {
+		if (found[i].key == what[DUP_NAME])
+			VM_ERR("name already used at %s", cfg->vms[found[i].idx].origin);
+		else
+			VM_ERR("%s already used by [vm %s]", found[i].key, cfg->vms[found[i].idx].name);
 	}
 #undef VM_ERR
 	return errors;
@@ -441,16 +561,23 @@ static unsigned budget_finish(struct config *cfg, const char *label, uint64_t me
 int config_finish(struct config *cfg, const char *label, uint64_t mem_total_bytes,
 		  uint64_t limit_bytes, int limit_err, FILE *err)
 {
+	size_t *first = malloc((cfg->n_vms ? cfg->n_vms : 1) * DUP_KINDS * sizeof(*first));
 	unsigned errors = 0;
 	uint64_t min_sum = 0;
 
+	if (!first || find_dups(cfg, first) < 0) {
+		fprintf(err, "%s: out of memory checking %zu VMs\n", label, cfg->n_vms);
+		free(first);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < cfg->n_vms; i++) {
-		errors += vm_check(cfg, i, err);
+		errors += vm_check(cfg, i, first, err);
 		min_sum += cfg->vms[i].min_bytes;
 		/* A fixed overhead is known now; a measured one only at run time. */
 		if (!cfg->overhead_auto)
 			min_sum += cfg->overhead_bytes;
 	}
+	free(first);
 	errors += budget_finish(cfg, label, mem_total_bytes, limit_bytes, limit_err, err);
 	/* Every VM is entitled to its min; a budget below their sum cannot be honoured. */
 	if (!errors && min_sum > cfg->budget_bytes) {

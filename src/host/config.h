@@ -17,7 +17,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CONFIG_MAX_VMS 64
 #define CONFIG_NAME_MAX 32
 #define CONFIG_PATH_MAX 108 /* sun_path: every path here may be a unix socket */
 #define CONFIG_ID_MAX 64
@@ -44,6 +43,9 @@ struct config_vm {
 	uint64_t min_bytes;
 	uint64_t max_bytes;
 	uint32_t weight;
+	/* Host memory back per MiB given up, hundredths of a percent (bench-mechanisms). */
+	uint32_t vmem_efficiency_centi;
+	uint32_t balloon_efficiency_centi;
 	/* Where it was defined, for messages: "file:line" or "--vm". */
 	char origin[CONFIG_PATH_MAX + 16];
 	bool has_min;
@@ -97,11 +99,23 @@ struct config {
 	/* The vsock port guests connect to (AF_VSOCK listener, hybrid vsock sockets). */
 	uint32_t vsock_port;
 
-	struct config_vm vms[CONFIG_MAX_VMS];
+	/* The VMs, as many as given (common/array.h): the config owns them, see config_free(). */
+	struct config_vm *vms;
 	size_t n_vms;
+	size_t vms_cap;
 };
 
+/* An empty configuration with every default (cfg's old VMs are not freed: see config_free). */
 void config_defaults(struct config *cfg);
+
+/* Free the VM list; cfg is then empty of VMs, its other settings kept. */
+void config_free(struct config *cfg);
+
+/* dst = a copy of src with its own VM list (dst's old one is freed).  0 or -ENOMEM (dst unchanged). */
+int config_copy(struct config *dst, const struct config *src);
+
+/* Room for one more VM at cfg->vms[cfg->n_vms], zeroed; NULL when out of memory. */
+struct config_vm *config_push_vm(struct config *cfg);
 
 /* A VM name: 1 to CONFIG_NAME_MAX - 1 of A-Z a-z 0-9 . _ - (pure). */
 bool config_name_valid(const char *s);

@@ -32,6 +32,16 @@ static void asked_text(const struct ctl_vm *v, char *buf, size_t size)
 		snprintf(buf, size, "-");
 }
 
+/* "gave up 256 MiB (balloon 256), host got back 184 MiB (balloon 184)" */
+static void giveback_text(struct strbuf *o, const struct ctl_vm *v)
+{
+	strbuf_printf(o, "gave up %llu MiB (virtio-mem %llu, balloon %llu), host got back %llu MiB "
+		      "(virtio-mem %llu, balloon %llu)",
+		      mib(v->vmem_gave_up_bytes + v->balloon_gave_up_bytes), mib(v->vmem_gave_up_bytes),
+		      mib(v->balloon_gave_up_bytes), mib(v->vmem_got_back_bytes + v->balloon_got_back_bytes),
+		      mib(v->vmem_got_back_bytes), mib(v->balloon_got_back_bytes));
+}
+
 void ctl_status_text(const struct ctl_source *src, struct strbuf *o)
 {
 	struct ctl_host h;
@@ -58,6 +68,13 @@ void ctl_status_text(const struct ctl_source *src, struct strbuf *o)
 			      mib(v.current_bytes), mib(v.target_bytes), mib(v.rss_bytes),
 			      mib(v.overhead_bytes), mib(v.min_bytes), mib(v.max_bytes), v.weight,
 			      mib(v.entitlement_bytes), asked, psi / 100, psi % 100, v.last_reason);
+	}
+	FOR_EACH_VM(src, v, i) {
+		if (v.vmem_gave_up_bytes + v.balloon_gave_up_bytes == 0)
+			continue;
+		strbuf_printf(o, "%s: ", v.name);
+		giveback_text(o, &v);
+		strbuf_printf(o, "\n");
 	}
 	strbuf_printf(o, "(sizes in MiB; SIZE as QEMU reports it; RSS what the QEMU process holds, "
 			 "OVERHEAD the part beyond its guest; FAIR the weighted share; ASKED the last "
@@ -104,6 +121,16 @@ static json_t *vm_json_footprint(const struct ctl_vm *v)
 			 "reclaim_reason", v->reclaim_reason);
 }
 
+/* The keys added by issue 12. */
+static json_t *vm_json_giveback(const struct ctl_vm *v)
+{
+	return json_pack("{s:I, s:I, s:I, s:I}",
+			 "gave_up_virtio_mem_bytes", (json_int_t)v->vmem_gave_up_bytes,
+			 "got_back_virtio_mem_bytes", (json_int_t)v->vmem_got_back_bytes,
+			 "gave_up_balloon_bytes", (json_int_t)v->balloon_gave_up_bytes,
+			 "got_back_balloon_bytes", (json_int_t)v->balloon_got_back_bytes);
+}
+
 /* row with the keys of more appended (jansson keeps the order of insertion); takes both. */
 static json_t *with_more(json_t *row, json_t *more)
 {
@@ -138,10 +165,11 @@ int ctl_status_json(const struct ctl_source *src, struct strbuf *o)
 
 	src->host(src->ctx, &h);
 	FOR_EACH_VM(src, v, i)
-		json_array_append_new(vms, with_more(with_more(vm_json(&v), vm_json_footprint(&v)),
-						     json_pack("{s:I, s:I}", "hypervisor_commands",
-							       (json_int_t)v.commands, "throttled",
-							       (json_int_t)v.throttled)));
+		json_array_append_new(vms, with_more(with_more(with_more(vm_json(&v), vm_json_footprint(&v)),
+							       json_pack("{s:I, s:I}", "hypervisor_commands",
+									 (json_int_t)v.commands, "throttled",
+									 (json_int_t)v.throttled)),
+						     vm_json_giveback(&v)));
 	root = json_pack("{s:i, s:b, s:I, s:I, s:b, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I, s:o}",
 			 "version", 1, "dry_run", h.dry_run, "uptime_usec", (json_int_t)h.uptime_usec,
 			 "budget_bytes", (json_int_t)h.budget_bytes, "budget_auto", h.budget_auto,
@@ -227,6 +255,38 @@ static uint64_t vm_metric(const struct vm_metric *m, const struct ctl_vm *v)
 	return m->get ? m->get(v) : *(const uint64_t *)((const char *)v + m->off);
 }
 
+/* The give-back counters: one sample per VM and mechanism. */
+static const struct {
+	struct prom_metric m;
+	size_t off[2];               /* virtio-mem, balloon */
+} giveback_families[] = {
+	{ { "vmrd_host_vm_gave_up_bytes_total", "counter",
+	    "Memory the guest gave up, by mechanism (virtio-mem unplugged, balloon inflated).",
+	    PROM_UNIT },
+	  { offsetof(struct ctl_vm, vmem_gave_up_bytes), offsetof(struct ctl_vm, balloon_gave_up_bytes) } },
+	{ { "vmrd_host_vm_got_back_bytes_total", "counter",
+	    "The fall of the VM's QEMU RSS the host observed for what the guest gave up, by mechanism.",
+	    PROM_UNIT },
+	  { offsetof(struct ctl_vm, vmem_got_back_bytes), offsetof(struct ctl_vm, balloon_got_back_bytes) } },
+};
+
+static void giveback_metrics(const struct ctl_source *src, struct strbuf *o)
+{
+	static const char *const mech[2] = { "virtio-mem", "balloon" };
+	char label[CTL_LABEL_MAX + 32];
+	struct ctl_vm v;
+
+	for (size_t f = 0; f < sizeof(giveback_families) / sizeof(giveback_families[0]); f++) {
+		prom_head(o, &giveback_families[f].m);
+		FOR_EACH_VM(src, v, i)
+			for (int k = 0; k < 2; k++) {
+				snprintf(label, sizeof(label), "vm=\"%s\",mechanism=\"%s\"", v.name, mech[k]);
+				prom_sample(o, &giveback_families[f].m, NULL, label,
+					    *(const uint64_t *)((const char *)&v + giveback_families[f].off[k]));
+			}
+	}
+}
+
 void ctl_metrics(const struct ctl_source *src, struct strbuf *o)
 {
 	struct ctl_host h;
@@ -268,6 +328,7 @@ void ctl_metrics(const struct ctl_source *src, struct strbuf *o)
 			prom_sample(o, &vm_metrics[m].m, NULL, label, vm_metric(&vm_metrics[m], &v));
 		}
 	}
+	giveback_metrics(src, o);
 }
 
 /* ---- why: the last decisions per VM ---- */
@@ -310,6 +371,11 @@ void ctl_why_text(const struct ctl_source *src, const char *vm, struct strbuf *o
 		strbuf_printf(o, "%s (current %llu MiB, target %llu MiB)%s\n", v.name,
 			      mib(v.current_bytes), mib(v.target_bytes),
 			      src->decision(src->ctx, i, 0, &d) ? ", oldest first:" : ": no decisions yet");
+		if (v.vmem_gave_up_bytes + v.balloon_gave_up_bytes) {
+			strbuf_printf(o, "  ");
+			giveback_text(o, &v);
+			strbuf_printf(o, "\n");
+		}
 		while (src->decision(src->ctx, i, k++, &d))
 			why_line(o, &d);
 	}

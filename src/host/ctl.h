@@ -44,7 +44,10 @@
  *                (added in issue 9:) "applied_bytes": N, "rss_bytes": N,
  *                "overhead_bytes": N, "accounted_bytes": N,
  *                "entitlement_bytes": N, "reclaim_bytes": N, "reclaim_reason": S,
- *                (added in issue 10:) "hypervisor_commands": N, "throttled": N } ... ] }
+ *                (added in issue 10:) "hypervisor_commands": N, "throttled": N,
+ *                (added in issue 12:) "gave_up_virtio_mem_bytes": N,
+ *                "got_back_virtio_mem_bytes": N, "gave_up_balloon_bytes": N,
+ *                "got_back_balloon_bytes": N } ... ] }
  * "current_bytes" is what QEMU reports (boot + virtio-mem plugged - balloon)
  * once "reconciled", and the accounted size before.  "applied_bytes" is the
  * target QEMU confirmed; "rss_bytes" what the QEMU process holds (0: not
@@ -56,7 +59,10 @@
  * QEMUs' own memory; "charged_bytes" what the VMs cost the budget now.
  * "hypervisor_commands" counts the commands sent to the VM's hypervisor
  * (queries and resizes); "throttled" how often the guest ran out of its
- * line budget and was read more slowly.
+ * line budget and was read more slowly.  "gave_up_*_bytes" is what the
+ * guest gave up through virtio-mem or the balloon since vmrd-host started,
+ * "got_back_*_bytes" the fall of QEMU's RSS the host observed for it
+ * (host/footprint.h; it follows about 10 s after the give-back).
  *
  * why json: [ { "vm": S, "age_usec": N, "action": "grant"|"deny"|"reclaim"|"set",
  *               "reason": S, "seq": N, "target_bytes": N, "applied": bool,
@@ -136,6 +142,11 @@ struct ctl_vm {
 	const char *reclaim_reason;
 	uint64_t commands;         /* sent to the hypervisor */
 	uint64_t throttled;        /* times the guest's line budget ran out */
+	/* Given up through a mechanism, and the fall of QEMU's RSS the host saw for it. */
+	uint64_t vmem_gave_up_bytes;
+	uint64_t vmem_got_back_bytes;
+	uint64_t balloon_gave_up_bytes;
+	uint64_t balloon_got_back_bytes;
 };
 
 /* One of a VM's recent decisions; the strings are the owner's and live as long as the call. */

@@ -14,12 +14,13 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 
 static struct entry *entry_find(struct discover *disc, const char *name)
 {
-	for (size_t i = 0; i < DOMS_MAX; i++)
+	for (size_t i = 0; i < disc->n_doms; i++)
 		if (disc->doms[i].present && strcmp(disc->doms[i].dom.name, name) == 0)
 			return &disc->doms[i];
 	return NULL;
@@ -27,7 +28,7 @@ static struct entry *entry_find(struct discover *disc, const char *name)
 
 static struct watcher *watcher_find(struct discover *disc, const char *name)
 {
-	for (size_t i = 0; i < CONFIG_MAX_VMS; i++)
+	for (size_t i = 0; i < disc->n_watchers; i++)
 		if (disc->watchers[i].fn && strcmp(disc->watchers[i].name, name) == 0)
 			return &disc->watchers[i];
 	return NULL;
@@ -78,6 +79,17 @@ static bool differs(const struct discover_dom *a, const struct discover_dom *b)
 	       strcmp(a->vmem_alias, b->vmem_alias) != 0 || strcmp(a->balloon_alias, b->balloon_alias) != 0;
 }
 
+/* A free entry: one a gone domain left, else a new one. */
+static struct entry *slot_of(struct discover *disc)
+{
+	for (size_t i = 0; i < disc->n_doms; i++)
+		if (!disc->doms[i].present)
+			return &disc->doms[i];
+	if (ARRAY_GROW(disc->doms, disc->doms_cap, disc->n_doms + 1) < 0)
+		return NULL;
+	return &disc->doms[disc->n_doms++];
+}
+
 static void domain_seen(struct discover *disc, const struct lv_msg *m)
 {
 	struct entry *e = entry_find(disc, m->dom.name);
@@ -87,11 +99,9 @@ static void domain_seen(struct discover *disc, const struct lv_msg *m)
 		return;
 	}
 	if (!e) {
-		for (size_t i = 0; i < DOMS_MAX && !e; i++)
-			if (!disc->doms[i].present)
-				e = &disc->doms[i];
+		e = slot_of(disc);
 		if (!e) {
-			log_warnx("libvirt: domain \"%s\": too many domains (%d)", m->dom.name, DOMS_MAX);
+			log_warnx("libvirt: domain \"%s\": out of memory; not managed", m->dom.name);
 			return;
 		}
 		memset(e, 0, sizeof(*e));
@@ -134,7 +144,7 @@ static void on_down(struct discover *disc, const char *why)
 	else
 		log_debug("libvirt: cannot connect to %s: %s", disc->uri, why);
 	disc->up = false;
-	for (size_t i = 0; i < CONFIG_MAX_VMS; i++)
+	for (size_t i = 0; i < disc->n_watchers; i++)
 		if (disc->watchers[i].fn)
 			notify(disc, disc->watchers[i].name, DISCOVER_NEWS_DOWN);
 	fail_pending(disc, -ENOTCONN, why);
@@ -181,11 +191,11 @@ static void handle(struct discover *disc, const struct lv_msg *m)
 		on_down(disc, m->text);
 		break;
 	case MSG_LIST_BEGIN:
-		for (size_t i = 0; i < DOMS_MAX; i++)
+		for (size_t i = 0; i < disc->n_doms; i++)
 			disc->doms[i].seen = false;
 		break;
 	case MSG_LIST_END:
-		for (size_t i = 0; i < DOMS_MAX; i++)
+		for (size_t i = 0; i < disc->n_doms; i++)
 			if (disc->doms[i].present && !disc->doms[i].seen)
 				domain_gone(disc, &disc->doms[i], "no longer runs");
 		break;
@@ -290,11 +300,13 @@ int discover_watch(struct discover *disc, const char *name, discover_watch_fn *f
 
 	if (watcher_find(disc, name))
 		return -EEXIST;
-	for (size_t i = 0; i < CONFIG_MAX_VMS && !w; i++)
+	for (size_t i = 0; i < disc->n_watchers && !w; i++)
 		if (!disc->watchers[i].fn)
 			w = &disc->watchers[i];
+	if (!w && ARRAY_GROW(disc->watchers, disc->watchers_cap, disc->n_watchers + 1) < 0)
+		return -ENOMEM;
 	if (!w)
-		return -ENOSPC;
+		w = &disc->watchers[disc->n_watchers++];
 	*w = (struct watcher){ .fn = fn, .ctx = ctx };
 	snprintf(w->name, sizeof(w->name), "%s", name);
 	if (disc->up)
@@ -315,7 +327,7 @@ void discover_unwatch(struct discover *disc, const char *name, void *ctx)
 
 void discover_config(struct discover *disc, struct config *cfg)
 {
-	for (size_t i = 0; i < DOMS_MAX; i++) {
+	for (size_t i = 0; i < disc->n_doms; i++) {
 		const struct discover_dom *d = &disc->doms[i].dom;
 		struct config_vm *vm;
 		bool taken = false;
@@ -324,16 +336,17 @@ void discover_config(struct discover *disc, struct config *cfg)
 			continue;
 		for (size_t k = 0; k < cfg->n_vms; k++)
 			taken |= strcmp(cfg->vms[k].name, d->name) == 0;
-		if (taken || cfg->n_vms == CONFIG_MAX_VMS) {
+		vm = taken ? NULL : config_push_vm(cfg);
+		if (!vm) {
 			log_warnx("libvirt: domain \"%s\" not managed: %s", d->name,
-				  taken ? "a configured VM has that name" : "too many VMs");
+				  taken ? "a configured VM has that name" : "out of memory");
 			continue;
 		}
-		vm = &cfg->vms[cfg->n_vms++];
 		*vm = (struct config_vm){ .driver = CONFIG_DRIVER_LIBVIRT, .min_bytes = d->min_bytes,
 					  .max_bytes = d->max_bytes, .weight = d->weight,
 					  .has_min = true, .has_max = true };
-		snprintf(vm->name, sizeof(vm->name), "%s", d->name);
+		/* A managed domain's name is a valid VM name: it fits. */
+		snprintf(vm->name, sizeof(vm->name), "%.*s", (int)sizeof(vm->name) - 1, d->name);
 		snprintf(vm->channel_path, sizeof(vm->channel_path), "%s", d->channel_path);
 		snprintf(vm->vmem_id, sizeof(vm->vmem_id), "%s", d->vmem_alias);
 		snprintf(vm->balloon_id, sizeof(vm->balloon_id), "%s", d->balloon_alias);
@@ -401,5 +414,7 @@ void discover_close(struct discover *disc)
 	}
 	discover_lv_fini(disc);
 	close(disc->efd);
+	free(disc->doms);
+	free(disc->watchers);
 	free(disc);
 }

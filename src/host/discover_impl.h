@@ -21,7 +21,6 @@
 #define CMD_MAX 64
 #define MSG_MAX 256
 #define PEND_MAX 64
-#define DOMS_MAX (2 * CONFIG_MAX_VMS)
 #define LV_TICK_MS 250               /* the libvirt thread looks at its flags this often */
 #define LV_BACKOFF_MIN_USEC (500 * 1000ull)
 #define LV_BACKOFF_MAX_USEC (30 * 1000000ull)
@@ -100,8 +99,13 @@ struct discover {
 	bool up;
 	unsigned connects;
 	struct lv_msg inbox[MSG_MAX];
-	struct entry doms[DOMS_MAX];
-	struct watcher watchers[CONFIG_MAX_VMS];
+	/* Every running domain, and a watcher per libvirt VM (common/array.h; freed at close). */
+	struct entry *doms;
+	size_t n_doms;
+	size_t doms_cap;
+	struct watcher *watchers;
+	size_t n_watchers;
+	size_t watchers_cap;
 	struct pending pend[PEND_MAX];
 	uint32_t next_token;
 	bool changed;

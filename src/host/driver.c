@@ -33,6 +33,12 @@ int driver_init(struct driver *d, const struct driver_env *env, const struct dri
 	backoff_init(&d->retry, DRIVER_RETRY_MIN_USEC, DRIVER_RETRY_MAX_USEC);
 	backoff_init(&d->reconcile_retry, DRIVER_RETRY_MIN_USEC, DRIVER_RETRY_MAX_USEC);
 	ratelimit_init(&d->refresh_rl, DRIVER_REFRESH_BURST, DRIVER_REFRESH_USEC);
+	if (cfg->vmem_id[0] && cfg->balloon_id[0])
+		log_info("vm %s: gives memory back through the %s first (host memory back per MiB "
+			 "given up: balloon %u.%02u%%, virtio-mem %u.%02u%%)", cfg->name,
+			 driver_prefers_balloon(cfg) ? "balloon" : "virtio-mem",
+			 cfg->balloon_efficiency_centi / 100, cfg->balloon_efficiency_centi % 100,
+			 cfg->vmem_efficiency_centi / 100, cfg->vmem_efficiency_centi % 100);
 	return ops->open(d);
 }
 
@@ -169,6 +175,37 @@ static uint64_t clamp(uint64_t v, uint64_t lo, uint64_t hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
+bool driver_prefers_balloon(const struct config_vm *cfg)
+{
+	return cfg->vmem_id[0] && cfg->balloon_id[0] &&
+	       cfg->balloon_efficiency_centi > cfg->vmem_efficiency_centi;
+}
+
+/*
+ * The balloon first: virtio-mem keeps what it holds and the balloon takes
+ * the difference, down to its floor; only below that does virtio-mem
+ * unplug.  Growth deflates the balloon before virtio-mem plugs more.
+ */
+static void split_balloon_first(const struct driver_sizes *s, uint64_t total, uint64_t *ret_vmem,
+				uint64_t *ret_balloon)
+{
+	uint64_t held = s->vmem_requested_bytes;
+
+	if (total >= s->boot_bytes + held) {
+		uint64_t above = clamp(total - s->boot_bytes, 0, s->vmem_max_bytes);
+
+		*ret_vmem = above - above % s->vmem_block_bytes;
+		*ret_balloon = s->boot_bytes;
+		return;
+	}
+	if (total < held + DRIVER_BALLOON_FLOOR) {
+		held = total > DRIVER_BALLOON_FLOOR ? total - DRIVER_BALLOON_FLOOR : 0;
+		held -= held % s->vmem_block_bytes;
+	}
+	*ret_vmem = held;
+	*ret_balloon = clamp(total - held, DRIVER_BALLOON_FLOOR, s->boot_bytes);
+}
+
 void driver_split(const struct config_vm *cfg, const struct driver_sizes *s, uint64_t total,
 		  uint64_t *ret_vmem, uint64_t *ret_balloon)
 {
@@ -176,6 +213,10 @@ void driver_split(const struct config_vm *cfg, const struct driver_sizes *s, uin
 
 	*ret_vmem = 0;
 	*ret_balloon = 0;
+	if (driver_prefers_balloon(cfg) && s->vmem_block_bytes) {
+		split_balloon_first(s, total, ret_vmem, ret_balloon);
+		return;
+	}
 	if (cfg->vmem_id[0] && s->vmem_block_bytes) {
 		above = clamp(above, 0, s->vmem_max_bytes);
 		*ret_vmem = above - above % s->vmem_block_bytes;

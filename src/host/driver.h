@@ -12,7 +12,8 @@
  *	current = boot memory + virtio-mem plugged - balloon
  * A target above the boot memory comes from virtio-mem (whole device
  * blocks, at most the device's maximum); below it only the balloon can
- * take memory away.  Every target is clamped to the VM's [min, max] right
+ * take memory away.  A VM with both whose balloon frees more host memory
+ * per MiB (its balloon_efficiency key) shrinks through the balloon first.  Every target is clamped to the VM's [min, max] right
  * before the hypervisor sees it.
  *
  * The hypervisor itself is behind struct driver_ops, one table per kind:
@@ -197,8 +198,19 @@ const char *driver_link_word(const struct driver *d);
 unsigned driver_connects(const struct driver *d);
 
 /*
+ * Whether a VM with both devices gives memory back through the balloon
+ * first: when its balloon_efficiency (host memory back per MiB given up,
+ * measured by make bench-mechanisms) is above its virtio_mem_efficiency.
+ * Pure.
+ */
+bool driver_prefers_balloon(const struct config_vm *cfg);
+
+/*
  * Split a total into virtio-mem requested-size and balloon target (pure;
- * 0 for a device the VM does not have).
+ * 0 for a device the VM does not have).  Virtio-mem first: it holds what
+ * is above the boot memory and the balloon what is below.  The balloon
+ * first (driver_prefers_balloon()): virtio-mem keeps what it has and the
+ * balloon takes a shrink, growth deflates it before virtio-mem plugs more.
  */
 void driver_split(const struct config_vm *cfg, const struct driver_sizes *s, uint64_t total_bytes,
 		  uint64_t *ret_vmem_bytes, uint64_t *ret_balloon_bytes);

@@ -84,3 +84,64 @@ void footprint_update(struct footprint *f, uint64_t rss_bytes, uint64_t guest_by
 		f->overhead_bytes -= (f->overhead_bytes - beyond + FOOTPRINT_DECAY - 1) / FOOTPRINT_DECAY;
 	f->valid = true;
 }
+
+const char *footprint_mech_name(enum footprint_mech m)
+{
+	return m == FOOTPRINT_VMEM ? "virtio-mem" : "balloon";
+}
+
+/* Step 3: M for the episode, shared by what each mechanism gave up in it. */
+static void giveback_close(struct footprint_giveback *g)
+{
+	uint64_t given = 0, drop, left;
+
+	for (int m = 0; m < FOOTPRINT_MECH__MAX; m++)
+		given += g->episode_bytes[m];
+	drop = g->base_rss_bytes > g->low_rss_bytes ? g->base_rss_bytes - g->low_rss_bytes : 0;
+	if (drop > given)
+		drop = given;
+	left = drop;
+	for (int m = 0; m < FOOTPRINT_MECH__MAX && given; m++) {
+		/* The last mechanism gets the remainder, so the shares add up to the drop. */
+		uint64_t share = m == FOOTPRINT_MECH__MAX - 1 ? left :
+				 (uint64_t)((unsigned __int128)drop * g->episode_bytes[m] / given);
+
+		g->back_bytes[m] += share;
+		left -= share;
+		g->episode_bytes[m] = 0;
+	}
+	g->open = false;
+}
+
+void footprint_giveback_sample(struct footprint_giveback *g, uint64_t now_usec, uint64_t rss_bytes,
+			       const uint64_t size_bytes[FOOTPRINT_MECH__MAX])
+{
+	bool fell = false, grew = false;
+
+	for (int m = 0; g->valid && m < FOOTPRINT_MECH__MAX; m++) {
+		fell |= size_bytes[m] < g->last_size_bytes[m];
+		grew |= size_bytes[m] > g->last_size_bytes[m];
+	}
+	if (g->open && grew)
+		giveback_close(g);
+	if (fell && !g->open) {
+		g->open = true;
+		g->base_rss_bytes = g->last_rss_bytes;
+		g->low_rss_bytes = rss_bytes;
+	}
+	if (g->open && !grew && rss_bytes < g->low_rss_bytes)
+		g->low_rss_bytes = rss_bytes;
+	for (int m = 0; fell && m < FOOTPRINT_MECH__MAX; m++) {
+		uint64_t d = g->last_size_bytes[m] > size_bytes[m] ? g->last_size_bytes[m] - size_bytes[m] : 0;
+
+		g->episode_bytes[m] += d;
+		g->gave_up_bytes[m] += d;
+	}
+	if (fell)
+		g->last_fall_usec = now_usec;
+	else if (g->open && now_usec - g->last_fall_usec >= FOOTPRINT_SETTLE_USEC)
+		giveback_close(g);
+	g->valid = true;
+	g->last_rss_bytes = rss_bytes;
+	memcpy(g->last_size_bytes, size_bytes, sizeof(g->last_size_bytes));
+}

@@ -56,4 +56,56 @@ struct footprint {
  */
 void footprint_update(struct footprint *f, uint64_t rss_bytes, uint64_t guest_bytes);
 
+/*
+ * What a VM gave up and what the host got back, per give-back mechanism:
+ * N, the sum of the falls of the guest's memory through the mechanism
+ * (virtio-mem plugged, the boot memory the balloon leaves the guest), and
+ * M, the fall of its QEMU's RSS they caused.  Pure: the owner passes each
+ * RSS sample with the sizes at that time and the time.  In order:
+ *
+ *  1. The first sample only sets the reference.
+ *  2. A size that fell opens an episode (if none is open) whose base is
+ *     the RSS of the sample before; the fall counts at once as given up,
+ *     to the episode and to the mechanism's total.
+ *  3. The episode closes FOOTPRINT_SETTLE_USEC after the last fall (the
+ *     balloon hands pages over for seconds, and free page reporting waits
+ *     2 s), or at once when a size grows (the guest takes memory again).
+ *     M is base - the lowest RSS seen in the episode (before a growth), at
+ *     least 0 and at most what the episode gave up, shared among the
+ *     mechanisms by what each gave up.  The lowest, not the last: a guest
+ *     that touches memory again while the balloon settles (its next burst
+ *     before it asks to grow) raises RSS for reasons not the give-back's.
+ * So M follows N by up to FOOTPRINT_SETTLE_USEC, and a give-back while the
+ * guest also fills memory elsewhere shows a smaller M: it is what the host
+ * observed, not a model.
+ */
+enum footprint_mech {
+	FOOTPRINT_VMEM = 0,
+	FOOTPRINT_BALLOON,
+	FOOTPRINT_MECH__MAX,
+};
+
+#define FOOTPRINT_SETTLE_USEC (10 * 1000000ull)
+
+struct footprint_giveback {
+	bool valid;
+	uint64_t last_rss_bytes;
+	uint64_t last_size_bytes[FOOTPRINT_MECH__MAX];
+	/* The open episode. */
+	bool open;
+	uint64_t base_rss_bytes;
+	uint64_t low_rss_bytes;
+	uint64_t episode_bytes[FOOTPRINT_MECH__MAX];
+	uint64_t last_fall_usec;
+	/* The totals: N and M per mechanism. */
+	uint64_t gave_up_bytes[FOOTPRINT_MECH__MAX];
+	uint64_t back_bytes[FOOTPRINT_MECH__MAX];
+};
+
+/* "virtio-mem", "balloon": the metrics' mechanism label. */
+const char *footprint_mech_name(enum footprint_mech m);
+
+void footprint_giveback_sample(struct footprint_giveback *g, uint64_t now_usec, uint64_t rss_bytes,
+			       const uint64_t size_bytes[FOOTPRINT_MECH__MAX]);
+
 #endif

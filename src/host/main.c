@@ -12,10 +12,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/ctlsrv.h"
 #include "common/clock.h"
 #include "common/fileio.h"
@@ -27,12 +29,12 @@
 #include "host/discover.h"
 #include "host/ctl.h"
 #include "host/hostmem.h"
+#include "host/privsep.h"
 #include "host/state.h"
 #include "sensors/meminfo.h"
 
 #define TICK_USEC (100 * 1000ull)
 #define HOST_SAMPLE_USEC (1000 * 1000ull)
-#define MAX_VM_ARGS CONFIG_MAX_VMS
 
 /* "/" opened once; the sensors read proc files relative to it. */
 static int host_rootfd = -1;
@@ -47,8 +49,9 @@ struct options {
 	const char *control_path;
 	const char *state_path;
 	const char *libvirt_uri;
-	const char *vm_args[MAX_VM_ARGS];
+	const char **vm_args;          /* every --vm, as many as given (common/array.h) */
 	size_t n_vm_args;
+	size_t vm_args_cap;
 };
 
 static void usage(FILE *f)
@@ -93,8 +96,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 'L': o->libvirt_uri = optarg; break;
 		case 'P': o->print_defaults = true; break;
 		case 'V':
-			if (o->n_vm_args == MAX_VM_ARGS)
-				fatalx(EX_USAGE, "too many --vm");
+			if (ARRAY_GROW(o->vm_args, o->vm_args_cap, o->n_vm_args + 1) < 0)
+				fatalx(EX_OSERR, "--vm: out of memory");
 			o->vm_args[o->n_vm_args++] = optarg;
 			break;
 		case 'h': usage(stdout); exit(0);
@@ -199,7 +202,7 @@ struct daemon_loop {
 	struct loop_watch tick;
 	const struct options *o;
 	struct broker *b;
-	struct config file_cfg;        /* the configuration without discovered VMs */
+	struct config file_cfg;        /* the configuration without discovered VMs (owns its VM list) */
 	struct discover *libvirt;      /* discovery, when a libvirt URI is set */
 	bool running;
 	uint64_t last_sample_usec;
@@ -213,44 +216,39 @@ static void reload(struct daemon_loop *dl, uint64_t now_usec)
 {
 	const struct options *o = dl->o;
 	struct broker *b = dl->b;
-	struct config *cfg = malloc(sizeof(*cfg));
+	struct config cfg;
 
-	if (!cfg) {
-		log_warnx("reload: out of memory; keeping the old configuration");
+	if (load_config(o, &cfg, stderr) < 0) {
+		log_warnx("reload: configuration has errors; keeping the old one");
+		config_free(&cfg);
 		return;
 	}
-	if (load_config(o, cfg, stderr) < 0) {
-		log_warnx("reload: configuration has errors; keeping the old one");
-	} else {
-		if (strcmp(cfg->control_path, b->cfg.control_path) != 0)
-			log_warnx("reload: a new control socket path takes a restart");
-		snprintf(cfg->control_path, sizeof(cfg->control_path), "%s", b->cfg.control_path);
-		if (strcmp(cfg->libvirt_uri, dl->file_cfg.libvirt_uri) != 0)
-			log_warnx("reload: a new libvirt URI takes a restart");
-		snprintf(cfg->libvirt_uri, sizeof(cfg->libvirt_uri), "%s", dl->file_cfg.libvirt_uri);
-		log_info("reload: %zu VMs, budget %llu", cfg->n_vms,
-			 (unsigned long long)cfg->budget_bytes);
-		dl->file_cfg = *cfg;
-		apply_vms(dl, now_usec);
-	}
-	free(cfg);
+	if (strcmp(cfg.control_path, b->cfg.control_path) != 0)
+		log_warnx("reload: a new control socket path takes a restart");
+	snprintf(cfg.control_path, sizeof(cfg.control_path), "%s", b->cfg.control_path);
+	if (strcmp(cfg.libvirt_uri, dl->file_cfg.libvirt_uri) != 0)
+		log_warnx("reload: a new libvirt URI takes a restart");
+	snprintf(cfg.libvirt_uri, sizeof(cfg.libvirt_uri), "%s", dl->file_cfg.libvirt_uri);
+	log_info("reload: %zu VMs, budget %llu", cfg.n_vms, (unsigned long long)cfg.budget_bytes);
+	/* The new configuration (and its VM list) replaces the old one. */
+	config_free(&dl->file_cfg);
+	dl->file_cfg = cfg;
+	apply_vms(dl, now_usec);
 }
-
 
 /* The broker's VMs: the configured ones, then the managed libvirt domains. */
 static void apply_vms(struct daemon_loop *dl, uint64_t now_usec)
 {
-	struct config *cfg = malloc(sizeof(*cfg));
+	struct config cfg = { .n_vms = 0 };
 
-	if (!cfg) {
+	if (config_copy(&cfg, &dl->file_cfg) < 0) {
 		log_warnx("out of memory; the VM list stays as it is");
 		return;
 	}
-	*cfg = dl->file_cfg;
 	if (dl->libvirt)
-		discover_config(dl->libvirt, cfg);
-	broker_reload(dl->b, cfg, now_usec);
-	free(cfg);
+		discover_config(dl->libvirt, &cfg);
+	broker_reload(dl->b, &cfg, now_usec);
+	config_free(&cfg);
 }
 
 static void on_discovered(void *ctx)
@@ -321,13 +319,30 @@ static void run(struct daemon_loop *dl)
 	dl->running = true;
 	sdnotify("READY=1\nSTATUS=brokering guest memory");
 	while (dl->running) {
-		int r = loop_run_once(&dl->loop, broker_has_backlog(dl->b) ? 0 : -1);
+		int r = loop_run_once(&dl->loop, -1);
 
 		if (r < 0)
 			fatalx(EX_OSERR, "epoll_wait: %s", strerror(-r));
 		broker_flush(dl->b, clock_now_usec());
 	}
 	sdnotify("STOPPING=1");
+}
+
+/*
+ * Every VM holds a QMP socket and a guest channel (and a hybrid vsock
+ * listener for some): a host with a thousand VMs needs more descriptors
+ * than the usual soft limit of 1024.  The soft limit goes up to the hard
+ * one; the hard one is the administrator's (LimitNOFILE= in the unit).
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_debug("cannot raise the open files limit: %s", strerror(errno));
 }
 
 /*
@@ -368,6 +383,7 @@ int main(int argc, char **argv)
 	static struct broker b;
 	static struct ctlsrv ctl;
 	static struct daemon_loop dl;
+	static struct privsep ps;
 	int r;
 
 	parse_args(argc, argv, &o);
@@ -389,12 +405,15 @@ int main(int argc, char **argv)
 	/* The broker must keep working when the host is short of memory. */
 	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
 		log_debug("mlockall failed (%s); continuing unlocked", strerror(errno));
+	raise_fd_limit();
 	r = open_loop(&dl);
 	if (r < 0)
 		fatalx(EX_OSERR, "cannot set up the event loop: %s", strerror(-r));
 	dl.o = &o;
 	dl.b = &b;
 	broker_init(&b, &dl.loop, &cfg, o.dry_run);
+	b.vm_env.reader = &privsep_reader_ops;
+	b.vm_env.reader_ctx = &ps;
 	b.rootfd = host_rootfd;
 	prepare_state(cfg.state_path);
 	r = state_load(cfg.state_path, &b.saved);
@@ -403,6 +422,10 @@ int main(int argc, char **argv)
 	r = ctlsrv_open(&ctl, cfg.control_path, &dl.loop, ctl_handle, &b.ctl);
 	if (r < 0)
 		control_error(cfg.control_path, r);
+	/* Before discovery's thread and any QMP connection; it closes the control socket. */
+	r = privsep_start(&ps, &dl.loop, cfg.lines_per_wakeup);
+	if (r < 0)
+		fatalx(EX_OSERR, "cannot start the guest reader: %s", strerror(-r));
 	dl.file_cfg = cfg;
 	if (cfg.libvirt_uri[0]) {
 		r = discover_open(&dl.loop, cfg.libvirt_uri, &discover_ops, &dl, &dl.libvirt);
@@ -412,14 +435,17 @@ int main(int argc, char **argv)
 		log_info("discovering libvirt domains at %s", cfg.libvirt_uri);
 	}
 	sample_host(&b);
-	r = broker_start(&b, clock_now_usec());
+	r = broker_start(&b, &cfg, clock_now_usec());
 	if (r < 0)
 		fatalx(EX_OSERR, "cannot start: %s", strerror(-r));
 	log_info("started: %zu VMs, budget %llu bytes%s", cfg.n_vms,
 		 (unsigned long long)cfg.budget_bytes, o.dry_run ? ", dry run" : "");
 	run(&dl);
 	broker_shutdown(&b);
+	privsep_stop(&ps);
 	discover_close(dl.libvirt);
 	ctlsrv_close(&ctl, cfg.control_path);
+	config_free(&dl.file_cfg);
+	free(o.vm_args);
 	return 0;
 }

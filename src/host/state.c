@@ -4,15 +4,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/fileio.h"
 #include "core/parse.h"
 
 #define STATE_HEADER "# vmrd-host state v1\n"
-#define STATE_FILE_MAX (CONFIG_MAX_VMS * 96 + 64)
+/* Far more than any file we write (a line is at most STATE_LINE_MAX): a larger one is not ours. */
+#define STATE_FILE_MAX (64u << 20)
 
 static int parse_line(const char *s, size_t len, struct state_entry *ret)
 {
@@ -45,21 +48,86 @@ static int parse_line(const char *s, size_t len, struct state_entry *ret)
 	return 0;
 }
 
+void state_free(struct state *st)
+{
+	free(st->entries);
+	*st = (struct state){ .n = 0 };
+}
+
+int state_add(struct state *st, const char *name, uint64_t target_bytes)
+{
+	struct state_entry *e;
+
+	if (ARRAY_GROW(st->entries, st->cap, st->n + 1) < 0)
+		return -ENOMEM;
+	e = &st->entries[st->n++];
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->target_bytes = target_bytes;
+	return 0;
+}
+
+/* By name, then by position: the first of equal names sorts first (qsort is not stable). */
+static int cmp_entry_ptr(const void *a, const void *b)
+{
+	const struct state_entry *x = *(const struct state_entry *const *)a;
+	const struct state_entry *y = *(const struct state_entry *const *)b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+int state_sort(struct state *st)
+{
+	const struct state_entry **order;
+	struct state_entry *sorted;
+	size_t n = 0;
+
+	if (st->n < 2)
+		return 0;
+	/* Pointers into the unmoved entries are sorted, so their addresses give the order added. */
+	order = malloc(st->n * sizeof(*order));
+	sorted = malloc(st->n * sizeof(*sorted));
+	if (!order || !sorted) {
+		free(order);
+		free(sorted);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < st->n; i++)
+		order[i] = &st->entries[i];
+	qsort(order, st->n, sizeof(*order), cmp_entry_ptr);
+	for (size_t i = 0; i < st->n; i++)
+		if (n == 0 || strcmp(sorted[n - 1].name, order[i]->name) != 0)
+			sorted[n++] = *order[i];
+	free(order);
+	free(st->entries);
+	st->entries = sorted;
+	st->n = n;
+	st->cap = st->n;
+	return 0;
+}
+
 int state_parse(const char *buf, size_t len, struct state *ret)
 {
 	struct state st = { .n = 0 };
 	size_t off = 0;
+	int r = 0;
 
-	while (off < len) {
+	while (off < len && r == 0) {
 		const char *nl = memchr(buf + off, '\n', len - off);
 		size_t llen = nl ? (size_t)(nl - (buf + off)) : len - off;
 		struct state_entry e;
 
-		if (st.n < CONFIG_MAX_VMS && parse_line(buf + off, llen, &e) == 0 &&
-		    !state_find(&st, e.name))
-			st.entries[st.n++] = e;
+		if (parse_line(buf + off, llen, &e) == 0)
+			r = state_add(&st, e.name, e.target_bytes);
 		off += llen + 1;
 	}
+	if (r == 0)
+		r = state_sort(&st);
+	if (r < 0) {
+		state_free(&st);
+		return r;
+	}
+	state_free(ret);
 	*ret = st;
 	return 0;
 }
@@ -85,27 +153,52 @@ int state_format(const struct state *st, char *buf, size_t size)
 
 const struct state_entry *state_find(const struct state *st, const char *name)
 {
-	for (size_t i = 0; i < st->n; i++)
-		if (strcmp(st->entries[i].name, name) == 0)
-			return &st->entries[i];
+	size_t lo = 0, hi = st->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(st->entries[mid].name, name);
+
+		if (c == 0)
+			return &st->entries[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 
 int state_load(const char *path, struct state *ret)
 {
-	static char buf[STATE_FILE_MAX];
-	size_t len;
+	struct stat sb;
+	size_t len, size;
+	char *buf;
 	int r;
 
-	/* A state file larger than any we write is refused, not cut short. */
-	r = fileio_read_at(AT_FDCWD, path, buf, sizeof(buf), &len);
-	if (r == -ENOENT) {
-		ret->n = 0;
+	if (stat(path, &sb) < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		state_free(ret);
 		return 0;
 	}
-	if (r < 0)
-		return r;
-	return state_parse(buf, len, ret);
+	/* A state file larger than any we write is refused, not cut short. */
+	if (sb.st_size > STATE_FILE_MAX)
+		return -EFBIG;
+	/* Room for a file that grew a little since stat(); fileio refuses more. */
+	size = (size_t)sb.st_size + 4096;
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	r = fileio_read_at(AT_FDCWD, path, buf, size, &len);
+	if (r == -ENOENT) {
+		state_free(ret);
+		r = 0;
+	} else if (r == 0) {
+		r = state_parse(buf, len, ret);
+	}
+	free(buf);
+	return r;
 }
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -155,19 +248,29 @@ static void fsync_dir(const char *path)
 
 int state_save(const char *path, const struct state *st)
 {
-	static char buf[STATE_FILE_MAX];
+	size_t size = st->n * STATE_LINE_MAX + STATE_HEADER_MAX;
 	char tmp[CONFIG_PATH_MAX + 8];
+	char *buf;
 	int len, fd, r;
 
-	len = state_format(st, buf, sizeof(buf));
-	if (len < 0)
-		return len;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
+	if (size > STATE_FILE_MAX)
+		return -EFBIG;
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	len = state_format(st, buf, size);
+	r = len < 0 ? len : 0;
+	if (r == 0 && snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		r = -ENAMETOOLONG;
+	fd = r == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+	if (r == 0 && fd < 0)
+		r = -errno;
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
 	r = write_all(fd, buf, (size_t)len);
+	free(buf);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)

@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "host/privsep_read.h"
 
 static void vm_channel_io(struct loop_watch *w, uint32_t events);
 
@@ -29,7 +30,6 @@ void vm_init(struct vm *vm, const struct vm_env *env, const char *name, const ch
 	loop_watch_init(&vm->ch, vm_channel_io);
 	backoff_init(&vm->backoff, VM_BACKOFF_MIN_USEC, VM_BACKOFF_MAX_USEC);
 	/* Kept across reconnects: a guest does not buy a new budget by reconnecting. */
-	ratelimit_init(&vm->lines_rl, VM_LINES_BURST, 1000000ull / VM_LINES_PER_SEC);
 	ratelimit_init(&vm->hello_rl, VM_HELLOS_BURST, VM_HELLO_USEC);
 	ratelimit_init(&vm->log_rl, VM_LOG_BURST, VM_LOG_USEC);
 	vm->retry_at_usec = now_usec;
@@ -66,16 +66,28 @@ bool vm_log_ok(struct vm *vm, uint64_t now_usec)
 	return ratelimit_take(&vm->log_rl, now_usec);
 }
 
-/* What to wait for: input unless throttled, output while some is queued. */
+/*
+ * What to wait for: output while some is queued, never input (the reader
+ * reads).  Edge-triggered, so that a hang-up, which epoll reports whatever
+ * was asked, wakes us once: the reader's EOF is what closes the channel,
+ * after it has handled the lines that came before it.
+ */
 static int vm_watch_events(struct vm *vm)
 {
-	return loop_mod(vm->env->loop, &vm->ch, (vm->throttled ? 0 : EPOLLIN) |
-						(vm->out_len ? EPOLLOUT : 0));
+	return loop_mod(vm->env->loop, &vm->ch, EPOLLET | (vm->out_len ? EPOLLOUT : 0));
+}
+
+/* The reader lets go of the channel before our copy of the descriptor closes. */
+static void close_channel(struct vm *vm)
+{
+	if (vm->ch.fd >= 0 && vm->env->reader)
+		vm->env->reader->detach(vm->env->reader_ctx, vm);
+	loop_watch_close(vm->env->loop, &vm->ch);
 }
 
 void vm_close(struct vm *vm)
 {
-	loop_watch_close(vm->env->loop, &vm->ch);
+	close_channel(vm);
 }
 
 unsigned vm_take_news(struct vm *vm)
@@ -92,13 +104,10 @@ void vm_disconnect(struct vm *vm, const char *reason, uint64_t delay_usec, uint6
 		return;
 	if (vm_log_ok(vm, now_usec))
 		log_info("vm %s: channel closed: %s", vm->name, reason);
-	loop_watch_close(vm->env->loop, &vm->ch);
+	close_channel(vm);
 	vm->hello = false;
 	vm->welcomed = false;
-	vm->backlog = false;
-	vm->throttled = false;
 	vm->out_len = 0;
-	vm->in_off = vm->in_len = 0;
 	/* The last report stays: it is still the best the host knows of the guest. */
 	vm->request.valid = false;
 	vm->retry_at_usec = now_usec + delay_usec;
@@ -222,42 +231,28 @@ static void handle_report(struct vm *vm, const struct proto_msg *m, uint64_t now
 	vm->news |= VM_NEWS_REPORT;
 }
 
-static void handle_line(struct vm *vm, const char *line, size_t len, uint64_t now_usec)
+/* A message of a guest verb, already parsed and checked by the reader. */
+static void handle_msg(struct vm *vm, const struct proto_msg *m, uint64_t now_usec)
 {
-	struct proto_msg m;
-	const char *reason = "bad_syntax";
-
-	vm->lines_total++;
-	if (proto_parse(line, len, &m, &reason) < 0) {
-		send_error(vm, reason, now_usec);
-		/* An agent of another protocol version cannot be talked to (docs/protocol.md). */
-		if (strcmp(reason, "bad_version") == 0)
-			vm_disconnect(vm, "unsupported protocol version", vm->env->penalty_usec, now_usec);
-		return;
-	}
-	if (!proto_verb_from_guest(m.verb)) {
-		send_error(vm, "unexpected_verb", now_usec);
-		return;
-	}
-	if (m.verb != PROTO_VERB_HELLO && !vm->hello) {
+	if (m->verb != PROTO_VERB_HELLO && !vm->hello) {
 		send_error(vm, "no_hello", now_usec);
 		return;
 	}
-	switch (m.verb) {
+	switch (m->verb) {
 	case PROTO_VERB_HELLO:
-		handle_hello(vm, &m, now_usec);
+		handle_hello(vm, m, now_usec);
 		break;
 	case PROTO_VERB_REQUEST:
-		handle_request(vm, &m, now_usec);
+		handle_request(vm, m, now_usec);
 		break;
 	case PROTO_VERB_REPORT:
-		handle_report(vm, &m, now_usec);
+		handle_report(vm, m, now_usec);
 		break;
 	case PROTO_VERB_DONE:
 		/* The guest finished resizing: the hypervisor's numbers are the ones to believe. */
 		if (log_is_debug() && vm_log_ok(vm, now_usec))
 			log_debug("vm %s: done seq %llu current %llu", vm->name,
-				  (unsigned long long)m.seq, (unsigned long long)m.current_bytes);
+				  (unsigned long long)m->seq, (unsigned long long)m->current_bytes);
 		vm->news |= VM_NEWS_DONE;
 		break;
 	default:
@@ -266,84 +261,33 @@ static void handle_line(struct vm *vm, const char *line, size_t len, uint64_t no
 	}
 }
 
-/*
- * Is there a line left in the link's line budget?  Without one the channel
- * is not read (EPOLLIN off) until vm_tick() finds the budget back.
- */
-static bool line_budget(struct vm *vm, uint64_t now_usec)
+void vm_input(struct vm *vm, const struct vm_input *in, uint64_t now_usec)
 {
-	if (ratelimit_wait_usec(&vm->lines_rl, now_usec) == 0)
-		return true;
-	if (!vm->throttled) {
-		vm->throttled = true;
+	if (vm->ch.fd < 0)
+		return;
+	switch (in->kind) {
+	case VM_INPUT_MSG:
+		vm->lines_total++;
+		handle_msg(vm, in->msg, now_usec);
+		break;
+	case VM_INPUT_BAD:
+		vm->lines_total++;
+		send_error(vm, in->reason, now_usec);
+		/* An agent of another protocol version cannot be talked to (docs/protocol.md). */
+		if (vm->ch.fd >= 0 && strcmp(in->reason, "bad_version") == 0)
+			vm_disconnect(vm, "unsupported protocol version", vm->env->penalty_usec, now_usec);
+		break;
+	case VM_INPUT_EOF:
+		vm_disconnect(vm, in->err ? "read failed" : "end of file", lost_delay(vm, now_usec),
+			      now_usec);
+		break;
+	case VM_INPUT_THROTTLED:
 		vm->throttled_total++;
 		if (vm_log_ok(vm, now_usec))
 			log_info("vm %s: more than %u lines per second; reading it more slowly", vm->name,
-				 VM_LINES_PER_SEC);
-		if (vm_watch_events(vm) < 0)
-			vm_disconnect(vm, "cannot watch the channel", lost_delay(vm, now_usec),
-				      now_usec);
+				 PRIVSEP_LINES_PER_SEC);
+		break;
 	}
-	return false;
-}
-
-void vm_drain(struct vm *vm, uint64_t now_usec)
-{
-	uint32_t budget = vm->env->lines_per_wakeup;
-	const char *line;
-	size_t len;
-	int k;
-
-	vm->backlog = false;
-	while (vm->ch.fd >= 0) {
-		/* The budget is checked before a line is taken, so none is lost. */
-		if (budget == 0) {
-			vm->backlog = true;
-			return;
-		}
-		if (!line_budget(vm, now_usec))
-			return;
-		k = proto_reader_next(&vm->reader, &line, &len);
-		if (k != 0)
-			ratelimit_take(&vm->lines_rl, now_usec);
-		if (k > 0) {
-			budget--;
-			handle_line(vm, line, len, now_usec);
-			continue;
-		}
-		if (k < 0) {
-			budget--;
-			send_error(vm, "too_long", now_usec);
-			continue;
-		}
-		if (vm->in_off == vm->in_len)
-			return;
-		vm->in_off += proto_reader_feed(&vm->reader, vm->in + vm->in_off, vm->in_len - vm->in_off);
-	}
-}
-
-static void read_channel(struct vm *vm, uint64_t now_usec)
-{
-	ssize_t n;
-
-	/* Bytes from an earlier wakeup come first; read more only when they are handled. */
-	if (vm->backlog || vm->in_off < vm->in_len) {
-		vm_drain(vm, now_usec);
-		return;
-	}
-	n = recv(vm->ch.fd, vm->in, sizeof(vm->in), MSG_DONTWAIT);
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			vm_disconnect(vm, "read failed", lost_delay(vm, now_usec), now_usec);
-		return;
-	}
-	if (n == 0) {
-		vm_disconnect(vm, "end of file", lost_delay(vm, now_usec), now_usec);
-		return;
-	}
-	vm->in_off = 0;
-	vm->in_len = (size_t)n;
-	vm_drain(vm, now_usec);
 }
 
 static void vm_channel_io(struct loop_watch *w, uint32_t events)
@@ -351,12 +295,8 @@ static void vm_channel_io(struct loop_watch *w, uint32_t events)
 	struct vm *vm = LOOP_OWNER(w, struct vm, ch);
 	uint64_t now_usec = vm_now(vm);
 
-	if (events & EPOLLIN)
-		read_channel(vm, now_usec);
-	if (vm->ch.fd >= 0 && (events & EPOLLOUT) && flush_out(vm) < 0)
+	if ((events & EPOLLOUT) && flush_out(vm) < 0)
 		vm_disconnect(vm, "write failed", lost_delay(vm, now_usec), now_usec);
-	if (vm->ch.fd >= 0 && (events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN))
-		vm_disconnect(vm, "hang-up", lost_delay(vm, now_usec), now_usec);
 }
 
 int vm_attach(struct vm *vm, int fd, uint64_t now_usec)
@@ -369,14 +309,17 @@ int vm_attach(struct vm *vm, int fd, uint64_t now_usec)
 	if (now_usec < vm->retry_at_usec)
 		return -EAGAIN;
 	vm->ch.fd = fd;
-	r = loop_add(vm->env->loop, &vm->ch, EPOLLIN);
+	r = loop_add(vm->env->loop, &vm->ch, EPOLLET);
+	if (r == 0 && vm->env->reader) {
+		r = vm->env->reader->attach(vm->env->reader_ctx, vm);
+		if (r < 0)
+			loop_del(vm->env->loop, &vm->ch);
+	}
 	if (r < 0) {
 		vm->ch.fd = -1;
 		return r;
 	}
-	proto_reader_init(&vm->reader, vm->rbuf, sizeof(vm->rbuf));
 	vm->out_len = 0;
-	vm->in_off = vm->in_len = 0;
 	vm->window_errors = 0;
 	vm->window_start_usec = now_usec;
 	return 0;
@@ -407,13 +350,6 @@ static void connect_channel(struct vm *vm, uint64_t now_usec)
 void vm_tick(struct vm *vm, uint64_t now_usec)
 {
 	log_suppressed(vm, now_usec);
-	if (vm->throttled && ratelimit_wait_usec(&vm->lines_rl, now_usec) == 0) {
-		vm->throttled = false;
-		vm->backlog = true; /* the owner drains what is buffered before the channel is read */
-		if (vm_watch_events(vm) < 0)
-			vm_disconnect(vm, "cannot watch the channel", lost_delay(vm, now_usec),
-				      now_usec);
-	}
 	/* Without a path the channel is a listener's (vsock), which attaches what it accepts. */
 	if (vm->path[0] && vm->ch.fd < 0 && now_usec >= vm->retry_at_usec)
 		connect_channel(vm, now_usec);

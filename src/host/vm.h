@@ -13,20 +13,22 @@
  * The channel is a unix socket QEMU serves for the virtio-serial port
  * org.vmrd.0; vm.c connects to it as a client and reconnects with backoff
  * when QEMU restarts (or it is handed a connected descriptor with
- * vm_attach()).  Lines are framed with a fixed buffer, at most
- * lines_per_wakeup are handled per loop iteration, output is queued in a
- * fixed buffer, and a guest that sends more than error_limit bad lines
- * within error_window is disconnected for a penalty period.
+ * vm_attach()).  vm.c never reads it: it hands the descriptor to the
+ * reader in env->reader (privsep.h: a sandboxed child process that frames
+ * and parses every guest byte) and gets back typed input, one
+ * vm_input() per line, never text.  vm.c keeps the session (hello,
+ * request, report), writes the answers (output is queued in a fixed
+ * buffer), and disconnects a guest that sends more than error_limit bad
+ * lines within error_window for a penalty period.
  *
  * Whatever a guest can make happen as often as it likes has a budget per
- * link (common/ratelimit): lines (VM_LINES_BURST, then VM_LINES_PER_SEC;
- * past it the channel is not read until the budget is back, so a flood
- * slows the flooder and nothing else), hellos (each one costs a welcome
- * and a new session; past VM_HELLOS_BURST, one per VM_HELLO_USEC, a hello
- * is an error), and log lines it causes (VM_LOG_BURST, then one per
- * VM_LOG_USEC; what is dropped is counted and said in one "N suppressed"
- * line).  A hello with a version other than PROTO_VERSION is answered
- * bad_version and the channel closed, as docs/protocol.md says.
+ * link (common/ratelimit): lines (the reader's, privsep_read.h), hellos
+ * (each one costs a welcome and a new session; past VM_HELLOS_BURST, one
+ * per VM_HELLO_USEC, a hello is an error), and log lines it causes
+ * (VM_LOG_BURST, then one per VM_LOG_USEC; what is dropped is counted and
+ * said in one "N suppressed" line).  A hello with a version other than
+ * PROTO_VERSION is answered bad_version and the channel closed, as
+ * docs/protocol.md says.
  */
 
 #include <stdbool.h>
@@ -41,19 +43,30 @@
 #define VM_NAME_MAX 32
 #define VM_PATH_MAX 108
 #define VM_OUT_MAX (8 * 1024)
-#define VM_READ_BUDGET 4096
 #define VM_BACKOFF_MIN_USEC (100 * 1000ull) /* channel reconnects */
 #define VM_BACKOFF_MAX_USEC (5 * 1000000ull)
-/* Budgets per link: far above what an honest agent sends (a report every second or so). */
-#define VM_LINES_BURST 200
-#define VM_LINES_PER_SEC 100
+/* Budgets per link: far above what an honest agent sends (a hello per agent start). */
 #define VM_HELLOS_BURST 5
 #define VM_HELLO_USEC (2 * 1000000ull)
 #define VM_LOG_BURST 20
 #define VM_LOG_USEC (1000000ull)
 
+struct vm;
+
+/*
+ * Who reads the channels (privsep.h): attach starts reading vm->ch.fd
+ * (the reader keeps its own copy of the descriptor) and reports through
+ * vm_input(); detach stops it before vm.c closes its copy.
+ */
+struct vm_reader_ops {
+	int (*attach)(void *ctx, struct vm *vm);
+	void (*detach)(void *ctx, struct vm *vm);
+};
+
 /* What every VM's channel shares; the owner may change the limits at any time. */
 struct vm_env {
+	const struct vm_reader_ops *reader;
+	void *reader_ctx;
 	struct loop *loop;
 	uint32_t lines_per_wakeup;  /* lines handled per loop iteration */
 	uint32_t error_limit;       /* bad lines within error_window_usec before a kick */
@@ -87,16 +100,8 @@ struct vm {
 	struct arbiter_request request;  /* the latest request (valid: one came) */
 	struct arbiter_report report;    /* the latest report */
 
-	struct proto_reader reader;
-	char rbuf[2 * PROTO_LINE_MAX];
-	bool backlog;                    /* lines or bytes left over for the next iteration */
-	bool throttled;                  /* out of line budget: not read until it is back */
-	struct ratelimit lines_rl;       /* lines handled */
 	struct ratelimit hello_rl;       /* hellos answered */
 	struct ratelimit log_rl;         /* log lines the guest causes */
-	char in[VM_READ_BUDGET];         /* read but not yet fed to the reader */
-	size_t in_off;
-	size_t in_len;
 	char out[VM_OUT_MAX];
 	size_t out_len;
 
@@ -108,13 +113,28 @@ struct vm {
 	uint64_t throttled_total;        /* times the line budget ran out */
 };
 
+/* What the reader made of the guest's bytes (typed: vm.c parses no guest text). */
+enum vm_input_kind {
+	VM_INPUT_MSG,        /* one line, a message of a guest verb */
+	VM_INPUT_BAD,        /* one line that is not: reason is the word to answer with */
+	VM_INPUT_EOF,        /* the channel ended (err 0) or a read failed (err < 0) */
+	VM_INPUT_THROTTLED,  /* the guest's line budget ran out: its channel is read more slowly */
+};
+
+struct vm_input {
+	enum vm_input_kind kind;
+	int err;
+	const char *reason;          /* BAD: a static word */
+	const struct proto_msg *msg; /* MSG */
+};
+
 /* Ready to connect to path at now_usec (vm_tick() does it). */
 void vm_init(struct vm *vm, const struct vm_env *env, const char *name, const char *path,
 	     uint64_t now_usec);
 /* Close the channel without news (the owner is letting the VM go). */
 void vm_close(struct vm *vm);
 
-/* Connect when due; read again when the line budget is back; say what the log budget dropped. */
+/* Connect when due; say what the log budget dropped. */
 void vm_tick(struct vm *vm, uint64_t now_usec);
 /*
  * Use a connected descriptor (accepted elsewhere, or a test's socketpair):
@@ -126,13 +146,8 @@ int vm_attach(struct vm *vm, int fd, uint64_t now_usec);
 /* May the guest make us log one more line?  (Its log budget; says what was dropped.) */
 bool vm_log_ok(struct vm *vm, uint64_t now_usec);
 
-/* Handle lines left over from an earlier wakeup (the per-wakeup budget ran out). */
-void vm_drain(struct vm *vm, uint64_t now_usec);
-
-static inline bool vm_has_backlog(const struct vm *vm)
-{
-	return vm->backlog;
-}
+/* The reader's news of the channel (privsep.c calls it with checked records only). */
+void vm_input(struct vm *vm, const struct vm_input *in, uint64_t now_usec);
 
 static inline bool vm_channel_up(const struct vm *vm)
 {

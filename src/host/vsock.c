@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
+#include "common/array.h"
 #include "common/clock.h"
 #include "common/log.h"
 
@@ -91,7 +93,10 @@ void vsock_host_close(struct vsock_host *h)
 {
 	if (h->loop)
 		loop_watch_close(h->loop, &h->w);
+	free(h->map);
+	h->map = NULL;
 	h->n = 0;
+	h->map_cap = 0;
 }
 
 struct vm *vsock_host_lookup(const struct vsock_host *h, uint32_t cid)
@@ -106,8 +111,8 @@ int vsock_host_map(struct vsock_host *h, uint32_t cid, struct vm *vm)
 {
 	if (vsock_host_lookup(h, cid))
 		return -EEXIST;
-	if (h->n == CONFIG_MAX_VMS)
-		return -ENOSPC;
+	if (ARRAY_GROW(h->map, h->map_cap, h->n + 1) < 0)
+		return -ENOMEM;
 	h->map[h->n].cid = cid;
 	h->map[h->n].vm = vm;
 	h->n++;

@@ -33,18 +33,20 @@ struct vsock_host {
 	struct loop_watch w;
 	struct loop *loop;
 	uint32_t port;
-	struct {
+	/* CID -> VM, one per VM with a cid (common/array.h; freed by vsock_host_close). */
+	struct vsock_map {
 		uint32_t cid;
 		struct vm *vm;
-	} map[CONFIG_MAX_VMS];
+	} *map;
 	size_t n;
+	size_t map_cap;
 	uint64_t refused;    /* connections from CIDs of no VM */
 };
 
 /* Listen on AF_VSOCK, any CID, port.  0 or -errno (no vsock in this kernel: -EAFNOSUPPORT). */
 int vsock_host_open(struct vsock_host *h, struct loop *loop, uint32_t port);
 void vsock_host_close(struct vsock_host *h);
-/* Connections from cid go to vm.  -EEXIST when the CID is taken, -ENOSPC. */
+/* Connections from cid go to vm.  -EEXIST when the CID is taken, -ENOMEM. */
 int vsock_host_map(struct vsock_host *h, uint32_t cid, struct vm *vm);
 void vsock_host_unmap(struct vsock_host *h, const struct vm *vm);
 /* The VM of cid, or NULL (pure). */

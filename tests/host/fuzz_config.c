@@ -46,6 +46,7 @@ static void vm_args(const uint8_t *data, size_t size, FILE *err)
 		off += len + 1;
 	}
 	finish(&cfg, err);
+	config_free(&cfg);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -62,7 +63,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (fd < 0 || !err)
 			abort();
 	}
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
+	/*
+	 * Overwrite, then cut to size: truncating to 0 first would free the
+	 * memfd's page and fault a new one in for every input.
+	 */
+	if (pwrite(fd, data, size, 0) != (ssize_t)size || ftruncate(fd, (off_t)size) < 0)
 		abort();
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	config_defaults(&cfg);
@@ -71,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (r == 0)
 		finish(&cfg, err);
+	config_free(&cfg);
 	vm_args(data, size, err);
 	return 0;
 }

@@ -8,44 +8,17 @@
 #   startup_messages.sh VMRD_HOST
 set -u
 BROKER=$1
-T=$(mktemp -d /tmp/vmrd-host-paths.XXXXXX)
-chmod 0755 "$T"
+STARTUP_TMP=vmrd-host-paths STARTUP_ONE_LINE=1
+. "$(dirname "$0")/../startup_lib.sh"
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
-failed=0
-fail() { echo "FAIL: $*"; failed=1; }
-
-# A command, not a function, so that "$AS_USER" prog & leaves $! the program's pid.
-if [ "$(id -u)" -eq 0 ]; then
-	AS_USER="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+if [ -n "$AS_USER" ]; then
 	own() { chown nobody:nogroup "$@"; }
 else
-	AS_USER=
 	own() { :; }
 fi
 VM="--vm name=t,qmp=$T/t.qmp,channel=$T/t.ch,virtio-mem=vmem0,min=512M,max=1G"
-
-# expect NAME STATUS PATTERN... -- COMMAND: one line of stderr, the status, every pattern.
-expect() {
-	name=$1 want=$2
-	shift 2
-	pats=
-	while [ "$1" != -- ]; do pats="$pats
-$1"; shift; done
-	shift
-	# A daemon that starts instead of refusing is stopped, and fails the case.
-	timeout 10 "$@" >"$T/out" 2>"$T/err" </dev/null
-	st=$?
-	[ "$st" = "$want" ] || fail "$name: exit status $st, want $want: $(cat "$T/err")"
-	[ "$(wc -l <"$T/err")" -eq 1 ] || fail "$name: want one line, got: $(cat "$T/err")"
-	echo "$pats" | while IFS= read -r p; do
-		[ -z "$p" ] && continue
-		grep -qF -- "$p" "$T/err" || echo "$name: no '$p' in: $(cat "$T/err")"
-	done >"$T/missing"
-	[ -s "$T/missing" ] && fail "$(cat "$T/missing")"
-	echo "ok: $name: $(cat "$T/err")"
-}
 
 # The configuration file.
 expect "missing config" 78 "$T/none.conf" "no such file" "create it" "-c FILE" "--vm" "--libvirt" -- \

@@ -129,9 +129,65 @@ static void test_commands_outside_the_grammar_are_refused(void **state)
 			fail_msg("'%s' was taken", bad[i]);
 }
 
+static bool vm_gave_up(void *ctx, size_t i, struct ctl_vm *ret)
+{
+	if (i > 0)
+		return false;
+	*ret = (struct ctl_vm){ .name = "bal", .link = "ready", .current_bytes = 256 * MIB,
+				.target_bytes = 256 * MIB, .last_reason = "none", .agent = "",
+				.link_error = "", .reclaim_reason = "",
+				.vmem_gave_up_bytes = 64 * MIB, .vmem_got_back_bytes = 63 * MIB,
+				.balloon_gave_up_bytes = 256 * MIB, .balloon_got_back_bytes = 184 * MIB };
+	return true;
+}
+
+static bool no_decision(void *ctx, size_t i, size_t k, struct ctl_decision *ret)
+{
+	return false;
+}
+
+/* Per VM: what the guest gave up through each mechanism, what the host got back, everywhere. */
+static void test_give_back_is_shown_per_vm_and_mechanism(void **state)
+{
+	const struct ctl_source gsrc = { .host = host, .vm = vm_gave_up, .decision = no_decision };
+	const char *want = "gave up 320 MiB (virtio-mem 64, balloon 256), host got back 247 MiB "
+			   "(virtio-mem 63, balloon 184)";
+	char buf[16384], line[256];
+	struct strbuf sb;
+	json_error_t err;
+	json_t *root, *v;
+
+	strbuf_init(&sb, buf, sizeof(buf));
+	ctl_status_text(&gsrc, &sb);
+	snprintf(line, sizeof(line), "\nbal: %s\n", want);
+	assert_non_null(strstr(buf, line));
+	strbuf_init(&sb, buf, sizeof(buf));
+	ctl_why_text(&gsrc, NULL, &sb);
+	snprintf(line, sizeof(line), "\n  %s\n", want);
+	assert_non_null(strstr(buf, line));
+	strbuf_init(&sb, buf, sizeof(buf));
+	ctl_metrics(&gsrc, &sb);
+	assert_non_null(strstr(buf, "# TYPE vmrd_host_vm_got_back_bytes_total counter\n"));
+	assert_non_null(strstr(buf, "vmrd_host_vm_got_back_bytes_total{vm=\"bal\",mechanism=\"balloon\"} "
+				    "192937984\n"));
+	assert_non_null(strstr(buf, "vmrd_host_vm_gave_up_bytes_total{vm=\"bal\",mechanism=\"virtio-mem\"} "
+				    "67108864\n"));
+	strbuf_init(&sb, buf, sizeof(buf));
+	assert_int_equal(ctl_status_json(&gsrc, &sb), 0);
+	root = json_loads(buf, 0, &err);
+	assert_non_null(root);
+	v = json_array_get(json_object_get(root, "vms"), 0);
+	assert_int_equal(json_integer_value(json_object_get(v, "gave_up_balloon_bytes")), 256 * MIB);
+	assert_int_equal(json_integer_value(json_object_get(v, "got_back_virtio_mem_bytes")), 63 * MIB);
+	json_decref(root);
+	/* The issue 12 keys come last in the row: the order is part of the format. */
+	assert_non_null(strstr(buf, "\"got_back_balloon_bytes\":192937984}]"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_give_back_is_shown_per_vm_and_mechanism),
 		cmocka_unit_test(test_why_text_shows_reasons_and_numbers_oldest_first),
 		cmocka_unit_test(test_why_json_is_one_array_of_stable_objects),
 		cmocka_unit_test(test_commands_outside_the_grammar_are_refused),

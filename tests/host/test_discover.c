@@ -20,6 +20,7 @@
 
 #include "common/loop.h"
 #include "host/discover.h"
+#include "host/privsep.h"
 #include "host/vsock.h"
 
 #define MIB (UINT64_C(1) << 20)
@@ -192,6 +193,8 @@ static void test_cid_map(void **state)
 	vsock_host_unmap(&h, &a);
 	assert_null(vsock_host_lookup(&h, 3));
 	assert_ptr_equal(vsock_host_lookup(&h, 7), &b);
+	vsock_host_close(&h);
+	assert_null(vsock_host_lookup(&h, 7));
 }
 
 /* A guest's connection to port 5571, as the VMM delivers it, reaches the VM's link. */
@@ -199,8 +202,10 @@ static void test_hybrid(void **state)
 {
 	char dir[] = "/tmp/vmrd-hybrid-XXXXXX", base[128];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct privsep_local reader = { .lines_per_wakeup = 16 };
 	struct vm_env env = { .lines_per_wakeup = 16, .error_limit = 3, .error_window_usec = 1000000,
-			      .penalty_usec = 1000000 };
+			      .penalty_usec = 1000000, .reader = &privsep_local_ops,
+			      .reader_ctx = &reader };
 	struct vsock_hybrid x;
 	struct loop loop;
 	struct vm vm;
@@ -211,6 +216,7 @@ static void test_hybrid(void **state)
 	snprintf(base, sizeof(base), "%s/vm.vsock", dir);
 	assert_int_equal(loop_init(&loop), 0);
 	env.loop = &loop;
+	reader.loop = &loop;
 	vm_init(&vm, &env, "t", "", 0);
 	assert_int_equal(vsock_hybrid_open(&x, &loop, base, 5571, &vm), 0);
 	assert_string_equal(x.path + strlen(dir), "/vm.vsock_5571");
@@ -226,6 +232,7 @@ static void test_hybrid(void **state)
 	assert_int_equal(vm_take_news(&vm) & VM_NEWS_HELLO, VM_NEWS_HELLO);
 	close(fd);
 	vm_close(&vm);
+	privsep_local_close(&reader);
 	vsock_hybrid_close(&x);
 	assert_int_equal(access(x.path, F_OK), -1);
 	loop_close(&loop);

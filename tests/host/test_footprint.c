@@ -181,6 +181,89 @@ static void test_cgroup_limit_files_and_paths(void **state)
 			fail_msg("path '%s'", paths[i].path);
 }
 
+#define SEC UINT64_C(1000000)
+
+/* One RSS sample a second with the VM's virtio-mem and balloon sizes. */
+static void gb(struct footprint_giveback *g, uint64_t t_sec, uint64_t rss_mib, uint64_t vmem_mib,
+	       uint64_t balloon_mib)
+{
+	const uint64_t sizes[FOOTPRINT_MECH__MAX] = { vmem_mib * MIB, balloon_mib * MIB };
+
+	footprint_giveback_sample(g, t_sec * SEC, rss_mib * MIB, sizes);
+	/* The host never gets back more than the guest gave up. */
+	for (int m = 0; m < FOOTPRINT_MECH__MAX; m++)
+		assert_true(g->back_bytes[m] <= g->gave_up_bytes[m]);
+}
+
+/*
+ * The balloon takes 256 MiB over three seconds while QEMU's RSS falls by
+ * 184 MiB (the measured cache case): N counts at once, M once it settled.
+ */
+static void test_giveback_counts_the_rss_drop_once_settled(void **state)
+{
+	struct footprint_giveback g = { 0 };
+
+	gb(&g, 0, 564, 0, 512);
+	gb(&g, 1, 564, 0, 512);
+	gb(&g, 2, 500, 0, 400);
+	gb(&g, 3, 420, 0, 300);
+	gb(&g, 4, 380, 0, 256);
+	assert_int_equal(g.gave_up_bytes[FOOTPRINT_BALLOON], 256 * MIB);
+	assert_int_equal(g.back_bytes[FOOTPRINT_BALLOON], 0);
+	gb(&g, 13, 381, 0, 256);
+	assert_true(g.open);
+	gb(&g, 14, 380, 0, 256);
+	assert_false(g.open);
+	assert_int_equal(g.back_bytes[FOOTPRINT_BALLOON], 184 * MIB);
+	assert_int_equal(g.gave_up_bytes[FOOTPRINT_VMEM], 0);
+	assert_int_equal(g.back_bytes[FOOTPRINT_VMEM], 0);
+}
+
+/* A growth ends the episode at the sample before it; the RSS it adds is not the give-back's. */
+static void test_giveback_ends_when_the_guest_grows(void **state)
+{
+	struct footprint_giveback g = { 0 };
+
+	gb(&g, 0, 900, 512, 0);
+	gb(&g, 1, 644, 256, 0);
+	gb(&g, 2, 700, 384, 0);
+	assert_int_equal(g.gave_up_bytes[FOOTPRINT_VMEM], 256 * MIB);
+	assert_int_equal(g.back_bytes[FOOTPRINT_VMEM], 256 * MIB);
+	/* RSS that rises over a give-back gives back nothing, never less. */
+	gb(&g, 3, 700, 256, 0);
+	gb(&g, 20, 760, 256, 0);
+	assert_int_equal(g.gave_up_bytes[FOOTPRINT_VMEM], 384 * MIB);
+	assert_int_equal(g.back_bytes[FOOTPRINT_VMEM], 256 * MIB);
+	/*
+	 * The guest touches memory again while it settles (e2e-balloon without
+	 * FPR: 532 -> 313 MiB, then its next burst): the lowest RSS counts.
+	 */
+	gb(&g, 21, 532, 256, 0);
+	gb(&g, 22, 400, 128, 0);
+	gb(&g, 23, 313, 0, 0);
+	gb(&g, 25, 330, 0, 0);
+	gb(&g, 27, 380, 0, 0);
+	gb(&g, 28, 380, 128, 0);
+	assert_int_equal(g.gave_up_bytes[FOOTPRINT_VMEM], 640 * MIB);
+	assert_int_equal(g.back_bytes[FOOTPRINT_VMEM], (256 + 219) * MIB);
+}
+
+/* Both mechanisms in one episode share the drop by what each gave up. */
+static void test_giveback_shares_the_drop(void **state)
+{
+	struct footprint_giveback g = { 0 };
+
+	gb(&g, 0, 1000, 300, 512);
+	gb(&g, 1, 700, 0, 412);
+	gb(&g, 20, 700, 0, 412);
+	assert_int_equal(g.gave_up_bytes[FOOTPRINT_VMEM], 300 * MIB);
+	assert_int_equal(g.gave_up_bytes[FOOTPRINT_BALLOON], 100 * MIB);
+	assert_int_equal(g.back_bytes[FOOTPRINT_VMEM], 225 * MIB);
+	assert_int_equal(g.back_bytes[FOOTPRINT_BALLOON], 75 * MIB);
+	assert_string_equal(footprint_mech_name(FOOTPRINT_VMEM), "virtio-mem");
+	assert_string_equal(footprint_mech_name(FOOTPRINT_BALLOON), "balloon");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +272,9 @@ int main(void)
 		cmocka_unit_test(test_overhead_rises_at_once_and_falls_slowly),
 		cmocka_unit_test(test_cgroup_limit_usage_and_pressure),
 		cmocka_unit_test(test_cgroup_limit_files_and_paths),
+		cmocka_unit_test(test_giveback_counts_the_rss_drop_once_settled),
+		cmocka_unit_test(test_giveback_ends_when_the_guest_grows),
+		cmocka_unit_test(test_giveback_shares_the_drop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

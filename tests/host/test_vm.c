@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The untrusted boundary: vm.c driven over a socketpair with a fake clock,
- * no broker.  The test plays the guest on one end and the owner on the
+ * The untrusted boundary: vm.c and the guest reader's channel code
+ * (privsep_read.c, here in this process: privsep_local) driven over a
+ * socketpair with a fake clock, no broker.  The test plays the guest on one end and the owner on the
  * other (taking news, answering with vm_welcome()/vm_send()).
  */
 #include <errno.h>
@@ -18,6 +19,8 @@
 #include <cmocka.h>
 
 #include "common/loop.h"
+#include "host/privsep.h"
+#include "host/privsep_read.h"
 #include "host/vm.h"
 
 #define MIB (UINT64_C(1) << 20)
@@ -33,6 +36,7 @@ static uint64_t fake_clock(void)
 struct fixture {
 	struct loop loop;
 	struct vm_env env;
+	struct privsep_local local; /* the guest reader, in this process */
 	struct vm vm;
 	int guest; /* the test's end */
 };
@@ -47,7 +51,10 @@ static int setup(void **state)
 	assert_int_equal(loop_init(&f->loop), 0);
 	f->env = (struct vm_env){ .loop = &f->loop, .lines_per_wakeup = 16, .error_limit = 3,
 				  .error_window_usec = 10 * SEC, .penalty_usec = 5 * SEC,
-				  .clock = fake_clock };
+				  .clock = fake_clock, .reader = &privsep_local_ops,
+				  .reader_ctx = &f->local };
+	f->local = (struct privsep_local){ .loop = &f->loop, .lines_per_wakeup = 16,
+					   .clock = fake_clock };
 	vm_init(&f->vm, &f->env, "t", "/nonexistent/vm-test.sock", fake_now);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
 	assert_int_equal(vm_attach(&f->vm, sv[0], fake_now), 0);
@@ -61,6 +68,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	vm_close(&f->vm);
+	privsep_local_close(&f->local);
 	close(f->guest);
 	loop_close(&f->loop);
 	free(f);
@@ -168,8 +176,8 @@ static void test_garbage_is_answered_with_a_reason(void **state)
 		line[sizeof(line) - 2] = '\n';
 		line[sizeof(line) - 1] = '\0';
 		guest_says(f, line);
-		while (vm_has_backlog(&f->vm))
-			vm_drain(&f->vm, fake_now);
+		while (privsep_local_drain(&f->local, fake_now))
+			;
 		assert_string_equal(guest_reads(f), "error reason=too_long\n");
 	}
 	assert_true(f->vm.errors_total == 5);
@@ -237,13 +245,12 @@ static void test_lines_per_wakeup_bounds_one_guest(void **state)
 		len += (size_t)snprintf(text + len, sizeof(text) - len,
 					"request seq=%d target=1073741824 urgency=low reason=x\n", i);
 	guest_says(f, text);
-	assert_true(vm_has_backlog(&f->vm));
+	assert_true(f->local.chans[0]->backlog);
 	assert_true(f->vm.lines_total == 16);
 	assert_true(f->vm.request.seq == 15);
-	vm_drain(&f->vm, fake_now);
+	privsep_local_drain(&f->local, fake_now);
 	assert_true(f->vm.lines_total == 32);
-	vm_drain(&f->vm, fake_now);
-	assert_false(vm_has_backlog(&f->vm));
+	assert_false(privsep_local_drain(&f->local, fake_now));
 	assert_true(f->vm.lines_total == 40);
 	assert_true(f->vm.request.seq == 39);
 	assert_int_equal(vm_take_news(&f->vm), VM_NEWS_HELLO | VM_NEWS_REQUEST);
@@ -302,7 +309,7 @@ static void test_a_flood_is_read_at_the_line_budget(void **state)
 	static char text[1000 * 32];
 	size_t len = 0;
 
-	f->env.lines_per_wakeup = 100000;
+	f->local.chans[0]->lines_per_wakeup = 100000;
 	guest_says(f, "hello v=1 block=2097152 current=536870912\n");
 	for (int i = 0; i < 1000; i++)
 		len += (size_t)snprintf(text + len, sizeof(text) - len, "done seq=1 current=536870912\n");
@@ -310,20 +317,54 @@ static void test_a_flood_is_read_at_the_line_budget(void **state)
 	for (int i = 0; i < 10; i++)
 		assert_true(loop_run_once(&f->loop, 10) >= 0);
 	/* The burst, then nothing until time passes; the channel stays up. */
-	assert_true(f->vm.lines_total == VM_LINES_BURST);
-	assert_true(f->vm.throttled);
+	assert_true(f->vm.lines_total == PRIVSEP_LINES_BURST);
+	assert_true(f->local.chans[0]->throttled);
+	assert_true(f->vm.throttled_total == 1);
 	assert_true(vm_channel_up(&f->vm));
 	fake_now += SEC;
-	vm_tick(&f->vm, fake_now);
-	assert_false(f->vm.throttled);
+	privsep_local_tick(&f->local, fake_now);
+	assert_false(f->local.chans[0]->throttled);
 	for (int i = 0; i < 10; i++) {
-		if (vm_has_backlog(&f->vm))
-			vm_drain(&f->vm, fake_now);
+		privsep_local_drain(&f->local, fake_now);
 		assert_true(loop_run_once(&f->loop, 10) >= 0);
 	}
-	assert_true(f->vm.lines_total == VM_LINES_BURST + VM_LINES_PER_SEC);
-	assert_true(f->vm.throttled);
+	assert_true(f->vm.lines_total == PRIVSEP_LINES_BURST + PRIVSEP_LINES_PER_SEC);
+	assert_true(f->local.chans[0]->throttled);
+	assert_true(f->vm.throttled_total == 2);
 	assert_true(f->vm.errors_total == 0);
+}
+
+/* The parent trusts the reader no more than a guest: only what proto_parse() could have made. */
+static void test_records_from_the_reader_are_checked(void **state)
+{
+	struct proto_msg req = { .verb = PROTO_VERB_REQUEST, .seq = 1, .target_bytes = 1024 * MIB,
+				 .urgency = URGENCY_HIGH };
+	struct privsep_rec ok = { .type = PRIVSEP_MSG, .msg = req }, r;
+
+	(void)state;
+	snprintf(ok.msg.reason, sizeof(ok.msg.reason), "test");
+	assert_int_equal(privsep_rec_check(&ok), 0);
+	r = ok; /* a host verb */
+	r.msg.verb = PROTO_VERB_GRANT;
+	assert_int_equal(privsep_rec_check(&r), -EPROTO);
+	r = ok; /* a word without its NUL */
+	memset(r.msg.reason, 'a', sizeof(r.msg.reason));
+	assert_int_equal(privsep_rec_check(&r), -EPROTO);
+	r = ok; /* a word proto_parse() would not have taken */
+	snprintf(r.msg.reason, sizeof(r.msg.reason), "a b");
+	assert_int_equal(privsep_rec_check(&r), -EPROTO);
+	r = ok; /* a request without its target */
+	r.msg.target_bytes = 0;
+	r.msg.urgency = (enum urgency)99;
+	assert_int_equal(privsep_rec_check(&r), -EPROTO);
+	r = (struct privsep_rec){ .type = PRIVSEP_BAD, .err = PRIVSEP_BAD__MAX };
+	assert_int_equal(privsep_rec_check(&r), -EPROTO);
+	r.err = PRIVSEP_BAD_VERSION;
+	assert_int_equal(privsep_rec_check(&r), 0);
+	r = (struct privsep_rec){ .type = PRIVSEP_EOF, .err = 5 };
+	assert_int_equal(privsep_rec_check(&r), -EPROTO);
+	r = (struct privsep_rec){ .type = PRIVSEP_ADD };
+	assert_int_equal(privsep_rec_check(&r), -EPROTO);
 }
 
 int main(void)
@@ -339,6 +380,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a_hello_of_another_version_closes_the_channel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hellos_have_a_budget_of_their_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_flood_is_read_at_the_line_budget, setup, teardown),
+		cmocka_unit_test(test_records_from_the_reader_are_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "common/loop.h"
+#include "host/privsep.h"
 #include "host/vsock.h"
 #include "host/vm.h"
 
@@ -34,6 +35,7 @@ int main(int argc, char **argv)
 			      .error_window_usec = 10 * 1000000ull, .penalty_usec = 1000000ull };
 	static struct vsock_host h;
 	static struct vm vm;
+	static struct privsep_local reader;
 	struct loop loop;
 	unsigned port, cid, seconds;
 	uint64_t end;
@@ -50,6 +52,10 @@ int main(int argc, char **argv)
 	if (loop_init(&loop) < 0)
 		return 1;
 	env.loop = &loop;
+	/* The guest reader in this process: no fork, no filter inside the test guest. */
+	reader = (struct privsep_local){ .loop = &loop, .lines_per_wakeup = 16 };
+	env.reader = &privsep_local_ops;
+	env.reader_ctx = &reader;
 	vm_init(&vm, &env, "loop", "", clock_now_usec());
 	r = vsock_host_open(&h, &loop, port);
 	if (r < 0) {
