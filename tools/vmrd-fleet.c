@@ -13,6 +13,7 @@
 #include "core/parse.h"
 #include "fleet.h"
 #include "fleet_report.h"
+#include "pagemodel_scenario.h"
 
 #define SEC UINT64_C(1000000)
 #define TRACES_MAX 64
@@ -33,6 +34,8 @@ struct opts {
 	const char *csv_path;
 	bool vms_table;
 	size_t fit_max;                    /* 0: no fit search */
+	const char *giveback;              /* --giveback CASE, NULL: the host gets all back */
+	uint32_t back_ppm;                 /* ...and its share from the page model */
 };
 
 struct plan {
@@ -48,11 +51,13 @@ static void usage(FILE *out)
 		"usage: vmrd-fleet [-v] [--static] [-n VMS] [-m MIX] [-t TRACE.csv]... [-d DURATION]\n"
 		"                  [-s SEED] [-H HOST_MEM] [-r RESERVE] [-o OVERHEAD] [--min SIZE]\n"
 		"                  [--max SIZE] [--boot SIZE] [--day DURATION] [-i INTERVAL]\n"
-		"                  [--csv FILE] [--fit MAX_VMS]\n"
+		"                  [--csv FILE] [--fit MAX_VMS] [--giveback CASE]\n"
 		"MIX is KIND[:WEIGHT],... of bursty, diurnal, cache, unmovable, trace (default: the\n"
 		"first four alike).  --fit answers how many VMs of the mix fit: the largest N whose\n"
 		"host footprint stays within HOST_MEM - RESERVE at p99 with no VM OOM-killed, for\n"
-		"static sizes (each VM at its peak need, or at its max) and for vmrd.\n");
+		"static sizes (each VM at its peak need, or at its max) and for vmrd.  --giveback\n"
+		"makes each shrink free the host memory the page model finds for CASE, a scenario of\n"
+		"vmrd-pagemodel (e.g. balloon-nofpr-cache), instead of all of it.\n");
 }
 
 static int parse_mix(struct opts *o, char *arg)
@@ -92,7 +97,8 @@ struct num_opt {
 	size_t offset;     /* into struct opts */
 };
 
-enum { OPT_MIN = 256, OPT_MAX, OPT_BOOT, OPT_DAY, OPT_STEP, OPT_CSV, OPT_STATIC, OPT_FIT };
+enum { OPT_MIN = 256, OPT_MAX, OPT_BOOT, OPT_DAY, OPT_STEP, OPT_CSV, OPT_STATIC, OPT_FIT,
+       OPT_GIVEBACK };
 
 #define OFF(f) offsetof(struct opts, f)
 static const struct num_opt num_opts[] = {
@@ -164,6 +170,37 @@ static int check(const struct opts *o)
 	return 0;
 }
 
+/* The host's share of a shrink: what the page model gives back per MiB in the scenario. */
+static uint64_t back_by_model(void *ctx, const struct fleet_vm *vm, uint64_t given_bytes)
+{
+	const struct opts *o = ctx;
+
+	return given_bytes * o->back_ppm / 1000000;
+}
+
+static int giveback_share(struct opts *o, const char *name)
+{
+	struct pagemodel_params p;
+	struct pagemodel_result r;
+	int64_t pm;
+
+	pagemodel_params_defaults(&p);
+	for (size_t i = 0; i < pagemodel_n_cases; i++) {
+		if (strcmp(pagemodel_cases[i].name, name) != 0)
+			continue;
+		if (pagemodel_run(&pagemodel_cases[i], &p, &r) < 0)
+			return -ENOMEM;
+		pm = pagemodel_per_mille(&r);
+		o->giveback = pagemodel_cases[i].name;
+		o->back_ppm = (uint32_t)(pm < 0 ? 0 : pm * 1000);
+		o->cfg.host_back = back_by_model;
+		o->cfg.host_back_ctx = o;
+		return 0;
+	}
+	fprintf(stderr, "vmrd-fleet: --giveback '%s': not a scenario of vmrd-pagemodel\n", name);
+	return -EINVAL;
+}
+
 static int parse_args(struct opts *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -176,6 +213,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "step", required_argument, NULL, OPT_STEP },
 		{ "every", required_argument, NULL, 'i' },   { "csv", required_argument, NULL, OPT_CSV },
 		{ "static", no_argument, NULL, OPT_STATIC }, { "fit", required_argument, NULL, OPT_FIT },
+		{ "giveback", required_argument, NULL, OPT_GIVEBACK },
 		{ "verbose", no_argument, NULL, 'v' },       { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -214,6 +252,10 @@ static int parse_args(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_STATIC:
 			o->cfg.static_sizing = true;
+			break;
+		case OPT_GIVEBACK:
+			if (giveback_share(o, optarg) < 0)
+				return EX_USAGE;
 			break;
 		case 'v':
 			o->vms_table = true;
@@ -299,6 +341,9 @@ static void print_head(FILE *out, const struct opts *o, const struct fleet_confi
 		(unsigned long long)(cfg->guest.min_bytes >> 20),
 		(unsigned long long)(cfg->guest.max_bytes >> 20),
 		(unsigned long long)(cfg->guest.boot_bytes >> 20));
+	if (o->giveback)
+		fprintf(out, "# give-back as %s: the host gets back %u.%03u per MiB given up (page model)\n",
+			o->giveback, o->back_ppm / 1000000, o->back_ppm % 1000000 / 1000);
 }
 
 /* One whole run of the first n VMs of the plan; out NULL: quiet. */
