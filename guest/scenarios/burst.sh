@@ -8,10 +8,22 @@
 #
 # Usage: burst SIZE RATE HOLD IDLE [RETURN_KB [SETTLE]]
 # RETURN_KB may be +N: N kB above MemTotal at the start.
-# Markers: burst-start, burst-done (memhog's exit), idle-done, healthy.
+# Markers: burst-start, burst-done (memhog's exit), idle-done, healthy, and
+# vmrd-sandbox after the burst and after the idle (vmrd's NoNewPrivs,
+# Seccomp and CapEff from /proc/PID/status, the system calls its filter
+# refused from the kernel log).
 size=$1 rate=$2 hold=$3 idle=$4 return_kb=${5:-0} settle=${6:-5}
 marker() { echo "VMRD-E2E: $*"; }
 memtotal_kb() { awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo; }
+vmrd_sandbox() {
+	pid=$(pidof vmrd) || { marker "event=vmrd-sandbox at=$1 pid=none"; return; }
+	# The kernel logs each call the filter refused (audit type 1326).
+	denied=$(dmesg | grep 'type=1326' | grep 'comm="vmrd"' | sed -n 's/.* syscall=\([0-9]*\).*/\1/p' |
+		sort -u | tr '\n' ',')
+	marker "event=vmrd-sandbox at=$1 pid=$pid denied=${denied:-none} $(awk '
+		$1 ~ /^(NoNewPrivs|Seccomp|CapEff):$/ { sub(":", "", $1); printf "%s=%s ", tolower($1), $2 }
+	' "/proc/$pid/status")"
+}
 
 start_kb=$(memtotal_kb)
 case "$return_kb" in
@@ -21,6 +33,7 @@ marker "event=burst-start size=$size rate=$rate hold=$hold memtotal_kb=$start_kb
 memhog --size "$size" --rate "$rate" --hold "$hold"
 status=$?
 marker "event=burst-done status=$status memtotal_kb=$(memtotal_kb)"
+vmrd_sandbox grown
 
 waited=0
 while [ "$waited" -lt "$idle" ]; do
@@ -33,6 +46,7 @@ while [ "$waited" -lt "$idle" ]; do
 	waited=$((waited + 1))
 done
 marker "event=idle-done waited_sec=$waited memtotal_kb=$(memtotal_kb)"
+vmrd_sandbox returned
 
 # The guest must still work after giving memory back: allocate and free a
 # little, and say so.

@@ -328,6 +328,13 @@ class Runner:
             print("run-vm: %s" % msg, file=sys.stderr, flush=True)
 
     def on_line(self, line):
+        # Two writers can share one console line ("oom_kill=0VMRD-E2E:
+        # event=burst-start ..."): every marker starts a record of its own.
+        rest = line.find(MARKER, 1)
+        if rest > 0:
+            self.on_line(line[:rest])
+            self.on_line(line[rest:])
+            return
         if self.a.verbose and not self.a.interactive:
             print(line, flush=True)
         # Both the global and the memory-cgroup OOM killer print this.

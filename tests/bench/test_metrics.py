@@ -213,5 +213,36 @@ class Issue9(unittest.TestCase):
         self.assertEqual([g["result"] for g in goals.evaluate9({})], ["not run"] * 6)
 
 
+class ConsoleLines(unittest.TestCase):
+    """run-vm.py reads the guest's console, where two writers can share a line."""
+
+    def runner(self):
+        import importlib.util
+        import time
+        import types
+        path = os.path.join(HERE, "..", "..", "scripts", "guest", "run-vm.py")
+        spec = importlib.util.spec_from_file_location("run_vm", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        a = types.SimpleNamespace(verbose=False, interactive=False, on=[], at=[])
+        r = mod.Runner(a, tempfile.mkdtemp())
+        r.t0 = time.monotonic()
+        return r
+
+    def test_a_marker_inside_a_line_is_a_record_of_its_own(self):
+        r = self.runner()
+        r.on_line("VMRD-E2E: report uptime=2.81 memtotal_kb=466148 oom_kill=0"
+                  "VMRD-E2E: event=burst-start size=800M rate=20")
+        kinds = [(m.get("kind"), m.get("event")) for m in r.markers]
+        self.assertEqual(kinds, [("report", None), (None, "burst-start")])
+        self.assertEqual(r.last_report["oom_kill"], "0")
+        self.assertEqual(r.markers[1]["size"], "800M")
+
+    def test_other_output_inside_a_report_drops_only_that_report(self):
+        r = self.runner()
+        r.on_line("VMRD-E2E: report uptime=3 oom_kill=0memhog: allocated 100M")
+        self.assertEqual(r.markers, [])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -138,6 +138,20 @@ def check_sizes(run, vmem):
           "and below it again after the free: MemTotal %d MiB" % (int(again["memtotal_kb"]) >> 10))
 
 
+def check_giveback(run, vmem):
+    """vmrd-host counted what the guest gave up through each device, and
+    the host's gain (the fall of QEMU's RSS) is never more than that."""
+    vm = run.status[-1]["vms"][0] if run.status else {}
+    gave, back = vm.get("gave_up_balloon_bytes", 0), vm.get("got_back_balloon_bytes", 0)
+    check(gave >= 128 * MIB and back <= gave,
+          "status: the balloon gave up %d MiB, the host got back %d MiB" % (gave // MIB, back // MIB))
+    if vmem:
+        gave, back = vm.get("gave_up_virtio_mem_bytes", 0), vm.get("got_back_virtio_mem_bytes", 0)
+        check(gave >= 64 * MIB and back <= gave,
+              "status: virtio-mem gave up %d MiB, the host got back %d MiB"
+              % (gave // MIB, back // MIB))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--source-root", required=True)
@@ -168,6 +182,7 @@ def main():
     check_sizes(run, a.vmem)
     check_grants(run.work)
     check_memtotal_follows(run)
+    check_giveback(run, a.vmem)
     check(run.oom_kills() == 0, "no OOM kill (%d)" % run.oom_kills())
     check(run.event("healthy")["status"] == "0", "the guest still allocates memory afterwards")
     shutil.rmtree(w, ignore_errors=True)

@@ -13,7 +13,11 @@ the unplug), at most 60 s.  Asserts:
   most (peak demand + 128 MiB headroom) x 1.1 + one grow step of 64 MiB;
 - return: 90 % of the peak plugged size is unplugged within 30 s of the
   free, and QEMU's RSS fell by at least 200 MiB;
-- the guest still allocates memory afterwards.
+- the guest still allocates memory afterwards;
+- vmrd did all of it in its sandbox: after the burst and after the return
+  its /proc/PID/status says NoNewPrivs 1, Seccomp 2 (a filter) and only
+  CAP_IPC_LOCK effective, the kernel logged no call its filter refused,
+  and it logged the sandbox at start.
 
 Exit 77 (skip) when QEMU, vmrd-host or the kernel package is missing.
 """
@@ -27,6 +31,23 @@ from e2elib import (MIB, Run, build_image, check, col, daemon_args,  # noqa: E40
                     find_broker, vmrd_decisions)
 
 GROW_REASONS = {"low_headroom", "falling_fast", "emergency", "kernel_short", "cache_refaults"}
+
+
+def check_sandbox(run):
+    """vmrd grew and shrank the guest under its sandbox (vmrd.conf(5) [security])."""
+    for at in ("grown", "returned"):
+        st = run.event("vmrd-sandbox", at=at)
+        check(st.get("nonewprivs") == "1" and st.get("seccomp") == "2",
+              "vmrd (pid %s) %s: NoNewPrivs %s, Seccomp %s (want 1 and 2)"
+              % (st.get("pid"), at, st.get("nonewprivs"), st.get("seccomp")))
+        check(st.get("denied") == "none",
+              "the kernel logged no system call of vmrd's refused by its filter (%s)"
+              % st.get("denied"))
+        check(st.get("capeff") == "%016x" % (1 << 14),
+              "vmrd %s: CapEff %s is CAP_IPC_LOCK alone" % (at, st.get("capeff")))
+    with open(run.console, errors="replace") as f:
+        check(any("vmrd: sandbox: no_new_privs; capabilities" in line for line in f),
+              "vmrd logged its sandbox at start")
 
 
 def main():
@@ -71,6 +92,7 @@ def main():
     check(max(before) - after[-1] >= 200 * 1024,
           "QEMU RSS fell from %d to %d MiB" % (max(before) >> 10, after[-1] >> 10))
     check(run.event("healthy")["status"] == "0", "the guest still allocates memory afterwards")
+    check_sandbox(run)
     check(run.returncode == 0, "the scenario exited 0 (run-vm.py exit %d)" % run.returncode)
     run.cleanup()
     return 0

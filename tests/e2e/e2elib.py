@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,31 @@ def find_broker(build_root, given=None):
         print("SKIP: vmrd-host was not built (jansson missing?)")
         raise SystemExit(SKIP)
     return path
+
+
+def broker_status(sock_path, timeout=2.0):
+    """vmrd-host's "status json" from its control socket, or None when it
+    does not answer (not running, restarting)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(sock_path)
+            s.sendall(b"status json\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        return json.loads(data)
+    except (OSError, ValueError):
+        return None
+
+
+def read_text(path):
+    """A file's text so far ('' before it exists): logs still being written."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 def vmrd_decisions(console_path):

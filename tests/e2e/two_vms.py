@@ -19,10 +19,8 @@ Exit 77 (skip) when QEMU, vmrd-host or the kernel package is missing.
 """
 
 import argparse
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,7 +28,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import MIB, Run, build_image, check, daemon_args, find_broker  # noqa: E402
+from e2elib import (MIB, Run, broker_status, build_image, check, daemon_args,  # noqa: E402
+                    find_broker)
 
 BOOT = 384 * MIB
 BUDGET = 1152 * MIB
@@ -55,23 +54,11 @@ weight = {weight}
 """
 
 
-def status(path):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(1.0)
-        s.connect(path)
-        s.sendall(b"status json\n")
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    return json.loads(data)
-
-
 def poll(path, out, stop):
     while not stop.is_set():
-        try:
-            out.append(status(path))
-        except (OSError, ValueError):
-            pass
+        s = broker_status(path, timeout=1.0)
+        if s is not None:
+            out.append(s)
         stop.wait(1.0)
 
 
