@@ -7,8 +7,11 @@ FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?= 0
 FUZZ_TARGETS ?=
 MESON_OPTS ?=
+# make soak: SOAK_GUESTS real guests for SOAK_MINUTES under the ASan vmrd-host.
+SOAK_GUESTS ?= 4
+SOAK_MINUTES ?= 30
 
-.PHONY: all deps build check check-unit check-asan demo bench bench-scale bench-mechanisms fuzz clean install deb guest-image
+.PHONY: all deps build check check-unit check-asan demo bench bench-scale bench-mechanisms bench-mechanisms-report fuzz soak clean install deb guest-image
 
 all: build
 
@@ -51,6 +54,14 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 	  --targets '$(FUZZ_TARGETS)' \
 	  --command 'make fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS)$(if $(FUZZ_TARGETS), FUZZ_TARGETS=$(FUZZ_TARGETS))'
 
+# Real guests with random bursts and faults under the ASan/UBSan vmrd-host,
+# invariants checked all along (scripts/soak.py); writes bench/sections/soak.md.
+soak: build guest-image $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD) src/host/vmrd-host
+	./scripts/soak.py --build-root $(BUILD) --broker $(ASAN_BUILD)/src/host/vmrd-host \
+	  --guests $(SOAK_GUESTS) --minutes $(SOAK_MINUTES) \
+	  --command 'make soak SOAK_GUESTS=$(SOAK_GUESTS) SOAK_MINUTES=$(SOAK_MINUTES)'
+
 demo: build
 	./scripts/demo.sh $(BUILD)
 
@@ -67,6 +78,11 @@ bench-scale: build
 # one at a time (about 10 minutes); writes bench/sections/mechanisms.md.
 bench-mechanisms: build guest-image
 	./scripts/bench/mechanisms.py --build-root $(BUILD)
+
+# The same section, the page model beside it and the plot, from the
+# measured mechanisms.json: no guest is booted.
+bench-mechanisms-report: build
+	./scripts/bench/mechanisms.py --build-root $(BUILD) --from-json
 
 # Kernel, modules, busybox, workloads and static vmrd for the QEMU e2e guests.
 guest-image: deps
