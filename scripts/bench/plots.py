@@ -46,3 +46,34 @@ def line_plot(out_dir, plot_dir, name, series, title, ylabel, hline=None):
         "plot " + ", ".join(plots), ""])
     subprocess.run(["gnuplot"], input=script.encode(), check=True)
     return png
+
+
+def bar_plot(out_dir, plot_dir, name, groups, bars, title, ylabel, ymax=None):
+    """Writes plot_dir/NAME.png: for each group (a label on the x axis), one
+    bar per entry of bars, a list of (title, color index, [value or None per
+    group]); a None is left out.  None when no value is left."""
+    if not any(v is not None for _, _, vals in bars for v in vals):
+        return None
+    os.makedirs(plot_dir, exist_ok=True)
+    dat = os.path.join(out_dir, "plot-%s.dat" % name)
+    with open(dat, "w") as f:
+        for g, label in enumerate(groups):
+            vals = ["%.3f" % vals[g] if vals[g] is not None else "NaN" for _, _, vals in bars]
+            f.write('%d "%s" %s\n' % (g, label.replace('"', ""), " ".join(vals)))
+    png = os.path.join(plot_dir, "%s.png" % name)
+    width = 0.8 / len(bars)
+    plots = ["'%s' using ($1%+.3f):%d:(%.3f) with boxes fs solid 0.8 lc rgb '%s' title '%s'"
+             % (dat, (i - (len(bars) - 1) / 2) * width, 3 + i, width,
+                COLORS[color % len(COLORS)], label.replace("'", ""))
+             for i, (label, color, _) in enumerate(bars)]
+    plots[0] += ", '' using 1:(0):xticlabels(2) with points pt -1 notitle"
+    script = "\n".join([
+        "set terminal pngcairo noenhanced size 900,520 font ',10'" if gp_has_cairo() else
+        "set terminal png noenhanced size 900,520",
+        "set output '%s'" % png, "set title '%s'" % title, "set ylabel '%s'" % ylabel,
+        "set key below", "set grid ytics", "set xrange [-0.6:%f]" % (len(groups) - 0.4),
+        "set yrange [0:%s]" % (ymax if ymax else "*"), "set xtics rotate by -25",
+        "set rmargin 12", "set boxwidth %f absolute" % width,
+        "plot " + ", ".join(plots), ""])
+    subprocess.run(["gnuplot"], input=script.encode(), check=True)
+    return png
