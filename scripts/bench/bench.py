@@ -27,7 +27,6 @@ import csv
 import json
 import os
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,9 @@ import testcg
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, "tests", "e2e"))
+from e2elib import broker_status  # noqa: E402
+
 RUN_VM = os.path.join(TOP, "scripts", "guest", "run-vm.py")
 WRAP = os.path.join(HERE, "qemu-wrap.py")
 GUEST_SCRIPT = os.path.join(HERE, "guest-bench.sh")
@@ -339,20 +341,6 @@ def run_overcommit(a, system, p):
         stop(broker)
 
 
-def broker_status(work):
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(1.0)
-            s.connect(os.path.join(work, "host.sock"))
-            s.sendall(b"status json\n")
-            data = b""
-            while chunk := s.recv(65536):
-                data += chunk
-        return json.loads(data)
-    except (OSError, ValueError):
-        return None
-
-
 def held(work):
     """Every guest printed its "held" phase marker."""
     for i in range(3):
@@ -413,7 +401,7 @@ def press(cg, work, p, samples_path):
         while time.monotonic() - t0 < p["press"] + 30:
             t = round(time.monotonic() - t0, 1)
             psi, use = cg.psi_some_avg10(), cg.usage()
-            st = broker_status(work) or {"vms": []}
+            st = broker_status(os.path.join(work, "host.sock"), timeout=1.0) or {"vms": []}
             for v in st["vms"] or [{}]:
                 out.writerow([t, psi, use, limit, st.get("host_pressure", ""), v.get("name", ""),
                               v.get("target_bytes", ""), v.get("current_bytes", ""),

@@ -23,7 +23,6 @@ memory the balloon, above it virtio-mem.  Asserts:
 Exit 77 (skip) when QEMU, vmrd-host or the kernel package is missing.
 """
 
-import argparse
 import os
 import re
 import shutil
@@ -31,7 +30,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import MIB, Run, build_image, check, col, daemon_args, find_broker  # noqa: E402
+from e2elib import MIB, Run, build_image, check, col, daemon_args, e2e_args  # noqa: E402
 
 BOOT = 512 * MIB
 MIN = 256 * MIB
@@ -153,14 +152,9 @@ def check_giveback(run, vmem):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--source-root", required=True)
-    p.add_argument("--build-root", required=True)
-    p.add_argument("--broker")
-    p.add_argument("--vmem", action="store_true", help="virtio-mem as well (max 1 GiB)")
-    a = p.parse_args()
-
-    broker = find_broker(a.build_root, a.broker)
+    a = e2e_args(broker=True, add=lambda p: p.add_argument(
+        "--vmem", action="store_true", help="virtio-mem as well (max 1 GiB)"))
+    broker = a.broker
     image = build_image(a.source_root, a.build_root)
     w = tempfile.mkdtemp(prefix="vmrd-balloon-")
     conf = os.path.join(w, "host.conf")

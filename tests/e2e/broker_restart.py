@@ -15,26 +15,20 @@ got further grants after the restart.
 Exit 77 (skip) when QEMU, vmrd-host or the kernel package is missing.
 """
 
-import argparse
 import os
 import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import MIB, Run, build_image, check, col, daemon_args, find_broker  # noqa: E402
+from e2elib import MIB, Run, build_image, check, col, daemon_args, e2e_args  # noqa: E402
 
 KILL_AFTER, GAP = 17, 2
 BOOT = 512 * MIB
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--source-root", required=True)
-    p.add_argument("--build-root", required=True)
-    p.add_argument("--broker")
-    a = p.parse_args()
-
-    broker = find_broker(a.build_root, a.broker)
+    a = e2e_args(broker=True)
+    broker = a.broker
     image = build_image(a.source_root, a.build_root)
     run = Run(a.source_root, image,
               ["--mem", "512M", "--maxmem", "2G", "--scenario", "burst", "--sarg", "800M 20 2 0",

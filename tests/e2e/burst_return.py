@@ -22,13 +22,12 @@ the unplug), at most 60 s.  Asserts:
 Exit 77 (skip) when QEMU, vmrd-host or the kernel package is missing.
 """
 
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import (MIB, Run, build_image, check, col, daemon_args,  # noqa: E402
-                    find_broker, vmrd_decisions)
+from e2elib import (MIB, Run, build_image, check, col, daemon_args, e2e_args,  # noqa: E402
+                    vmrd_decisions)
 
 GROW_REASONS = {"low_headroom", "falling_fast", "emergency", "kernel_short", "cache_refaults"}
 
@@ -51,13 +50,8 @@ def check_sandbox(run):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--source-root", required=True)
-    p.add_argument("--build-root", required=True)
-    p.add_argument("--broker")
-    a = p.parse_args()
-
-    broker = find_broker(a.build_root, a.broker)
+    a = e2e_args(broker=True)
+    broker = a.broker
     image = build_image(a.source_root, a.build_root)
     run = Run(a.source_root, image, ["--mem", "512M", "--maxmem", "2G", "--scenario", "burst",
                                      "--sarg", "900M 30 2 60 +20000 8"]

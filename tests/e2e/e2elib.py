@@ -1,6 +1,7 @@
 """Shared steps of the end-to-end tests: build the guest image, boot it
 with scripts/guest/run-vm.py, and read back the markers and timeline."""
 
+import argparse
 import csv
 import json
 import os
@@ -55,6 +56,23 @@ def find_broker(build_root, given=None):
         print("SKIP: vmrd-host was not built (jansson missing?)")
         raise SystemExit(SKIP)
     return path
+
+
+def e2e_args(broker=False, add=None):
+    """The arguments every e2e script takes: --source-root, --build-root and,
+    with broker, --broker, resolved to the vmrd-host of this build (SKIP
+    when it was not built); add(parser) adds the script's own."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--source-root", required=True)
+    p.add_argument("--build-root", required=True)
+    if broker:
+        p.add_argument("--broker")
+    if add:
+        add(p)
+    a = p.parse_args()
+    if broker:
+        a.broker = find_broker(a.build_root, a.broker)
+    return a
 
 
 def broker_status(sock_path, timeout=2.0):

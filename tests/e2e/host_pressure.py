@@ -26,7 +26,6 @@ Exit 77 (skip) without QEMU, vmrd-host, the kernel package, root, or a
 memory cgroup controller.
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -36,7 +35,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import MIB, SKIP, Run, build_image, check, fail, find_broker  # noqa: E402
+from e2elib import MIB, SKIP, Run, build_image, check, e2e_args, fail  # noqa: E402
 
 THRESHOLD = 1000          # host_psi_some's default, hundredths of a percent
 WORKLOAD_MIB = 400
@@ -86,13 +85,8 @@ def statuses(work):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--source-root", required=True)
-    p.add_argument("--build-root", required=True)
-    p.add_argument("--broker")
-    a = p.parse_args()
-
-    broker = find_broker(a.build_root, a.broker)
+    a = e2e_args(broker=True)
+    broker = a.broker
     testcg = import_testcg(a.source_root)
     if os.geteuid() != 0 or not testcg.layout():
         print("SKIP: cannot make a memory cgroup (root and a memory controller needed)")

@@ -21,7 +21,6 @@ Everything the test started is stopped at the end.  Exit 77 (skip) when
 libvirtd, QEMU or the guest image cannot be had.
 """
 
-import argparse
 import glob
 import gzip
 import importlib.util
@@ -35,7 +34,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import SKIP, VMRD_CONF, build_image, check, fail  # noqa: E402
+from e2elib import SKIP, VMRD_CONF, build_image, check, e2e_args, fail  # noqa: E402
 
 MIB = 1 << 20
 NS = "http://vmrd.org/xmlns/libvirt/1"
@@ -194,12 +193,11 @@ def memtotal_kb(path):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--source-root", required=True)
-    p.add_argument("--build-root", required=True)
-    p.add_argument("--broker")
-    p.add_argument("--vmrctl")
-    a = p.parse_args()
+    def options(p):
+        p.add_argument("--broker")
+        p.add_argument("--vmrctl")
+
+    a = e2e_args(add=options)
 
     for prog in ("libvirtd", "virtlogd", "virsh", "qemu-system-x86_64"):
         if not shutil.which(prog):

@@ -26,7 +26,6 @@ settled, the state file holds that target, no OOM kill.
 Exit 77 (skip) when QEMU, vmrd-host or the kernel package is missing.
 """
 
-import argparse
 import os
 import re
 import signal
@@ -36,7 +35,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2elib import (MIB, Run, broker_status, build_image, check, col, daemon_args,  # noqa: E402
-                    fail, find_broker, read_text)
+                    e2e_args, fail, read_text)
 
 BOOT = 512 * MIB
 GAP = 0.3  # seconds between the broker's kill and its restart
@@ -186,13 +185,8 @@ def check_end(run, statuses):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--source-root", required=True)
-    p.add_argument("--build-root", required=True)
-    p.add_argument("--broker")
-    a = p.parse_args()
-
-    broker = os.path.abspath(find_broker(a.build_root, a.broker))
+    a = e2e_args(broker=True)
+    broker = os.path.abspath(a.broker)
     image = build_image(a.source_root, a.build_root)
     scenario = os.path.join(os.path.dirname(os.path.abspath(__file__)), "midresize_kill.sh")
     run = Run(a.source_root, image,

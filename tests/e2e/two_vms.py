@@ -18,18 +18,16 @@ between 55 % and 78 % (2:1 is 67 %).
 Exit 77 (skip) when QEMU, vmrd-host or the kernel package is missing.
 """
 
-import argparse
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2elib import (MIB, Run, broker_status, build_image, check, daemon_args,  # noqa: E402
-                    find_broker)
+                    e2e_args)
 
 BOOT = 384 * MIB
 BUDGET = 1152 * MIB
@@ -63,13 +61,8 @@ def poll(path, out, stop):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--source-root", required=True)
-    p.add_argument("--build-root", required=True)
-    p.add_argument("--broker")
-    a = p.parse_args()
-
-    broker = find_broker(a.build_root, a.broker)
+    a = e2e_args(broker=True)
+    broker = a.broker
     image = build_image(a.source_root, a.build_root)
     w = tempfile.mkdtemp(prefix="vmrd-2vm-")
     conf = os.path.join(w, "host.conf")

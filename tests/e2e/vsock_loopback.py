@@ -16,7 +16,6 @@ hello came, the welcome was answered and a report followed.
 Exit 77 (skip) when QEMU or the kernel package is missing.
 """
 
-import argparse
 import glob
 import lzma
 import os
@@ -24,7 +23,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import Run, build_image, check  # noqa: E402
+from e2elib import Run, build_image, check, e2e_args  # noqa: E402
 
 PORT = 5571
 SCRIPT = """#!/bin/sh
@@ -54,11 +53,7 @@ vsock_port = %d
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--source-root", required=True)
-    p.add_argument("--build-root", required=True)
-    p.add_argument("--peer", required=True)
-    a = p.parse_args()
+    a = e2e_args(add=lambda p: p.add_argument("--peer", required=True))
 
     image = build_image(a.source_root, a.build_root)
     mods = glob.glob(os.path.join(image, "kernel/lib/modules/*/kernel/net/vmw_vsock/vsock_loopback.ko*"))

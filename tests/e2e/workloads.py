@@ -8,19 +8,15 @@ file in the page cache.
 Exit 77 (skip) when QEMU is missing or the kernel package cannot be had.
 """
 
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import Run, build_image, check  # noqa: E402
+from e2elib import Run, build_image, check, e2e_args  # noqa: E402
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--source-root", required=True)
-    p.add_argument("--build-root", required=True)
-    a = p.parse_args()
+    a = e2e_args()
 
     image = build_image(a.source_root, a.build_root)
     run = Run(a.source_root, image, ["--scenario", "workloads", "--disk", "512M"])

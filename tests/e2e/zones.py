@@ -19,23 +19,17 @@ A 512 MiB guest (maximum 2 GiB) with vmrd and vmrd-host starts with
 Exit 77 (skip) when QEMU, vmrd-host or the kernel package is missing.
 """
 
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2elib import (MIB, Run, build_image, check, col, daemon_args,  # noqa: E402
-                    decisions_by_phase, find_broker)
+                    decisions_by_phase, e2e_args)
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--source-root", required=True)
-    p.add_argument("--build-root", required=True)
-    p.add_argument("--broker")
-    a = p.parse_args()
-
-    broker = find_broker(a.build_root, a.broker)
+    a = e2e_args(broker=True)
+    broker = a.broker
     image = build_image(a.source_root, a.build_root)
     run = Run(a.source_root, image,
               ["--mem", "512M", "--maxmem", "2G", "--vmem-initial", "256M", "--disk", "1600M",
