@@ -81,6 +81,8 @@ fresh_channel h
 w0=$(grep -c '^welcome' "$T/h.out")
 l0=$(grep -c 'vm h:' "$T/broker.log")
 k0=$(json_vm h kicks)
+e0=$(json_vm h errors)
+p0=$(grep -c 'Broken pipe' "$T/socat-h.log")
 i=0
 while [ $i -lt 1000 ]; do
 	echo "hello v=1 block=2097152 current=$((512 * MIB)) agent=flood"
@@ -96,7 +98,17 @@ l1=$(grep -c 'vm h:' "$T/broker.log")
 # At most the burst of 5, and one more if the flood took over 2 s on a busy
 # machine (fewer when the disconnect comes before the welcomes are sent).
 [ $((w1 - w0)) -le 6 ] || fail "hello flood: $((w1 - w0)) welcomes"
-grep -q '^error reason=rate_limited' "$T/h.out" || fail "hello flood: no rate_limited error"
+# The errors the broker sent are its count; what reached the guest is
+# h.out, unless the guest's socat died of EPIPE writing the rest of the
+# flood into the closed channel before it read the answers sent before the
+# close (seen in a clean-clone run): then the kick and the count must show it.
+e1=$(json_vm h errors)
+if ! grep -q '^error reason=rate_limited' "$T/h.out"; then
+	[ "$(grep -c 'Broken pipe' "$T/socat-h.log")" -gt "$p0" ] || fail "hello flood: no rate_limited error"
+	[ "$(json_vm h kicks)" -gt "$k0" ] && [ $((e1 - e0)) -gt 5 ] ||
+		fail "hello flood: no rate_limited error reached the guest, $((e1 - e0)) errors sent"
+	echo "   hello flood: the guest's socat exited on EPIPE before reading its answers; $((e1 - e0)) errors sent"
+fi
 [ $((l1 - l0)) -le 40 ] || fail "hello flood: $((l1 - l0)) log lines"
 echo "ok: a flood of hellos got $((w1 - w0)) welcomes and $(grep -c '^error reason=rate_limited' "$T/h.out") rate_limited errors until the guest was disconnected, and made $((l1 - l0)) log lines"
 victim_grant "the hello flood's aftermath"
