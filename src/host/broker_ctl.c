@@ -24,6 +24,7 @@ static void broker_ctl_host(void *ctx, struct ctl_host *ret)
 {
 	static char source[CONFIG_PATH_MAX + 8];
 	const struct broker *b = ctx;
+	struct vm_reader_stats rd = { .pid = -1 };
 	uint64_t rss = 0;
 
 	for (size_t i = 0; i < b->n_vms; i++)
@@ -31,6 +32,8 @@ static void broker_ctl_host(void *ctx, struct ctl_host *ret)
 	snprintf(source, sizeof(source), "%s%s",
 		 b->cfg.budget_cgroup[0] ? "cgroup:" : b->cfg.budget_auto ? "auto" : "fixed",
 		 b->cfg.budget_cgroup);
+	if (b->vm_env.reader && b->vm_env.reader->stats)
+		b->vm_env.reader->stats(b->vm_env.reader_ctx, &rd);
 	*ret = (struct ctl_host){
 		.dry_run = b->dry_run,
 		.uptime_usec = clock_now_usec() - b->started_usec,
@@ -50,6 +53,10 @@ static void broker_ctl_host(void *ctx, struct ctl_host *ret)
 		.size_budget_bytes = b->summary.size_budget_bytes,
 		.charged_bytes = b->summary.sum_charged_bytes,
 		.sum_rss_bytes = rss,
+		.reader = b->vm_env.reader && b->vm_env.reader->stats,
+		.reader_pid = rd.pid,
+		.reader_restarts = rd.restarts,
+		.reader_bad_records = rd.bad_records,
 	};
 }
 

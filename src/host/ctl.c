@@ -54,6 +54,12 @@ void ctl_status_text(const struct ctl_source *src, struct strbuf *o)
 		      mib(h.charged_bytes), mib(h.sum_rss_bytes), mib(h.sum_target_bytes),
 		      mib(h.free_bytes), h.host_psi_some_centi / 100, h.host_psi_some_centi % 100,
 		      h.host_pressure ? ", HOST PRESSURE" : "", h.dry_run ? ", dry run" : "");
+	if (h.reader && h.reader_pid >= 0)
+		strbuf_printf(o, "guest reader: pid %d, restarts %llu\n", h.reader_pid,
+			      (unsigned long long)h.reader_restarts);
+	else if (h.reader)
+		strbuf_printf(o, "guest reader: DOWN, being restarted, restarts %llu\n",
+			      (unsigned long long)h.reader_restarts);
 	strbuf_printf(o, "%-16s %-6s %-7s %7s %7s %7s %8s %7s %7s %6s %7s %-22s %7s %s\n", "NAME",
 		      "QMP", "GUEST", "SIZE", "TARGET", "RSS", "OVERHEAD", "MIN", "MAX", "WEIGHT",
 		      "FAIR", "ASKED", "PSI", "REASON");
@@ -186,6 +192,11 @@ int ctl_status_json(const struct ctl_source *src, struct strbuf *o)
 					 "size_budget_bytes", (json_int_t)h.size_budget_bytes,
 					 "charged_bytes", (json_int_t)h.charged_bytes,
 					 "sum_rss_bytes", (json_int_t)h.sum_rss_bytes));
+	if (h.reader)
+		root = with_more(root, json_pack("{s:{s:i, s:I, s:I}}", "guest_reader",
+						 "pid", h.reader_pid,
+						 "restarts", (json_int_t)h.reader_restarts,
+						 "bad_records", (json_int_t)h.reader_bad_records));
 	return put_json(o, root);
 }
 
@@ -318,8 +329,21 @@ void ctl_metrics(const struct ctl_source *src, struct strbuf *o)
 		{ { "vmrd_host_vms_rss_bytes", "gauge", "What all the VMs' QEMU processes hold.",
 		    PROM_UNIT }, h.sum_rss_bytes },
 	};
+	const struct prom_value rd[] = {
+		{ { "vmrd_host_guest_reader_up", "gauge",
+		    "1 while the sandboxed guest reader runs (0: being restarted).", PROM_UNIT },
+		  h.reader_pid >= 0 },
+		{ { "vmrd_host_guest_reader_restarts_total", "counter",
+		    "Guest readers that ended (crash, kill, malformed record) and were replaced.",
+		    PROM_UNIT }, h.reader_restarts },
+		{ { "vmrd_host_guest_reader_bad_records_total", "counter",
+		    "Malformed records from the guest reader (each ends it).", PROM_UNIT },
+		  h.reader_bad_records },
+	};
 
 	prom_values(o, g, sizeof(g) / sizeof(g[0]));
+	if (h.reader)
+		prom_values(o, rd, sizeof(rd) / sizeof(rd[0]));
 	for (size_t m = 0; m < sizeof(vm_metrics) / sizeof(vm_metrics[0]); m++) {
 		prom_head(o, &vm_metrics[m].m);
 		FOR_EACH_VM(src, v, i) {

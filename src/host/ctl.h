@@ -29,6 +29,8 @@
  *     (added in issue 9:) "budget_source": "auto"|"fixed"|"cgroup:/PATH",
  *     "budget_mode": "strict"|"overcommit", "size_budget_bytes": N,
  *     "charged_bytes": N, "sum_rss_bytes": N,
+ *     (added in issue 10, with the sandboxed reader:) "guest_reader":
+ *     { "pid": N (-1: being restarted), "restarts": N, "bad_records": N },
  *     "vms": [ { "name": S,
  *                "qmp": "down"|"greeting"|"negotiating"|"ready",
  *                "qmp_connects": N, "qmp_error": S ("" if none),
@@ -98,6 +100,10 @@ struct ctl_host {
 	uint64_t size_budget_bytes;
 	uint64_t charged_bytes;
 	uint64_t sum_rss_bytes;
+	bool reader;                 /* guest lines are read in a child process: */
+	int reader_pid;              /*   its pid (-1: being restarted) */
+	uint64_t reader_restarts;
+	uint64_t reader_bad_records;
 };
 
 /* One VM's row; the strings are the owner's and live as long as the call. */

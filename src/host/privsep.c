@@ -275,7 +275,16 @@ static void ps_detach(void *ctx, struct vm *vm)
 	flush(ps);
 }
 
-const struct vm_reader_ops privsep_reader_ops = { .attach = ps_attach, .detach = ps_detach };
+static void ps_stats(void *ctx, struct vm_reader_stats *ret)
+{
+	const struct privsep *ps = ctx;
+
+	*ret = (struct vm_reader_stats){ .pid = ps->pid, .restarts = ps->restarts_total,
+					 .bad_records = ps->bad_records_total };
+}
+
+const struct vm_reader_ops privsep_reader_ops = { .attach = ps_attach, .detach = ps_detach,
+						  .stats = ps_stats };
 
 /* Who the child becomes when we are root: nobody, looked up now (NSS may open files). */
 static void lookup_nobody(struct privsep *ps)

@@ -56,11 +56,19 @@ struct vm;
 /*
  * Who reads the channels (privsep.h): attach starts reading vm->ch.fd
  * (the reader keeps its own copy of the descriptor) and reports through
- * vm_input(); detach stops it before vm.c closes its copy.
+ * vm_input(); detach stops it before vm.c closes its copy.  stats (may
+ * be NULL: a reader in this process) tells how the reader fares.
  */
+struct vm_reader_stats {
+	int pid;               /* the reader process (-1: none running now) */
+	uint64_t restarts;     /* readers that ended and were replaced */
+	uint64_t bad_records;  /* malformed records the owner refused (each ends a reader) */
+};
+
 struct vm_reader_ops {
 	int (*attach)(void *ctx, struct vm *vm);
 	void (*detach)(void *ctx, struct vm *vm);
+	void (*stats)(void *ctx, struct vm_reader_stats *ret);
 };
 
 /* What every VM's channel shares; the owner may change the limits at any time. */

@@ -69,6 +69,13 @@ NEW=$(reader_pid)
 kill -0 "$BROKER_PID" || fail "broker died with its reader"
 check_sandbox "$NEW"
 echo "ok: $(grep "guest reader (pid $OLD)" "$T/broker.log" | sed 's/^.*guest reader/guest reader/')"
+# The restart is counted where operators look, not only in the log.
+ctl metrics | grep -q '^vmrd_host_guest_reader_restarts_total 1$' ||
+	fail "metrics: $(ctl metrics | grep guest_reader)"
+ctl metrics | grep -q '^vmrd_host_guest_reader_up 1$' || fail "metrics: reader not up"
+ctl status | grep -q "^guest reader: pid $NEW, restarts 1$" ||
+	fail "status: $(ctl status | grep 'guest reader')"
+echo "ok: status and metrics count the restart"
 
 # Nothing of either VM was lost: target, QEMU's size, the session.
 for vm in a b; do

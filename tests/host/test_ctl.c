@@ -184,10 +184,67 @@ static void test_give_back_is_shown_per_vm_and_mechanism(void **state)
 	assert_non_null(strstr(buf, "\"got_back_balloon_bytes\":192937984}]"));
 }
 
+/* A host whose guest lines a child process reads: ctx is that reader's pid (-1: down). */
+static void host_reader(void *ctx, struct ctl_host *ret)
+{
+	host(ctx, ret);
+	ret->reader = true;
+	ret->reader_pid = *(const int *)ctx;
+	ret->reader_restarts = 3;
+	ret->reader_bad_records = 1;
+}
+
+/* The guest reader's restarts are in status, status json and metrics, not only the log. */
+static void test_guest_reader_restarts_are_shown_everywhere(void **state)
+{
+	int pid = 4242;
+	const struct ctl_source rsrc = { .ctx = &pid, .host = host_reader, .vm = vm,
+					 .decision = no_decision };
+	char buf[16384];
+	struct strbuf sb;
+	json_error_t err;
+	json_t *root, *rd;
+
+	strbuf_init(&sb, buf, sizeof(buf));
+	ctl_status_text(&rsrc, &sb);
+	assert_non_null(strstr(buf, "\nguest reader: pid 4242, restarts 3\n"));
+	strbuf_init(&sb, buf, sizeof(buf));
+	ctl_metrics(&rsrc, &sb);
+	assert_non_null(strstr(buf, "# TYPE vmrd_host_guest_reader_restarts_total counter\n"
+				    "vmrd_host_guest_reader_restarts_total 3\n"));
+	assert_non_null(strstr(buf, "\nvmrd_host_guest_reader_up 1\n"));
+	assert_non_null(strstr(buf, "\nvmrd_host_guest_reader_bad_records_total 1\n"));
+	strbuf_init(&sb, buf, sizeof(buf));
+	assert_int_equal(ctl_status_json(&rsrc, &sb), 0);
+	root = json_loads(buf, 0, &err);
+	assert_non_null(root);
+	rd = json_object_get(root, "guest_reader");
+	assert_int_equal(json_integer_value(json_object_get(rd, "pid")), 4242);
+	assert_int_equal(json_integer_value(json_object_get(rd, "restarts")), 3);
+	json_decref(root);
+
+	pid = -1;
+	strbuf_init(&sb, buf, sizeof(buf));
+	ctl_status_text(&rsrc, &sb);
+	assert_non_null(strstr(buf, "\nguest reader: DOWN, being restarted, restarts 3\n"));
+	strbuf_init(&sb, buf, sizeof(buf));
+	ctl_metrics(&rsrc, &sb);
+	assert_non_null(strstr(buf, "\nvmrd_host_guest_reader_up 0\n"));
+
+	/* A broker whose reader is in-process (tests, tools) shows none of it. */
+	strbuf_init(&sb, buf, sizeof(buf));
+	ctl_metrics(&src, &sb);
+	assert_null(strstr(buf, "guest_reader"));
+	strbuf_init(&sb, buf, sizeof(buf));
+	ctl_status_text(&src, &sb);
+	assert_null(strstr(buf, "guest reader"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_give_back_is_shown_per_vm_and_mechanism),
+		cmocka_unit_test(test_guest_reader_restarts_are_shown_everywhere),
 		cmocka_unit_test(test_why_text_shows_reasons_and_numbers_oldest_first),
 		cmocka_unit_test(test_why_json_is_one_array_of_stable_objects),
 		cmocka_unit_test(test_commands_outside_the_grammar_are_refused),
