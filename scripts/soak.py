@@ -44,26 +44,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
-from e2elib import MIB, broker_status, build_image, daemon_args, read_text  # noqa: E402
+from e2elib import (MIB, broker_status, build_image, daemon_args, read_text,  # noqa: E402
+                    write_host_conf)
 
 RECOVERY_BOUND = 60.0
 SANITIZER = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer")
 OOM = re.compile(r"Killed process .*out of memory|Out of memory: Killed process", re.I)
-
-CONF = """budget = {budget}
-overhead = 0
-state_file = {w}/host.state
-control = {w}/host.sock
-"""
-VM_CONF = """
-[vm {name}]
-qmp = {w}/{name}/qmp-relay.sock
-channel = {w}/{name}/vmrd-port.sock
-virtio_mem = vmem0
-balloon = balloon0
-min = 512M
-max = 1536M
-"""
 
 
 class Relay(threading.Thread):
@@ -92,7 +78,7 @@ class Relay(threading.Thread):
             with self.lock:
                 self.pair = [down, up]
             for a, b in ((down, up), (up, down)):
-                threading.Thread_text(target=self.pump, args=(a, b), daemon=True).start()
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
 
     @staticmethod
     def pump(a, b):
@@ -124,10 +110,9 @@ class Soak:
         self.names = ["vm%d" % i for i in range(a.guests)]
         self.budget = a.guests * 1024 * MIB
         self.conf = os.path.join(w, "host.conf")
-        with open(self.conf, "w") as f:
-            f.write(CONF.format(budget=self.budget, w=w))
-            for n in self.names:
-                f.write(VM_CONF.format(name=n, w=w))
+        # QMP goes through the soak's relay, which drops connections on purpose.
+        write_host_conf(self.conf, w, self.budget, [(n, 512 * MIB, 1536 * MIB, None)
+                                                    for n in self.names], qmp="qmp-relay.sock")
         self.log_path = os.path.join(w, "broker.log")
         self.broker = None
         self.violations, self.recoveries, self.pending = [], [], []
