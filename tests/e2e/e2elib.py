@@ -58,6 +58,22 @@ def find_broker(build_root, given=None):
     return path
 
 
+def write_host_conf(path, work, budget, vms, qmp="qmp-broker.sock"):
+    """Writes vmrd-host's configuration for VMs run by Run(): a budget with
+    QEMU's own memory left out (overhead = 0), state and control socket in
+    work, and per VM (name, min, max, weight or None) its QMP socket qmp
+    and channel in work/NAME/, virtio-mem vmem0 and balloon balloon0."""
+    with open(path, "w") as f:
+        f.write("budget = %d\noverhead = 0\nstate_file = %s/host.state\ncontrol = %s/host.sock\n"
+                % (budget, work, work))
+        for name, lo, hi, weight in vms:
+            f.write("\n[vm %s]\nqmp = %s/%s/%s\nchannel = %s/%s/vmrd-port.sock\n"
+                    "virtio_mem = vmem0\nballoon = balloon0\nmin = %d\nmax = %d\n"
+                    % (name, work, name, qmp, work, name, lo, hi))
+            if weight is not None:
+                f.write("weight = %s\n" % weight)
+
+
 def e2e_args(broker=False, add=None):
     """The arguments every e2e script takes: --source-root, --build-root and,
     with broker, --broker, resolved to the vmrd-host of this build (SKIP

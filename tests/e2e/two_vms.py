@@ -27,30 +27,11 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2elib import (MIB, Run, broker_status, build_image, check, daemon_args,  # noqa: E402
-                    e2e_args)
+                    e2e_args, write_host_conf)
 
 BOOT = 384 * MIB
 BUDGET = 1152 * MIB
 VMS = {"a": ("200", "400M 20 45 0"), "b": ("100", "300M 20 45 0")}
-
-# The split of guest sizes by weight is what is tested: QEMU's own memory
-# (counted by default, issue 9) is left out of this budget.
-CONF = """budget = {budget}
-overhead = 0
-state_file = {w}/host.state
-control = {w}/host.sock
-"""
-VM_CONF = """
-[vm {name}]
-qmp = {w}/{name}/qmp-broker.sock
-channel = {w}/{name}/vmrd-port.sock
-virtio_mem = vmem0
-balloon = balloon0
-min = 384M
-max = 1536M
-weight = {weight}
-"""
-
 
 def poll(path, out, stop):
     while not stop.is_set():
@@ -66,10 +47,10 @@ def main():
     image = build_image(a.source_root, a.build_root)
     w = tempfile.mkdtemp(prefix="vmrd-2vm-")
     conf = os.path.join(w, "host.conf")
-    with open(conf, "w") as f:
-        f.write(CONF.format(budget=BUDGET, w=w))
-        for name, (weight, _) in VMS.items():
-            f.write(VM_CONF.format(name=name, w=w, weight=weight))
+    # The split of guest sizes by weight is what is tested: QEMU's own
+    # memory (counted by default, issue 9) is left out of this budget.
+    write_host_conf(conf, w, BUDGET, [(name, 384 * MIB, 1536 * MIB, weight)
+                                      for name, (weight, _) in VMS.items()])
 
     runs = {}
     for name, (_, sarg) in VMS.items():
