@@ -106,6 +106,7 @@ static int spawn(struct privsep *ps, uint64_t now_usec)
 	}
 	ps->pid = pid;
 	ps->started_usec = now_usec;
+	ps->ping_usec = 0;
 	ps->sock.fd = sv[0];
 	r = loop_add(ps->loop, &ps->sock, EPOLLIN);
 	if (r < 0) {
@@ -208,6 +209,11 @@ static int take_record(struct privsep *ps)
 		child_failed(ps, NULL);
 		return -EPIPE;
 	}
+	if (n == (ssize_t)sizeof(rec) && rec.type == PRIVSEP_PONG) {
+		if (rec.id == ps->ping_id)
+			ps->ping_usec = 0;
+		return 1;
+	}
 	if (n != (ssize_t)sizeof(rec) || privsep_rec_check(&rec) < 0 || rec.slot >= ps->n_slots) {
 		ps->bad_records_total++;
 		child_failed(ps, "it sent a malformed record");
@@ -230,6 +236,46 @@ static void on_records(struct loop_watch *w, uint32_t events)
 			return;
 	/* More may wait: the other descriptors have their turn first. */
 	loop_again(ps->loop, w);
+}
+
+/*
+ * Every PRIVSEP_PING_USEC: a child that left a ping unanswered for
+ * PRIVSEP_STUCK_USEC is stuck (alive, so nothing else would notice) and
+ * replaced; otherwise it gets the next ping.  What it already answered
+ * counts, however long this loop was busy: its records are taken first.
+ */
+static void on_watchdog(struct loop_watch *w, uint32_t events)
+{
+	struct privsep *ps = LOOP_OWNER(w, struct privsep, watchdog);
+	struct privsep_rec ping = { .type = PRIVSEP_PING };
+	uint64_t now_usec = clock_now_usec();
+	char why[80];
+	int r;
+
+	loop_timer_read(w);
+	if (ps->pid < 0)
+		return;
+	for (int i = 0; ps->ping_usec && i < PRIVSEP_RECS_PER_TURN * 16; i++)
+		if (take_record(ps) <= 0)
+			break;
+	if (ps->pid < 0 || ps->sock.fd < 0)
+		return;
+	if (ps->ping_usec && now_usec - ps->ping_usec >= PRIVSEP_STUCK_USEC) {
+		snprintf(why, sizeof(why), "it answered no ping for %llu ms (stuck)",
+			 (unsigned long long)((now_usec - ps->ping_usec) / 1000));
+		child_failed(ps, why);
+		return;
+	}
+	if (ps->ping_usec)
+		return;
+	ping.id = ++ps->ping_id;
+	/* A full socket is a child that does not read: the ping counts as sent. */
+	r = send_rec(ps, &ping, -1);
+	if (r < 0 && r != -EAGAIN) {
+		child_failed(ps, "cannot ping it");
+		return;
+	}
+	ps->ping_usec = now_usec;
 }
 
 static int ps_attach(void *ctx, struct vm *vm)
@@ -311,8 +357,11 @@ int privsep_start(struct privsep *ps, struct loop *loop, uint32_t lines_per_wake
 	backoff_init(&ps->backoff, PRIVSEP_BACKOFF_MIN_USEC, PRIVSEP_BACKOFF_MAX_USEC);
 	loop_watch_init(&ps->sock, on_records);
 	loop_watch_init(&ps->restart, on_restart);
+	loop_watch_init(&ps->watchdog, on_watchdog);
 	lookup_nobody(ps);
-	if ((r = loop_timer_open(&ps->restart)) < 0 || (r = loop_add(loop, &ps->restart, EPOLLIN)) < 0)
+	if ((r = loop_timer_open(&ps->restart)) < 0 || (r = loop_add(loop, &ps->restart, EPOLLIN)) < 0 ||
+	    (r = loop_timer_open(&ps->watchdog)) < 0 || (r = loop_add(loop, &ps->watchdog, EPOLLIN)) < 0 ||
+	    (r = loop_timer_set(&ps->watchdog, PRIVSEP_PING_USEC, PRIVSEP_PING_USEC)) < 0)
 		return r;
 	r = spawn(ps, clock_now_usec());
 	if (r == 0)
@@ -331,6 +380,7 @@ void privsep_stop(struct privsep *ps)
 		ps->pid = -1;
 	}
 	loop_watch_close(ps->loop, &ps->restart);
+	loop_watch_close(ps->loop, &ps->watchdog);
 	free(ps->slots);
 	ps->slots = NULL;
 	ps->n_slots = 0;

@@ -27,6 +27,9 @@
  *    forked after a backoff (common/backoff) with every live channel
  *    passed again.  The VMs' sessions, sizes and grants live in the
  *    parent, so none is lost; at most the line being read is.
+ * 5. A child that is alive but stuck (a parser in a loop) would leave
+ *    every guest unheard: the parent pings it every PRIVSEP_PING_USEC and
+ *    replaces it when a ping goes unanswered for PRIVSEP_STUCK_USEC.
  */
 
 #include <stdbool.h>
@@ -44,6 +47,9 @@
 #define PRIVSEP_STABLE_USEC (10 * 1000000ull)
 /* Records taken per loop turn before the other descriptors' turn. */
 #define PRIVSEP_RECS_PER_TURN 256
+/* The watchdog: a ping this often; a child that answers none for this long is replaced. */
+#define PRIVSEP_PING_USEC (2 * 1000000ull)
+#define PRIVSEP_STUCK_USEC (10 * 1000000ull)
 /* Channels the child can be given (slot numbers it accepts). */
 #define PRIVSEP_MAX_SLOTS (1u << 20)
 
@@ -59,6 +65,7 @@ struct privsep {
 	struct loop *loop;
 	struct loop_watch sock;       /* our end of the socketpair (-1: no child) */
 	struct loop_watch restart;    /* timerfd: fork the next child */
+	struct loop_watch watchdog;   /* timerfd: ping the child, or replace it */
 	pid_t pid;                    /* the child (-1: none) */
 	struct backoff backoff;
 	uint64_t started_usec;
@@ -71,6 +78,8 @@ struct privsep {
 	uint32_t n_slots;             /* slots used or freed; free ones are reused */
 	uint32_t n_pending;           /* ADDs and DELs not sent yet (the socket was full) */
 	uint64_t next_id;
+	uint64_t ping_id;             /* the last ping sent */
+	uint64_t ping_usec;           /* when (0: none unanswered) */
 
 	uint64_t restarts_total;
 	uint64_t bad_records_total;

@@ -39,6 +39,7 @@ struct child {
 	struct privsep_chan **dead;      /* closed this turn, freed after it */
 	uint32_t n_dead;
 	uint32_t cap_dead;
+	bool hang;                       /* self-test: stuck at the first ping */
 };
 
 static const char *const exit_why[] = {
@@ -209,6 +210,16 @@ static void chan_add(struct child *ch, const struct privsep_rec *rec, int fd)
 	ch->chans[rec->slot] = c;
 }
 
+/* The watchdog's ping, answered; the self-test stands for a parser stuck in a loop. */
+static void pong(struct child *ch, uint64_t id)
+{
+	struct privsep_rec rec = { .type = PRIVSEP_PONG, .id = id };
+
+	while (*(volatile bool *)&ch->hang)
+		;
+	send_rec(ch, NULL, &rec);
+}
+
 /* One record from the parent (and the descriptor an ADD carries). */
 static bool take_record(struct child *ch)
 {
@@ -238,6 +249,8 @@ static bool take_record(struct child *ch)
 		chan_add(ch, &rec, fd);
 	else if (rec.type == PRIVSEP_DEL && fd < 0)
 		chan_del(ch, rec.slot);
+	else if (rec.type == PRIVSEP_PING && fd < 0)
+		pong(ch, rec.id);
 	else
 		_exit(PRIVSEP_EXIT_PROTO);
 	return true;
@@ -282,7 +295,7 @@ static int after_turn(struct child *ch)
 void privsep_child_main(int sock, const struct privsep_sandbox *sb)
 {
 	static struct child ch;
-	bool selftest = getenv("VMRD_PRIVSEP_SELFTEST") != NULL;
+	const char *selftest = getenv("VMRD_PRIVSEP_SELFTEST");
 	int timeout_ms = -1;
 
 	if (setup_fds(sock) < 0)
@@ -303,8 +316,10 @@ void privsep_child_main(int sock, const struct privsep_sandbox *sb)
 		_exit(PRIVSEP_EXIT_NO_NEW_PRIVS);
 	if (load_filter() < 0)
 		_exit(PRIVSEP_EXIT_SECCOMP);
-	/* The test that the filter is real: this open() must kill us with SIGSYS. */
-	if (selftest && open("/dev/null", O_RDONLY) != -2)
+	/* VMRD_PRIVSEP_SELFTEST=hang: stuck at the first ping, for the watchdog's test. */
+	ch.hang = selftest && strcmp(selftest, "hang") == 0;
+	/* Otherwise the test that the filter is real: this open() must kill us with SIGSYS. */
+	if (selftest && !ch.hang && open("/dev/null", O_RDONLY) != -2)
 		_exit(PRIVSEP_EXIT_SELFTEST);
 	for (;;) {
 		if (loop_run_once(&ch.loop, timeout_ms) < 0)

@@ -36,6 +36,7 @@ int privsep_rec_check(const struct privsep_rec *rec)
 	case PRIVSEP_EOF:
 		return rec->err <= 0 ? 0 : -EPROTO;
 	case PRIVSEP_THROTTLED:
+	case PRIVSEP_PONG:
 		return 0;
 	default:
 		return -EPROTO;

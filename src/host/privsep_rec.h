@@ -11,10 +11,12 @@
  *
  *	parent -> child   ADD   a channel descriptor (SCM_RIGHTS) to read
  *	                  DEL   stop reading it and close it
+ *	                  PING  answer PONG with this id (the parent's watchdog)
  *	child -> parent   MSG   one guest line, parsed: a struct proto_msg of a guest verb
  *	                  BAD   one guest line that is not a message: a reason code
  *	                  EOF   the channel ended (err 0) or a read failed (-errno)
  *	                  THROTTLED  the line budget ran out; it is read more slowly
+ *	                  PONG  the answer to PING, its id (no slot)
  *
  * The parent checks every record it receives (privsep_rec_check()): size,
  * type, slot, a guest verb, terminated and valid words, a message that
@@ -32,6 +34,8 @@ enum privsep_rec_type {
 	PRIVSEP_BAD,
 	PRIVSEP_EOF,
 	PRIVSEP_THROTTLED,
+	PRIVSEP_PING,
+	PRIVSEP_PONG,
 };
 
 /* What a BAD record's reason says; the words are those of `error reason=`. */

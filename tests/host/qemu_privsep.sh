@@ -7,7 +7,10 @@
 # guests are connected, its death is logged once with the signal, a new
 # one is forked and given the live channels, and both VMs keep their size,
 # their grant and their session (they are answered without a new hello);
-# with VMRD_PRIVSEP_SELFTEST the reader's open() kills it with SIGSYS.
+# with VMRD_PRIVSEP_SELFTEST the reader's open() kills it with SIGSYS;
+# a live reader answers the broker's pings for longer than the watchdog's
+# limit, and one stuck in a loop (VMRD_PRIVSEP_SELFTEST=hang) is killed
+# after 10 s without an answer and replaced.
 set -u
 . "$(dirname "$0")/qemu_lib.sh"
 
@@ -95,6 +98,12 @@ wait_for "requested-size a after the restart" "[ \"\$(requested_size a)\" = $((7
 grep -q '^error reason=no_hello' "$T/a.out" "$T/b.out" && fail "a session was lost with the reader"
 echo "ok: after the restart a is granted $(json_vm a target_bytes), b keeps $(json_vm b target_bytes)"
 
+# The watchdog leaves a working reader alone: past its 10 s limit, the same reader.
+sleep 12
+[ "$(reader_pid)" = "$NEW" ] || fail "reader $NEW replaced while working: $(grep 'guest reader' "$T/broker.log" | tail -n 2)"
+grep -q 'answered no ping' "$T/broker.log" && fail "a working reader was taken for stuck"
+echo "ok: reader $NEW answered every ping for 12 s"
+
 # The filter is real: an open() in the reader kills it with SIGSYS, the broker lives on.
 kill "$BROKER_PID"
 wait "$BROKER_PID" 2>/dev/null
@@ -107,4 +116,21 @@ wait_for "SIGSYS" "grep -q 'guest reader (pid [0-9]*) killed by signal 31 (SIGSY
 ctl status >/dev/null || fail "broker not answering after its reader's SIGSYS"
 grep -q 'self-test: open() was allowed' "$T/broker.log" && fail "open() was allowed in the reader"
 echo "ok: $(grep -m 1 'SIGSYS' "$T/broker.log" | sed 's/^.*guest reader/guest reader/')"
+
+# A reader stuck in a loop (alive, so no signal tells) is found by the watchdog and replaced.
+kill "$BROKER_PID"
+wait "$BROKER_PID" 2>/dev/null
+start_guest a 3
+start_guest b 4
+export VMRD_PRIVSEP_SELFTEST=hang
+start_broker $VMS
+unset VMRD_PRIVSEP_SELFTEST
+STUCK=$(reader_pid)
+wait_for "the stuck reader replaced" \
+	"grep -q 'guest reader (pid $STUCK) killed by signal 9 (SIGKILL), killed by vmrd-host: it answered no ping for' '$T/broker.log'" 30
+ms=$(sed -n "s/.*guest reader (pid $STUCK) .*it answered no ping for \([0-9]*\) ms.*/\1/p" "$T/broker.log")
+[ "$ms" -ge 10000 ] || fail "stuck reader killed after $ms ms without an answer, before the limit"
+wait_for "a reader after the stuck one" "[ \"\$(reader_pid)\" != $STUCK ]"
+ctl metrics | grep -q '^vmrd_host_guest_reader_restarts_total [1-9]' || fail "the stuck reader's restart not counted"
+echo "ok: $(grep "guest reader (pid $STUCK)" "$T/broker.log" | sed 's/^.*guest reader/guest reader/')"
 echo "PASS"
