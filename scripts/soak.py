@@ -275,9 +275,12 @@ class Soak:
         self.starts = log.count("started: ")
 
 
-def write_report(s, a, started, command):
-    commit = subprocess.run(["git", "-C", SRC, "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
+def head_commit():
+    return subprocess.run(["git", "-C", SRC, "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip()
+
+
+def write_report(s, a, started, commit, command):
     rec = {}
     for kind, secs in s.recoveries:
         rec.setdefault(kind, []).append(secs)
@@ -330,6 +333,7 @@ def main():
     random.seed(a.seed)
     a.broker = os.path.abspath(a.broker)
     started = datetime.datetime.now(datetime.timezone.utc)
+    commit = head_commit()  # at the start: the tree may move during a long run
     w = tempfile.mkdtemp(prefix="vmrd-soak-")
     print("soak: %d guests, %g min, work directory %s" % (a.guests, a.minutes, w), flush=True)
     s = Soak(a, w)
@@ -341,7 +345,7 @@ def main():
                 r.terminate()
         if s.broker and s.broker.poll() is None:
             s.broker.kill()
-    write_report(s, a, started, a.command)
+    write_report(s, a, started, commit, a.command)
     print("soak: %d violations; summary in %s" % (len(s.violations), a.out), flush=True)
     return 1 if s.violations else 0
 
