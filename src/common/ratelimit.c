@@ -52,6 +52,21 @@ bool ratelimit_take(struct ratelimit *rl, uint64_t now_usec)
 	return true;
 }
 
+void ratelimit_start(struct ratelimit *rl, uint32_t tokens, uint64_t now_usec)
+{
+	rl->started = true;
+	rl->tokens = tokens < rl->burst ? tokens : rl->burst;
+	rl->refill_usec = now_usec;
+}
+
+uint32_t ratelimit_tokens(struct ratelimit *rl, uint64_t now_usec)
+{
+	if (rl->interval_usec == 0)
+		return rl->burst;
+	refill(rl, now_usec);
+	return rl->tokens;
+}
+
 uint64_t ratelimit_wait_usec(struct ratelimit *rl, uint64_t now_usec)
 {
 	if (rl->interval_usec == 0)

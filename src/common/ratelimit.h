@@ -33,6 +33,15 @@ void ratelimit_init(struct ratelimit *rl, uint32_t burst, uint64_t interval_usec
 /* New limits (a reload); the tokens held are kept, capped at the new burst. */
 void ratelimit_set(struct ratelimit *rl, uint32_t burst, uint64_t interval_usec);
 
+/*
+ * A bucket handed over from elsewhere (a reader that is given a guest's
+ * channel again): it holds tokens (at most burst) at now_usec.
+ */
+void ratelimit_start(struct ratelimit *rl, uint32_t tokens, uint64_t now_usec);
+
+/* The tokens the bucket holds at now_usec (burst when it limits nothing). */
+uint32_t ratelimit_tokens(struct ratelimit *rl, uint64_t now_usec);
+
 /* Take a token at now_usec: true to go ahead, false (counted as suppressed) when empty. */
 bool ratelimit_take(struct ratelimit *rl, uint64_t now_usec);
 

@@ -204,6 +204,7 @@ struct daemon_loop {
 	struct broker *b;
 	struct config file_cfg;        /* the configuration without discovered VMs (owns its VM list) */
 	struct discover *libvirt;      /* discovery, when a libvirt URI is set */
+	struct privsep *reader;        /* the guest reader */
 	bool running;
 	uint64_t last_sample_usec;
 	uint64_t watchdog_usec;
@@ -233,6 +234,7 @@ static void reload(struct daemon_loop *dl, uint64_t now_usec)
 	/* The new configuration (and its VM list) replaces the old one. */
 	config_free(&dl->file_cfg);
 	dl->file_cfg = cfg;
+	privsep_set_lines_per_wakeup(dl->reader, cfg.lines_per_wakeup);
 	apply_vms(dl, now_usec);
 }
 
@@ -411,6 +413,7 @@ int main(int argc, char **argv)
 		fatalx(EX_OSERR, "cannot set up the event loop: %s", strerror(-r));
 	dl.o = &o;
 	dl.b = &b;
+	dl.reader = &ps;
 	broker_init(&b, &dl.loop, &cfg, o.dry_run);
 	b.vm_env.reader = &privsep_reader_ops;
 	b.vm_env.reader_ctx = &ps;

@@ -48,7 +48,8 @@ static int send_pending(struct privsep *ps, uint32_t i)
 {
 	struct privsep_slot *s = &ps->slots[i];
 	struct privsep_rec rec = { .type = s->vm ? PRIVSEP_ADD : PRIVSEP_DEL, .slot = i, .id = s->id,
-				   .lines_per_wakeup = ps->lines_per_wakeup };
+				   .lines_per_wakeup = ps->lines_per_wakeup,
+				   .lines_tokens = s->vm ? vm_line_tokens(s->vm) : 0 };
 	int r = send_rec(ps, &rec, s->vm ? s->fd : -1);
 
 	if (r < 0)
@@ -247,7 +248,7 @@ static void on_records(struct loop_watch *w, uint32_t events)
 static void on_watchdog(struct loop_watch *w, uint32_t events)
 {
 	struct privsep *ps = LOOP_OWNER(w, struct privsep, watchdog);
-	struct privsep_rec ping = { .type = PRIVSEP_PING };
+	struct privsep_rec ping = { .type = PRIVSEP_PING, .lines_per_wakeup = ps->lines_per_wakeup };
 	uint64_t now_usec = clock_now_usec();
 	char why[80];
 	int r;
@@ -368,6 +369,11 @@ int privsep_start(struct privsep *ps, struct loop *loop, uint32_t lines_per_wake
 		log_info("guest reader started (pid %d)%s", (int)ps->pid,
 			 ps->drop ? ", running as nobody" : "");
 	return r;
+}
+
+void privsep_set_lines_per_wakeup(struct privsep *ps, uint32_t lines_per_wakeup)
+{
+	ps->lines_per_wakeup = lines_per_wakeup;
 }
 
 void privsep_stop(struct privsep *ps)

@@ -90,6 +90,11 @@ extern const struct vm_reader_ops privsep_reader_ops;
 
 /* Fork the first child; call before any QMP connection is made.  0 or -errno. */
 int privsep_start(struct privsep *ps, struct loop *loop, uint32_t lines_per_wakeup);
+/*
+ * A reload's lines per wakeup: channels passed from now on get it, and the
+ * next ping (within PRIVSEP_PING_USEC) gives it to those the child has.
+ */
+void privsep_set_lines_per_wakeup(struct privsep *ps, uint32_t lines_per_wakeup);
 /* Kill and reap the child; the VMs' channels stay the parent's. */
 void privsep_stop(struct privsep *ps);
 

@@ -207,14 +207,21 @@ static void chan_add(struct child *ch, const struct privsep_rec *rec, int fd)
 	if (!c || privsep_chan_open(c, &ch->loop, fd, rec->slot, rec->id, rec->lines_per_wakeup,
 				    send_rec, ch) < 0)
 		_exit(PRIVSEP_EXIT_LOOP);
+	privsep_chan_budget(c, rec->lines_tokens, clock_now_usec());
 	ch->chans[rec->slot] = c;
 }
 
-/* The watchdog's ping, answered; the self-test stands for a parser stuck in a loop. */
-static void pong(struct child *ch, uint64_t id)
+/*
+ * The watchdog's ping, answered; the self-test stands for a parser stuck in
+ * a loop.  The ping carries the lines per wakeup of now (a reload changes it).
+ */
+static void pong(struct child *ch, const struct privsep_rec *ping)
 {
-	struct privsep_rec rec = { .type = PRIVSEP_PONG, .id = id };
+	struct privsep_rec rec = { .type = PRIVSEP_PONG, .id = ping->id };
 
+	for (uint32_t i = 0; ping->lines_per_wakeup && i < ch->cap; i++)
+		if (ch->chans[i])
+			ch->chans[i]->lines_per_wakeup = ping->lines_per_wakeup;
 	while (*(volatile bool *)&ch->hang)
 		;
 	send_rec(ch, NULL, &rec);
@@ -250,7 +257,7 @@ static bool take_record(struct child *ch)
 	else if (rec.type == PRIVSEP_DEL && fd < 0)
 		chan_del(ch, rec.slot);
 	else if (rec.type == PRIVSEP_PING && fd < 0)
-		pong(ch, rec.id);
+		pong(ch, &rec);
 	else
 		_exit(PRIVSEP_EXIT_PROTO);
 	return true;

@@ -5,9 +5,10 @@
 /*
  * One guest channel as the guest reader sees it: bytes in, records out.
  * Framing (a fixed buffer, proto_reader), parsing (proto_parse), the line
- * budget of the link (PRIVSEP_LINES_BURST, then PRIVSEP_LINES_PER_SEC;
+ * budget of the guest (PRIVSEP_LINES_BURST, then PRIVSEP_LINES_PER_SEC;
  * past it the channel is not read until the budget is back, so a flood
- * slows the flooder and nothing else) and the per-wakeup bound live here,
+ * slows the flooder and nothing else; a new connection starts from what
+ * the guest left, privsep_chan_budget()) and the per-wakeup bound live here,
  * in the process that holds nothing else (privsep_child.c).  The channel
  * never writes to the guest: answers are the parent's (vm.c).
  *
@@ -26,7 +27,7 @@
 #include "host/privsep_rec.h"
 
 #define PRIVSEP_READ_BUDGET 4096
-/* Budgets per link: far above what an honest agent sends (a report every second or so). */
+/* Budgets per guest: far above what an honest agent sends (a report every second or so). */
 #define PRIVSEP_LINES_BURST 200
 #define PRIVSEP_LINES_PER_SEC 100
 
@@ -58,6 +59,8 @@ struct privsep_chan {
 int privsep_chan_open(struct privsep_chan *c, struct loop *loop, int fd, uint32_t slot, uint64_t id,
 		      uint32_t lines_per_wakeup, privsep_emit_fn *emit, void *ctx);
 void privsep_chan_close(struct privsep_chan *c);
+/* The guest's line budget as its VM left it (not a fresh one per connection). */
+void privsep_chan_budget(struct privsep_chan *c, uint32_t lines_tokens, uint64_t now_usec);
 
 /* Handle lines left over from an earlier turn (the per-wakeup bound ran out). */
 void privsep_chan_drain(struct privsep_chan *c, uint64_t now_usec);

@@ -11,7 +11,8 @@
  *
  *	parent -> child   ADD   a channel descriptor (SCM_RIGHTS) to read
  *	                  DEL   stop reading it and close it
- *	                  PING  answer PONG with this id (the parent's watchdog)
+ *	                  PING  answer PONG with this id (the parent's watchdog); its
+ *	                        lines_per_wakeup holds for every channel from now on
  *	child -> parent   MSG   one guest line, parsed: a struct proto_msg of a guest verb
  *	                  BAD   one guest line that is not a message: a reason code
  *	                  EOF   the channel ended (err 0) or a read failed (-errno)
@@ -58,7 +59,8 @@ struct privsep_rec {
 	uint32_t slot;           /* the parent's table index */
 	uint64_t id;             /* the channel's id (slot reuse is told apart by it) */
 	int32_t err;             /* EOF: 0 or -errno; BAD: enum privsep_bad */
-	uint32_t lines_per_wakeup; /* ADD: lines read per turn before other channels' turn */
+	uint32_t lines_per_wakeup; /* ADD, PING: lines read per turn before other channels' turn */
+	uint32_t lines_tokens;   /* ADD: the guest's line budget left (vm_line_tokens()) */
 	struct proto_msg msg;    /* MSG */
 };
 

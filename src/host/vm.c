@@ -32,6 +32,7 @@ void vm_init(struct vm *vm, const struct vm_env *env, const char *name, const ch
 	/* Kept across reconnects: a guest does not buy a new budget by reconnecting. */
 	ratelimit_init(&vm->hello_rl, VM_HELLOS_BURST, VM_HELLO_USEC);
 	ratelimit_init(&vm->log_rl, VM_LOG_BURST, VM_LOG_USEC);
+	ratelimit_init(&vm->lines_rl, PRIVSEP_LINES_BURST, 1000000ull / PRIVSEP_LINES_PER_SEC);
 	vm->retry_at_usec = now_usec;
 }
 
@@ -261,6 +262,11 @@ static void handle_msg(struct vm *vm, const struct proto_msg *m, uint64_t now_us
 	}
 }
 
+uint32_t vm_line_tokens(struct vm *vm)
+{
+	return ratelimit_tokens(&vm->lines_rl, vm_now(vm));
+}
+
 void vm_input(struct vm *vm, const struct vm_input *in, uint64_t now_usec)
 {
 	if (vm->ch.fd < 0)
@@ -268,10 +274,12 @@ void vm_input(struct vm *vm, const struct vm_input *in, uint64_t now_usec)
 	switch (in->kind) {
 	case VM_INPUT_MSG:
 		vm->lines_total++;
+		ratelimit_take(&vm->lines_rl, now_usec);
 		handle_msg(vm, in->msg, now_usec);
 		break;
 	case VM_INPUT_BAD:
 		vm->lines_total++;
+		ratelimit_take(&vm->lines_rl, now_usec);
 		send_error(vm, in->reason, now_usec);
 		/* An agent of another protocol version cannot be talked to (docs/protocol.md). */
 		if (vm->ch.fd >= 0 && strcmp(in->reason, "bad_version") == 0)

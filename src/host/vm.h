@@ -110,6 +110,7 @@ struct vm {
 
 	struct ratelimit hello_rl;       /* hellos answered */
 	struct ratelimit log_rl;         /* log lines the guest causes */
+	struct ratelimit lines_rl;       /* the guest's line budget, across its connections */
 	char out[VM_OUT_MAX];
 	size_t out_len;
 
@@ -153,6 +154,13 @@ int vm_attach(struct vm *vm, int fd, uint64_t now_usec);
 
 /* May the guest make us log one more line?  (Its log budget; says what was dropped.) */
 bool vm_log_ok(struct vm *vm, uint64_t now_usec);
+
+/*
+ * The lines the guest may still send at once (its bucket spends one per
+ * line the reader handled, on any of its connections): what a reader
+ * given its channel, new or again, starts with.
+ */
+uint32_t vm_line_tokens(struct vm *vm);
 
 /* The reader's news of the channel (privsep.c calls it with checked records only). */
 void vm_input(struct vm *vm, const struct vm_input *in, uint64_t now_usec);

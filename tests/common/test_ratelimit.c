@@ -89,6 +89,25 @@ static void test_new_limits_keep_tokens_up_to_the_new_burst(void **state)
 	assert_int_equal(take_n(&rl, SEC, 2), 1);
 }
 
+/* A bucket handed over holds what it was given, and refills from then on. */
+static void test_a_bucket_handed_over_keeps_its_level(void **state)
+{
+	struct ratelimit from, to;
+
+	ratelimit_init(&from, 10, 100 * MS);
+	assert_int_equal(ratelimit_tokens(&from, 50 * SEC), 10);
+	assert_int_equal(take_n(&from, 50 * SEC, 8), 8);
+	assert_int_equal(ratelimit_tokens(&from, 50 * SEC + 50 * MS), 2);
+
+	ratelimit_init(&to, 10, 100 * MS);
+	ratelimit_start(&to, ratelimit_tokens(&from, 50 * SEC + 50 * MS), 50 * SEC + 50 * MS);
+	assert_int_equal(take_n(&to, 50 * SEC + 50 * MS, 10), 2);
+	assert_int_equal(take_n(&to, 50 * SEC + 150 * MS, 10), 1);
+	/* More than the burst is capped. */
+	ratelimit_start(&to, 1000, 60 * SEC);
+	assert_int_equal(take_n(&to, 60 * SEC, 100), 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -97,6 +116,7 @@ int main(void)
 		cmocka_unit_test(test_idle_time_fills_the_bucket_but_no_further),
 		cmocka_unit_test(test_zero_burst_refuses_and_zero_interval_allows),
 		cmocka_unit_test(test_new_limits_keep_tokens_up_to_the_new_burst),
+		cmocka_unit_test(test_a_bucket_handed_over_keeps_its_level),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

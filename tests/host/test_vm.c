@@ -334,6 +334,46 @@ static void test_a_flood_is_read_at_the_line_budget(void **state)
 	assert_true(f->vm.errors_total == 0);
 }
 
+/* A guest that spent its line budget does not get a new one by connecting again. */
+static void test_a_reconnect_keeps_the_line_budget(void **state)
+{
+	struct fixture *f = *state;
+	static char text[300 * 32];
+	size_t len = 0;
+	int sv[2];
+
+	f->env.error_limit = 1000;
+	f->local.chans[0]->lines_per_wakeup = 100000;
+	len += (size_t)snprintf(text, sizeof(text), "hello v=1 block=2097152 current=536870912\n");
+	for (int i = 0; i < 300; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "done seq=1 current=536870912\n");
+	assert_int_equal(write(f->guest, text, len), (ssize_t)len);
+	for (int i = 0; i < 10; i++)
+		assert_true(loop_run_once(&f->loop, 10) >= 0);
+	assert_true(f->vm.lines_total == PRIVSEP_LINES_BURST);
+	assert_int_equal(vm_line_tokens(&f->vm), 0);
+
+	vm_disconnect(&f->vm, "test", 0, fake_now);
+	close(f->guest);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(vm_attach(&f->vm, sv[0], fake_now), 0);
+	f->guest = sv[1];
+	f->local.chans[0]->lines_per_wakeup = 100000;
+	assert_int_equal(write(f->guest, text, len), (ssize_t)len);
+	for (int i = 0; i < 10; i++)
+		assert_true(loop_run_once(&f->loop, 10) >= 0);
+	/* Nothing read on the new connection until time gives the budget back. */
+	assert_true(f->vm.lines_total == PRIVSEP_LINES_BURST);
+	fake_now += SEC;
+	privsep_local_tick(&f->local, fake_now);
+	for (int i = 0; i < 10; i++) {
+		privsep_local_drain(&f->local, fake_now);
+		assert_true(loop_run_once(&f->loop, 10) >= 0);
+	}
+	assert_true(f->vm.lines_total == PRIVSEP_LINES_BURST + PRIVSEP_LINES_PER_SEC);
+	assert_true(f->vm.errors_total == 0);
+}
+
 /* The parent trusts the reader no more than a guest: only what proto_parse() could have made. */
 static void test_records_from_the_reader_are_checked(void **state)
 {
@@ -380,6 +420,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a_hello_of_another_version_closes_the_channel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hellos_have_a_budget_of_their_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_flood_is_read_at_the_line_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_reconnect_keeps_the_line_budget, setup, teardown),
 		cmocka_unit_test(test_records_from_the_reader_are_checked),
 	};
 
