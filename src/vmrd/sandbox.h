@@ -24,6 +24,9 @@
  *     the kernel checks no capability there (CAP_SYS_ADMIN is not needed).
  *     A set that already holds nothing more (systemd's
  *     CapabilityBoundingSet=) is left alone, so capset() is not even called.
+ *     One that cannot be dropped (no CAP_SETPCAP for the bounding set, or
+ *     capset() refused by the service manager's filter) is reported in the
+ *     result, and step 3 is taken all the same.
  *  3. A seccomp allow-list (sandbox.c, by purpose): file and socket I/O,
  *     memory, threads, the event loop, AF_UNIX/AF_VSOCK sockets, terminal
  *     ioctls for a pty standing in for the port.  Anything else fails with
@@ -51,7 +54,9 @@ struct sandbox_plan {
 
 struct sandbox_result {
 	uint64_t caps_before; /* permitted set before step 2 */
-	uint64_t caps_after;
+	uint64_t caps_after;  /* permitted set after it (caps_before when capset failed) */
+	int caps_err;         /* -errno of a capability that could not be dropped, else 0; the
+			       * later steps are taken all the same */
 	unsigned syscalls;    /* system calls the filter allows (this architecture) */
 };
 
