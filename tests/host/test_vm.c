@@ -41,10 +41,19 @@ struct fixture {
 	int guest; /* the test's end */
 };
 
+/* A new connection of the guest: the test's end is f->guest. */
+static void guest_connects(struct fixture *f)
+{
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(vm_attach(&f->vm, sv[0], fake_now), 0);
+	f->guest = sv[1];
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	int sv[2];
 
 	assert_non_null(f);
 	fake_now = 1000 * SEC;
@@ -56,9 +65,7 @@ static int setup(void **state)
 	f->local = (struct privsep_local){ .loop = &f->loop, .lines_per_wakeup = 16,
 					   .clock = fake_clock };
 	vm_init(&f->vm, &f->env, "t", "/nonexistent/vm-test.sock", fake_now);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(vm_attach(&f->vm, sv[0], fake_now), 0);
-	f->guest = sv[1];
+	guest_connects(f);
 	*state = f;
 	return 0;
 }
@@ -90,6 +97,27 @@ static const char *guest_reads(struct fixture *f)
 
 	buf[n > 0 ? n : 0] = '\0';
 	return buf;
+}
+
+/* The guest writes n `done` lines at once. */
+static void guest_floods(struct fixture *f, int n)
+{
+	static char text[1000 * 32];
+	size_t len = 0;
+
+	assert_in_range(n, 0, 1000);
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "done seq=1 current=536870912\n");
+	assert_int_equal(write(f->guest, text, len), (ssize_t)len);
+}
+
+/* Ten turns of the host's loop at fake_now, what the reader left over handled first. */
+static void host_turns(struct fixture *f)
+{
+	for (int i = 0; i < 10; i++) {
+		privsep_local_drain(&f->local, fake_now);
+		assert_true(loop_run_once(&f->loop, 10) >= 0);
+	}
 }
 
 static void test_hello_waits_for_the_owners_welcome(void **state)
@@ -306,16 +334,11 @@ static void test_hellos_have_a_budget_of_their_own(void **state)
 static void test_a_flood_is_read_at_the_line_budget(void **state)
 {
 	struct fixture *f = *state;
-	static char text[1000 * 32];
-	size_t len = 0;
 
 	f->local.chans[0]->lines_per_wakeup = 100000;
 	guest_says(f, "hello v=1 block=2097152 current=536870912\n");
-	for (int i = 0; i < 1000; i++)
-		len += (size_t)snprintf(text + len, sizeof(text) - len, "done seq=1 current=536870912\n");
-	assert_int_equal(write(f->guest, text, len), (ssize_t)len);
-	for (int i = 0; i < 10; i++)
-		assert_true(loop_run_once(&f->loop, 10) >= 0);
+	guest_floods(f, 1000);
+	host_turns(f);
 	/* The burst, then nothing until time passes; the channel stays up. */
 	assert_true(f->vm.lines_total == PRIVSEP_LINES_BURST);
 	assert_true(f->local.chans[0]->throttled);
@@ -324,10 +347,7 @@ static void test_a_flood_is_read_at_the_line_budget(void **state)
 	fake_now += SEC;
 	privsep_local_tick(&f->local, fake_now);
 	assert_false(f->local.chans[0]->throttled);
-	for (int i = 0; i < 10; i++) {
-		privsep_local_drain(&f->local, fake_now);
-		assert_true(loop_run_once(&f->loop, 10) >= 0);
-	}
+	host_turns(f);
 	assert_true(f->vm.lines_total == PRIVSEP_LINES_BURST + PRIVSEP_LINES_PER_SEC);
 	assert_true(f->local.chans[0]->throttled);
 	assert_true(f->vm.throttled_total == 2);
@@ -338,38 +358,27 @@ static void test_a_flood_is_read_at_the_line_budget(void **state)
 static void test_a_reconnect_keeps_the_line_budget(void **state)
 {
 	struct fixture *f = *state;
-	static char text[300 * 32];
-	size_t len = 0;
-	int sv[2];
 
 	f->env.error_limit = 1000;
 	f->local.chans[0]->lines_per_wakeup = 100000;
-	len += (size_t)snprintf(text, sizeof(text), "hello v=1 block=2097152 current=536870912\n");
-	for (int i = 0; i < 300; i++)
-		len += (size_t)snprintf(text + len, sizeof(text) - len, "done seq=1 current=536870912\n");
-	assert_int_equal(write(f->guest, text, len), (ssize_t)len);
-	for (int i = 0; i < 10; i++)
-		assert_true(loop_run_once(&f->loop, 10) >= 0);
+	guest_says(f, "hello v=1 block=2097152 current=536870912\n");
+	guest_floods(f, 300);
+	host_turns(f);
 	assert_true(f->vm.lines_total == PRIVSEP_LINES_BURST);
 	assert_int_equal(vm_line_tokens(&f->vm), 0);
 
 	vm_disconnect(&f->vm, "test", 0, fake_now);
 	close(f->guest);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(vm_attach(&f->vm, sv[0], fake_now), 0);
-	f->guest = sv[1];
+	guest_connects(f);
 	f->local.chans[0]->lines_per_wakeup = 100000;
-	assert_int_equal(write(f->guest, text, len), (ssize_t)len);
-	for (int i = 0; i < 10; i++)
-		assert_true(loop_run_once(&f->loop, 10) >= 0);
+	guest_says(f, "hello v=1 block=2097152 current=536870912\n");
+	guest_floods(f, 300);
+	host_turns(f);
 	/* Nothing read on the new connection until time gives the budget back. */
 	assert_true(f->vm.lines_total == PRIVSEP_LINES_BURST);
 	fake_now += SEC;
 	privsep_local_tick(&f->local, fake_now);
-	for (int i = 0; i < 10; i++) {
-		privsep_local_drain(&f->local, fake_now);
-		assert_true(loop_run_once(&f->loop, 10) >= 0);
-	}
+	host_turns(f);
 	assert_true(f->vm.lines_total == PRIVSEP_LINES_BURST + PRIVSEP_LINES_PER_SEC);
 	assert_true(f->vm.errors_total == 0);
 }
