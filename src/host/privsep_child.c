@@ -207,7 +207,7 @@ static void chan_add(struct child *ch, const struct privsep_rec *rec, int fd)
 	if (!c || privsep_chan_open(c, &ch->loop, fd, rec->slot, rec->id, rec->lines_per_wakeup,
 				    send_rec, ch) < 0)
 		_exit(PRIVSEP_EXIT_LOOP);
-	privsep_chan_budget(c, rec->lines_tokens, clock_now_usec());
+	privsep_chan_budget(c, rec->lines_tokens);
 	ch->chans[rec->slot] = c;
 }
 

@@ -96,7 +96,7 @@ static int local_attach(void *ctx, struct vm *vm)
 			return r;
 		}
 		c->clock = l->clock;
-		privsep_chan_budget(c, vm_line_tokens(vm), l->clock ? l->clock() : 0);
+		privsep_chan_budget(c, vm_line_tokens(vm));
 		l->vms[i] = vm;
 		l->chans[i] = c;
 		return 0;

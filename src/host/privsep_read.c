@@ -186,9 +186,9 @@ int privsep_chan_open(struct privsep_chan *c, struct loop *loop, int fd, uint32_
 	return r;
 }
 
-void privsep_chan_budget(struct privsep_chan *c, uint32_t lines_tokens, uint64_t now_usec)
+void privsep_chan_budget(struct privsep_chan *c, uint32_t lines_tokens)
 {
-	ratelimit_start(&c->lines_rl, lines_tokens, now_usec);
+	ratelimit_start(&c->lines_rl, lines_tokens, chan_now(c));
 }
 
 void privsep_chan_close(struct privsep_chan *c)

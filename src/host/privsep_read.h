@@ -60,7 +60,7 @@ int privsep_chan_open(struct privsep_chan *c, struct loop *loop, int fd, uint32_
 		      uint32_t lines_per_wakeup, privsep_emit_fn *emit, void *ctx);
 void privsep_chan_close(struct privsep_chan *c);
 /* The guest's line budget as its VM left it (not a fresh one per connection). */
-void privsep_chan_budget(struct privsep_chan *c, uint32_t lines_tokens, uint64_t now_usec);
+void privsep_chan_budget(struct privsep_chan *c, uint32_t lines_tokens);
 
 /* Handle lines left over from an earlier turn (the per-wakeup bound ran out). */
 void privsep_chan_drain(struct privsep_chan *c, uint64_t now_usec);

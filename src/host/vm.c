@@ -262,6 +262,13 @@ static void handle_msg(struct vm *vm, const struct proto_msg *m, uint64_t now_us
 	}
 }
 
+/* A line the reader handled: counted, and spent from the guest's budget. */
+static void count_line(struct vm *vm, uint64_t now_usec)
+{
+	vm->lines_total++;
+	ratelimit_take(&vm->lines_rl, now_usec);
+}
+
 uint32_t vm_line_tokens(struct vm *vm)
 {
 	return ratelimit_tokens(&vm->lines_rl, vm_now(vm));
@@ -273,13 +280,11 @@ void vm_input(struct vm *vm, const struct vm_input *in, uint64_t now_usec)
 		return;
 	switch (in->kind) {
 	case VM_INPUT_MSG:
-		vm->lines_total++;
-		ratelimit_take(&vm->lines_rl, now_usec);
+		count_line(vm, now_usec);
 		handle_msg(vm, in->msg, now_usec);
 		break;
 	case VM_INPUT_BAD:
-		vm->lines_total++;
-		ratelimit_take(&vm->lines_rl, now_usec);
+		count_line(vm, now_usec);
 		send_error(vm, in->reason, now_usec);
 		/* An agent of another protocol version cannot be talked to (docs/protocol.md). */
 		if (vm->ch.fd >= 0 && strcmp(in->reason, "bad_version") == 0)
