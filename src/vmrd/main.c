@@ -73,8 +73,8 @@ static void enter_sandbox(struct daemon *d)
 	}
 	if (res.caps_err)
 		log_warnc(res.caps_err, "sandbox: not every capability could be dropped (permitted "
-			  "0x%" PRIx64 " kept; no exec can gain more under no_new_privs)",
-			  res.caps_after);
+			  "set 0x%" PRIx64 ", the bounding set keeps the rest; no exec can gain "
+			  "any under no_new_privs)", res.caps_after);
 	log_info("sandbox: no_new_privs; capabilities 0x%" PRIx64 " -> 0x%" PRIx64
 		 "%s; seccomp allows %u system calls, the rest fail with EPERM (logged by the kernel)",
 		 res.caps_before, res.caps_after, res.caps_after ? " (cap_ipc_lock, for mlock)" : "",

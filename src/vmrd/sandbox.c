@@ -68,7 +68,7 @@ static int caps_drop(uint64_t keep, struct sandbox_result *res)
 	if (r < 0)
 		return r;
 	perm = CAPS64(data, permitted);
-	res->caps_before = perm;
+	res->caps_before = res->caps_after = perm; /* caps_after changes once capset() succeeds */
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return -errno;
 	/*
@@ -86,7 +86,6 @@ static int caps_drop(uint64_t keep, struct sandbox_result *res)
 		    !res->caps_err)
 			res->caps_err = -errno;
 	}
-	res->caps_after = perm;
 	perm &= keep;
 	if (perm != res->caps_before ||
 	    CAPS64(data, inheritable) != 0) {
